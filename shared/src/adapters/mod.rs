@@ -1,0 +1,4 @@
+//! Adapters of this crate: the embedded store and queue. (DynamoDB and SQS live in the sibling
+//! crate `mkpf-aws`, so this crate builds without the AWS SDK.)
+
+pub mod embedded;

@@ -1,0 +1,13 @@
+//! Ports: the interfaces use cases depend on. Adapters (embedded, DynamoDB, SQS, EMF) implement
+//! them; nothing here knows about a concrete backend.
+
+pub mod clock;
+pub mod queue;
+pub mod store;
+
+pub use clock::{Clock, JST, ManualClock, SystemClock};
+pub use queue::{OutMessage, Queue, QueueDef, QueueDepth, QueueError, Received};
+pub use store::{
+    CancelReason, CmpOp, Cond, Cursor, IndexDef, Item, ItemExt, Key, Page, Query, SkCond, Store, StoreError, TableDef,
+    TxOp, Update, UpdateAction, Value,
+};
