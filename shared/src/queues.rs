@@ -10,6 +10,8 @@ pub static OPS_TASKS: QueueDef = QueueDef {
     retention_secs: 4 * 24 * 3600,
     batch_size: 10,
     max_concurrency: 2,
+    retry_base_secs: 2,
+    retry_max_secs: 900,
     purpose: "operations background tasks",
 };
 

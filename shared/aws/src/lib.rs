@@ -1,1 +1,15 @@
-//! placeholder
+//! MyKey Platform AWS adapters: the DynamoDB implementation of the `Store` port
+//! ([`DynamoStore`]), the SQS implementation of the `Queue` port ([`SqsQueue`]), and the
+//! provisioning and SDK bootstrap helpers local runs and tests use ([`provision`]).
+//!
+//! Both adapters pass the conformance suites in `mkpf::testing` (run against moto by
+//! `tests/moto_conformance.rs`).
+
+pub mod bootstrap;
+pub mod dynamodb;
+pub mod provision;
+pub mod sqs;
+
+pub use dynamodb::DynamoStore;
+pub use provision::{ProvisionError, create_queues, create_tables, sdk_config_from_env};
+pub use sqs::SqsQueue;

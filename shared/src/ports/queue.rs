@@ -30,12 +30,28 @@ pub struct QueueDef {
     pub batch_size: u32,
     /// Upper bound on concurrent consumer invocations (protects downstreams).
     pub max_concurrency: u32,
+    /// A failed message is retried after about `retry_base_secs * 2^(attempt-1)` seconds (with
+    /// jitter), at most `retry_max_secs`.
+    pub retry_base_secs: u32,
+    pub retry_max_secs: u32,
     pub purpose: &'static str,
 }
 
 impl QueueDef {
     pub fn dlq_name(&self) -> String {
         format!("{}-dlq", self.name)
+    }
+
+    /// Seconds to wait before delivering a message again after its `attempt`-th failure:
+    /// exponential, capped, with "equal jitter" (half fixed, half random) so that many failing
+    /// messages do not retry in lockstep. `unit` in [0, 1) supplies the randomness.
+    pub fn backoff_secs(&self, attempt: u32, unit: f64) -> u32 {
+        let exp = attempt.saturating_sub(1).min(30);
+        let raw = u64::from(self.retry_base_secs).saturating_mul(1u64 << exp);
+        let cap = u64::from(self.retry_max_secs.min(MAX_VISIBILITY_SECS));
+        let delay = raw.min(cap) as f64;
+        let jittered = delay / 2.0 + unit.clamp(0.0, 1.0) * delay / 2.0;
+        (jittered.ceil() as u32).min(MAX_VISIBILITY_SECS)
     }
 }
 
@@ -129,4 +145,40 @@ pub fn validate_receive(max: u32, wait: Duration) -> Result<(), QueueError> {
         return Err(QueueError::Validation("long poll wait over 20 s".into()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    static Q: QueueDef = QueueDef {
+        name: "q",
+        visibility_timeout_secs: 30,
+        max_receives: 5,
+        retention_secs: 60,
+        batch_size: 10,
+        max_concurrency: 1,
+        retry_base_secs: 2,
+        retry_max_secs: 600,
+        purpose: "test",
+    };
+
+    #[test]
+    fn backoff_doubles_until_the_cap() {
+        // With no randomness the delay is half the exponential step.
+        assert_eq!([1, 2, 3, 4].map(|a| Q.backoff_secs(a, 0.0)), [1, 2, 4, 8]);
+        assert_eq!([1, 2, 3, 4].map(|a| Q.backoff_secs(a, 0.999_999)), [2, 4, 8, 16]);
+        assert_eq!(Q.backoff_secs(40, 0.999_999), 600);
+    }
+
+    proptest! {
+        #[test]
+        fn backoff_stays_within_half_and_full_step(attempt in 1u32..64, unit in 0.0f64..1.0) {
+            let d = u64::from(Q.backoff_secs(attempt, unit));
+            let step = (2u64.saturating_mul(1 << attempt.saturating_sub(1).min(30))).min(600);
+            prop_assert!(d * 2 >= step, "{d} below half of {step}");
+            prop_assert!(d <= step, "{d} above {step}");
+        }
+    }
 }

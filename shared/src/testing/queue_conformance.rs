@@ -18,6 +18,8 @@ pub static WORK: QueueDef = QueueDef {
     retention_secs: 3600,
     batch_size: 10,
     max_concurrency: 2,
+    retry_base_secs: 2,
+    retry_max_secs: 900,
     purpose: "conformance suite",
 };
 
@@ -29,6 +31,8 @@ pub static OTHER: QueueDef = QueueDef {
     retention_secs: 3600,
     batch_size: 10,
     max_concurrency: 2,
+    retry_base_secs: 2,
+    retry_max_secs: 900,
     purpose: "conformance suite",
 };
 

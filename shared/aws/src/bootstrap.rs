@@ -1,0 +1,61 @@
+//! Process bootstrap: configuration → `App` on the configured backend (embedded or AWS).
+//! Every binary calls this once at start; SDK clients are built here, once per process.
+
+use std::sync::Arc;
+
+use mkpf::adapters::embedded::{self, EmbeddedStore};
+use mkpf::config::{Backend, Config};
+use mkpf::ports::{Clock, SystemClock};
+use mkpf::App;
+
+use crate::{DynamoStore, SqsQueue, sdk_config_from_env};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a process runs on.
+pub struct Booted {
+    pub app: App,
+    /// Set on the embedded backend: the local process sweeps expired items (DynamoDB's TTL does
+    /// it on AWS).
+    pub embedded_store: Option<Arc<EmbeddedStore>>,
+    /// Set on the AWS backend, for provisioning and diagnostics.
+    pub aws: Option<AwsClients>,
+}
+
+pub struct AwsClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub store: Arc<DynamoStore>,
+}
+
+/// Builds the `App` for `config`.
+pub async fn boot(config: Config, clock: Arc<dyn Clock>) -> Result<Booted, BoxError> {
+    match config.backend {
+        Backend::Embedded => {
+            let (store, queue) = embedded::open(&config.data_dir, clock.clone())?;
+            let app = App::new(config, store.clone(), queue, clock);
+            Ok(Booted { app, embedded_store: Some(store), aws: None })
+        }
+        Backend::Aws => {
+            let sdk = sdk_config_from_env().await;
+            let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+            let sqs = aws_sdk_sqs::Client::new(&sdk);
+            let store = Arc::new(DynamoStore::new(dynamodb.clone(), config.table_prefix.clone(), clock.clone()));
+            let queue = Arc::new(SqsQueue::new(sqs.clone(), config.queue_prefix.clone()));
+            let app = App::new(config, store.clone(), queue, clock);
+            Ok(Booted { app, embedded_store: None, aws: Some(AwsClients { dynamodb, sqs, store }) })
+        }
+    }
+}
+
+/// Reads and validates the environment, starts JSON logging, and boots.
+pub async fn boot_from_env() -> Result<Booted, BoxError> {
+    let config = Config::from_env()?;
+    mkpf::runtime::init_logging(&config.log_filter);
+    boot(config, Arc::new(SystemClock)).await
+}
+
+/// For Lambda binaries.
+pub async fn lambda_app() -> Result<App, BoxError> {
+    Ok(boot_from_env().await?.app)
+}

@@ -1,0 +1,206 @@
+//! The store and queue conformance suites, run against a moto server.
+//!
+//! `MKPF_TEST_AWS_ENDPOINT` names the server (e.g. `http://127.0.0.1:5055`); `scripts/test`
+//! starts moto and sets it. Every test provisions its own tables and queues under a unique
+//! prefix, so the tests run in parallel on one server without resetting it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const REGION: &str = "ap-northeast-1";
+
+fn endpoint() -> String {
+    match std::env::var("MKPF_TEST_AWS_ENDPOINT") {
+        Ok(e) if !e.is_empty() => e,
+        _ => panic!(
+            "MKPF_TEST_AWS_ENDPOINT is not set: these tests need a moto server \
+             (scripts/test starts moto and sets it, e.g. MKPF_TEST_AWS_ENDPOINT=http://127.0.0.1:5055)"
+        ),
+    }
+}
+
+/// A prefix no other test (in this run or an earlier one on the same server) uses.
+fn unique_prefix() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("t{:x}-{}-{}-", nanos, std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+mod store {
+    use std::sync::Arc;
+
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use mkpf::ports::{Store, SystemClock};
+    use mkpf::testing::store_conformance::TABLES;
+    use mkpf_aws::{DynamoStore, create_tables};
+
+    fn client() -> aws_sdk_dynamodb::Client {
+        client_at(&super::endpoint())
+    }
+
+    fn client_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(super::REGION))
+            .endpoint_url(endpoint)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(conf)
+    }
+
+    async fn factory() -> Arc<dyn Store> {
+        let client = client();
+        let prefix = super::unique_prefix();
+        create_tables(&client, &prefix, TABLES).await.expect("create tables on moto");
+        Arc::new(DynamoStore::new(client, prefix, Arc::new(SystemClock)))
+    }
+
+    mkpf::store_conformance_suite!(factory);
+
+    /// Adapter-specific: the round-trip counter counts requests, and local validation costs none.
+    #[tokio::test]
+    async fn round_trips_are_counted() {
+        use mkpf::ports::{Key, Update};
+        use mkpf::testing::store_conformance::{ITEMS, SIMPLE};
+        let client = client();
+        let prefix = super::unique_prefix();
+        create_tables(&client, &prefix, TABLES).await.expect("create tables on moto");
+        let store = DynamoStore::new(client, prefix, Arc::new(SystemClock));
+        assert_eq!(store.round_trips(), 0);
+        store.get(&SIMPLE, &Key::pk_only("a")).await.unwrap();
+        store.update(&SIMPLE, &Key::pk_only("a"), Update::new().add("n", 1), None).await.unwrap();
+        assert_eq!(store.round_trips(), 2);
+        store.get(&ITEMS, &Key::pk_only("no sort key")).await.unwrap_err();
+        store.update(&SIMPLE, &Key::pk_only("a"), Update::new(), None).await.unwrap_err();
+        assert_eq!(store.round_trips(), 2, "locally refused requests cost no round trip");
+    }
+
+    /// A store that cannot be reached is `Unavailable`, with a short message naming the call.
+    #[tokio::test]
+    async fn unreachable_store_is_unavailable() {
+        use mkpf::ports::{Key, StoreError};
+        use mkpf::testing::store_conformance::SIMPLE;
+        let store = DynamoStore::new(client_at("http://127.0.0.1:9"), "x-", Arc::new(SystemClock));
+        let e = store.get(&SIMPLE, &Key::pk_only("a")).await.unwrap_err();
+        assert_eq!(e, StoreError::Unavailable("GetItem: could not reach DynamoDB".into()));
+        assert!(matches!(store.health().await, Err(StoreError::Unavailable(_))));
+    }
+
+    /// Provisioning twice is harmless, and TTL is enabled on the declared attribute.
+    #[tokio::test]
+    async fn provisioning_is_idempotent_and_enables_ttl() {
+        use aws_sdk_dynamodb::types::TimeToLiveStatus;
+        use mkpf::testing::store_conformance::ITEMS;
+        let client = client();
+        let prefix = super::unique_prefix();
+        create_tables(&client, &prefix, TABLES).await.expect("create tables");
+        create_tables(&client, &prefix, TABLES).await.expect("create tables again");
+        let ttl = client.describe_time_to_live().table_name(format!("{prefix}{}", ITEMS.name)).send().await.unwrap();
+        let d = ttl.time_to_live_description().expect("TTL description");
+        assert_eq!(d.attribute_name(), ITEMS.ttl);
+        assert_eq!(d.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+    }
+
+    /// Adapter-specific: an ADD that would leave i64 fails as on the embedded adapter
+    /// (`Validation`), and a caller's own failed condition is still `ConditionFailed`.
+    #[tokio::test]
+    async fn add_overflow_is_a_validation_error() {
+        use mkpf::ports::{Cond, Key, StoreError, TxOp, Update, Value};
+        use mkpf::testing::store_conformance::SIMPLE;
+        let store = factory().await;
+        let k = Key::pk_only("big");
+        store.update(&SIMPLE, &k, Update::new().set("n", Value::N(i64::MAX - 1)), None).await.unwrap();
+        let e = store.update(&SIMPLE, &k, Update::new().add("n", 2), None).await.unwrap_err();
+        assert!(matches!(e, StoreError::Validation(_)), "{e:?}");
+        let e = store.update(&SIMPLE, &k, Update::new().add("n", 2), Some(Cond::not_exists("id"))).await.unwrap_err();
+        assert_eq!(e, StoreError::ConditionFailed);
+        let e = store
+            .transact(vec![TxOp::Update { table: &SIMPLE, key: k.clone(), update: Update::new().add("n", 5), cond: None }])
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Validation(_)), "{e:?}");
+        let got = store.update(&SIMPLE, &k, Update::new().add("n", 1), None).await.unwrap();
+        assert_eq!(got.get("n"), Some(&Value::N(i64::MAX)));
+        // ADD on a string is refused the same way.
+        store.update(&SIMPLE, &k, Update::new().set("s", "text"), None).await.unwrap();
+        let e = store.update(&SIMPLE, &k, Update::new().add("s", 1), None).await.unwrap_err();
+        assert!(matches!(e, StoreError::Validation(_)), "{e:?}");
+    }
+}
+
+mod queue {
+    use std::sync::Arc;
+
+    use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+    use mkpf::ports::Queue;
+    use mkpf::testing::queue_conformance::QUEUES;
+    use mkpf_aws::{SqsQueue, create_queues};
+
+    async fn factory() -> Arc<dyn Queue> {
+        let conf = aws_sdk_sqs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(super::REGION))
+            .endpoint_url(super::endpoint())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
+            .build();
+        let client = aws_sdk_sqs::Client::from_conf(conf);
+        let prefix = super::unique_prefix();
+        create_queues(&client, &prefix, QUEUES).await.expect("create queues on moto");
+        // Provisioning twice is harmless.
+        create_queues(&client, &prefix, QUEUES).await.expect("create queues again");
+        Arc::new(SqsQueue::new(client, prefix))
+    }
+
+    mkpf::queue_conformance_suite!(factory);
+
+    /// A queue that cannot be reached is `Unavailable`, with a short message naming the call.
+    #[tokio::test]
+    async fn unreachable_queue_is_unavailable() {
+        use mkpf::ports::{OutMessage, QueueError};
+        use mkpf::testing::queue_conformance::WORK;
+        let conf = aws_sdk_sqs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(super::REGION))
+            .endpoint_url("http://127.0.0.1:9")
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
+            .build();
+        let queue = SqsQueue::new(aws_sdk_sqs::Client::from_conf(conf), "x-");
+        let e = queue.send(&WORK, OutMessage::new("m")).await.unwrap_err();
+        assert_eq!(e, QueueError::Unavailable("GetQueueUrl: could not reach SQS".into()));
+        assert!(matches!(queue.health().await, Err(QueueError::Unavailable(_))));
+    }
+
+    /// Peeking more than one receive's worth of dead letters, and redriving part of them.
+    #[tokio::test]
+    async fn dead_letters_beyond_one_batch() {
+        use std::time::Duration;
+
+        use mkpf::ports::OutMessage;
+        use mkpf::testing::queue_conformance::WORK;
+        let q = factory().await;
+        let ids = q.send_batch(&WORK, (0..13).map(|i| OutMessage::new(format!("d{i}"))).collect()).await.unwrap();
+        assert_eq!(ids.len(), 13);
+        // Exhaust every message's receives.
+        for _ in 0..WORK.max_receives {
+            let mut round = Vec::new();
+            while round.len() < 13 {
+                let batch = q.receive(&WORK, 10, Duration::ZERO).await.unwrap();
+                assert!(!batch.is_empty());
+                round.extend(batch);
+            }
+            for m in &round {
+                q.change_visibility(&WORK, &m.receipt, 0).await.unwrap();
+            }
+        }
+        assert!(q.receive(&WORK, 10, Duration::ZERO).await.unwrap().is_empty());
+        assert_eq!(q.depth(&WORK).await.unwrap().dead_letters, 13);
+        let peeked = q.peek_dead_letters(&WORK, 20).await.unwrap();
+        assert_eq!(peeked.len(), 13);
+        assert_eq!(q.peek_dead_letters(&WORK, 4).await.unwrap().len(), 4);
+        assert_eq!(q.redrive(&WORK, 11).await.unwrap(), 11);
+        assert_eq!(q.depth(&WORK).await.unwrap().dead_letters, 2);
+        assert_eq!(q.depth(&WORK).await.unwrap().visible, 11);
+        assert_eq!(q.redrive(&WORK, 0).await.unwrap(), 0);
+        assert_eq!(q.redrive(&WORK, 10).await.unwrap(), 2);
+    }
+}

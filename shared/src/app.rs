@@ -1,0 +1,49 @@
+//! `App`: the dependencies of every handler, consumer and job, built once per process.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::ports::{Clock, Queue, Store};
+
+/// Shared, cheap to clone.
+#[derive(Clone)]
+pub struct App(Arc<Deps>);
+
+pub struct Deps {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn Queue>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    /// On Lambda: flush metrics as EMF log lines after every invocation.
+    pub emit_emf: bool,
+}
+
+impl App {
+    pub fn new(config: Config, store: Arc<dyn Store>, queue: Arc<dyn Queue>, clock: Arc<dyn Clock>) -> App {
+        App(Arc::new(Deps {
+            config,
+            store,
+            queue,
+            clock,
+            metrics: Arc::new(Metrics::new()),
+            emit_emf: std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some(),
+        }))
+    }
+
+    /// Flushes metrics as EMF lines when running on Lambda.
+    pub fn flush_metrics(&self) {
+        if self.emit_emf {
+            self.metrics.flush_emf(self.clock.epoch_millis());
+        }
+    }
+}
+
+impl Deref for App {
+    type Target = Deps;
+    fn deref(&self) -> &Deps {
+        &self.0
+    }
+}

@@ -1,0 +1,271 @@
+//! Configuration from environment variables, validated once at start.
+//!
+//! Every variable is listed in [`VARS`] (name, default, meaning); the README's configuration
+//! table is checked against it by a test. A bad value never falls back silently: start-up fails
+//! with one clear line per problem.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Which adapters back the ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// redb file under `MKPF_DATA_DIR`: the local default.
+    Embedded,
+    /// DynamoDB and SQS (endpoints from the standard `AWS_*` variables).
+    Aws,
+}
+
+/// Every environment variable the platform reads: (name, default, meaning).
+pub const VARS: &[(&str, &str, &str)] = &[
+    ("MKPF_BACKEND", "embedded", "`embedded` (redb file + embedded queue) or `aws` (DynamoDB + SQS)"),
+    ("MKPF_DATA_DIR", ".mkpf-data", "directory of the embedded store file (`mkpf.redb`); embedded backend only"),
+    ("MKPF_BIND", "127.0.0.1:8080", "address the local platform listens on (`host:port`; port 0 picks a free one)"),
+    ("MKPF_TABLE_PREFIX", "mkpf-", "prefix of every DynamoDB table name (`<prefix>ops`, …)"),
+    ("MKPF_QUEUE_PREFIX", "mkpf-", "prefix of every SQS queue name (`<prefix>ops-tasks`, `<prefix>ops-tasks-dlq`, …)"),
+    ("MKPF_DEV_OPERATOR_TOKEN", "(unset)", "development-only operator bearer token, ≥ 32 chars of `[A-Za-z0-9_-]`; refused with `MKPF_BACKEND=aws`"),
+    ("MKPF_MAX_BODY_BYTES", "65536", "largest request body accepted (1024 ..= 6291456)"),
+    ("MKPF_NOTICE_RETENTION_DAYS", "365", "days a withdrawn or expired notice is kept before the retention job purges it (1 ..= 3650)"),
+    ("MKPF_LOG", "info", "log filter (tracing `EnvFilter` syntax)"),
+    ("AWS_REGION", "(SDK default)", "AWS region; aws backend only"),
+    ("AWS_ENDPOINT_URL", "(unset)", "endpoint override for every AWS service (e.g. a moto server); aws backend only"),
+    ("AWS_ENDPOINT_URL_DYNAMODB", "(unset)", "endpoint override for DynamoDB only"),
+    ("AWS_ENDPOINT_URL_SQS", "(unset)", "endpoint override for SQS only"),
+];
+
+/// The validated configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub backend: Backend,
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    pub table_prefix: String,
+    pub queue_prefix: String,
+    pub dev_operator_token: Option<DevToken>,
+    pub max_body_bytes: usize,
+    pub notice_retention_days: u32,
+    pub log_filter: String,
+}
+
+/// The development operator token. Never printed by `Debug`.
+#[derive(Clone)]
+pub struct DevToken(String);
+
+impl DevToken {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DevToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DevToken(<redacted>)")
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("backend", &self.backend)
+            .field("data_dir", &self.data_dir)
+            .field("bind", &self.bind)
+            .field("table_prefix", &self.table_prefix)
+            .field("queue_prefix", &self.queue_prefix)
+            .field("dev_operator_token", &self.dev_operator_token.as_ref().map(|_| "<set>"))
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("notice_retention_days", &self.notice_retention_days)
+            .finish()
+    }
+}
+
+/// Every problem found in the environment, one per line.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError(pub Vec<String>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for p in &self.0 {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn valid_prefix(p: &str) -> bool {
+    // DynamoDB table names: [A-Za-z0-9_.-]; SQS queue names: [A-Za-z0-9_-]. Use the intersection.
+    p.len() <= 40 && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn parse_range<T: std::str::FromStr + PartialOrd + fmt::Display + Copy>(
+    name: &str,
+    raw: Option<String>,
+    default: T,
+    lo: T,
+    hi: T,
+    problems: &mut Vec<String>,
+) -> T {
+    match raw {
+        None => default,
+        Some(s) => match s.trim().parse::<T>() {
+            Ok(v) if v >= lo && v <= hi => v,
+            _ => {
+                problems.push(format!("{name}={s:?}: expected a whole number from {lo} to {hi}"));
+                default
+            }
+        },
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `get` (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let get = |k: &str| get(k).filter(|v| !v.is_empty());
+
+        let backend = match get("MKPF_BACKEND").as_deref() {
+            None | Some("embedded") => Backend::Embedded,
+            Some("aws") => Backend::Aws,
+            Some(other) => {
+                problems.push(format!("MKPF_BACKEND={other:?}: expected `embedded` or `aws`"));
+                Backend::Embedded
+            }
+        };
+        let data_dir = PathBuf::from(get("MKPF_DATA_DIR").unwrap_or_else(|| ".mkpf-data".into()));
+        let bind = match get("MKPF_BIND") {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(s) => match s.parse::<SocketAddr>() {
+                Ok(a) => a,
+                Err(_) => {
+                    problems.push(format!("MKPF_BIND={s:?}: expected host:port, e.g. 127.0.0.1:8080"));
+                    SocketAddr::from(([127, 0, 0, 1], 8080))
+                }
+            },
+        };
+        let mut prefix = |name: &str| {
+            let p = get(name).unwrap_or_else(|| "mkpf-".into());
+            if !valid_prefix(&p) {
+                problems.push(format!("{name}={p:?}: use at most 40 characters of A-Z a-z 0-9 - _"));
+            }
+            p
+        };
+        let table_prefix = prefix("MKPF_TABLE_PREFIX");
+        let queue_prefix = prefix("MKPF_QUEUE_PREFIX");
+        let dev_operator_token = match get("MKPF_DEV_OPERATOR_TOKEN") {
+            None => None,
+            Some(t) => {
+                if backend == Backend::Aws {
+                    problems.push(
+                        "MKPF_DEV_OPERATOR_TOKEN is for local development only and is refused with MKPF_BACKEND=aws"
+                            .into(),
+                    );
+                    None
+                } else if t.len() < 32
+                    || t.len() > 256
+                    || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    problems.push("MKPF_DEV_OPERATOR_TOKEN: use 32 to 256 characters of A-Z a-z 0-9 - _".into());
+                    None
+                } else {
+                    Some(DevToken(t))
+                }
+            }
+        };
+        let max_body_bytes =
+            parse_range("MKPF_MAX_BODY_BYTES", get("MKPF_MAX_BODY_BYTES"), 65_536usize, 1024, 6 * 1024 * 1024, &mut problems);
+        let notice_retention_days =
+            parse_range("MKPF_NOTICE_RETENTION_DAYS", get("MKPF_NOTICE_RETENTION_DAYS"), 365u32, 1, 3650, &mut problems);
+        let log_filter = get("MKPF_LOG").unwrap_or_else(|| "info".into());
+        if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
+            problems.push(format!("MKPF_LOG={log_filter:?}: not a valid log filter (e.g. `info` or `mkpf=debug`)"));
+        }
+
+        if problems.is_empty() {
+            Ok(Config {
+                backend,
+                data_dir,
+                bind,
+                table_prefix,
+                queue_prefix,
+                dev_operator_token,
+                max_body_bytes,
+                notice_retention_days,
+                log_filter,
+            })
+        } else {
+            Err(ConfigError(problems))
+        }
+    }
+
+    /// A configuration for tests: embedded backend in `dir`, the given dev token.
+    pub fn for_tests(dir: PathBuf, dev_token: &str) -> Config {
+        let dir_s = dir.to_string_lossy().into_owned();
+        let token = dev_token.to_owned();
+        Self::from_lookup(move |k| match k {
+            "MKPF_DATA_DIR" => Some(dir_s.clone()),
+            "MKPF_DEV_OPERATOR_TOKEN" => Some(token.clone()),
+            "MKPF_BIND" => Some("127.0.0.1:0".into()),
+            _ => None,
+        })
+        .unwrap_or_else(|e| panic!("test configuration: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        Config::from_lookup(move |k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_local_platform() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.backend, Backend::Embedded);
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.max_body_bytes, 65_536);
+        assert!(c.dev_operator_token.is_none());
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_at_once() {
+        let e = cfg(&[
+            ("MKPF_BACKEND", "postgres"),
+            ("MKPF_BIND", "localhost"),
+            ("MKPF_MAX_BODY_BYTES", "12"),
+            ("MKPF_TABLE_PREFIX", "bad prefix!"),
+            ("MKPF_DEV_OPERATOR_TOKEN", "short"),
+            ("MKPF_NOTICE_RETENTION_DAYS", "-1"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.0.len(), 6, "{e}");
+        let text = e.to_string();
+        for name in ["MKPF_BACKEND", "MKPF_BIND", "MKPF_MAX_BODY_BYTES", "MKPF_TABLE_PREFIX", "MKPF_DEV_OPERATOR_TOKEN", "MKPF_NOTICE_RETENTION_DAYS"] {
+            assert!(text.contains(name), "{name} missing from: {text}");
+        }
+        assert!(!text.contains("short\""), "the token value itself is never echoed: {text}");
+    }
+
+    #[test]
+    fn dev_token_is_refused_on_aws() {
+        let e = cfg(&[("MKPF_BACKEND", "aws"), ("MKPF_DEV_OPERATOR_TOKEN", &"a".repeat(40))]).unwrap_err();
+        assert!(e.to_string().contains("refused with MKPF_BACKEND=aws"), "{e}");
+    }
+
+    #[test]
+    fn debug_output_redacts_the_token() {
+        let c = cfg(&[("MKPF_DEV_OPERATOR_TOKEN", &"s".repeat(40))]).unwrap();
+        assert!(!format!("{c:?}").contains(&"s".repeat(40)));
+    }
+}

@@ -1,0 +1,5 @@
+//! Domain types and rules: pure, no I/O. Types have private fields and are built through
+//! `parse`/`TryFrom`, so a value that exists is valid.
+
+pub mod notice;
+pub mod time_fmt;

@@ -1,0 +1,15 @@
+//! The HTTP layer: routers built from the route table, the shared conventions (problem+json,
+//! strict JSON, auth, idempotency, request ids, security headers) and the handlers per area.
+
+pub mod auth;
+pub mod cursor;
+pub mod idempotency;
+pub mod json;
+pub mod openapi;
+pub mod ops;
+pub mod platform;
+pub mod problem;
+pub mod router;
+
+pub use problem::ApiError;
+pub use router::{full_router, lambda_router, router_for};

@@ -1,0 +1,61 @@
+//! Platform routes: health, the OpenAPI document, metrics.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::problem::ApiError;
+use crate::app::App;
+use crate::metrics::Series;
+use crate::ports::QueueDepth;
+
+/// `GET /healthz`: 200 when the store and the queue answer, 503 otherwise (same shape).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    pub store: String,
+    pub queue: String,
+}
+
+pub async fn health(State(app): State<App>) -> Response {
+    let (s, q) = tokio::join!(app.store.health(), app.queue.health());
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" }.to_owned();
+    if let Err(e) = &s {
+        tracing::error!(error = %e, "health: store unavailable");
+    }
+    if let Err(e) = &q {
+        tracing::error!(error = %e, "health: queue unavailable");
+    }
+    let ok = s.is_ok() && q.is_ok();
+    let body = Health { status: word(ok), store: word(s.is_ok()), queue: word(q.is_ok()) };
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], super::openapi::document_json()).into_response()
+}
+
+/// `GET /metrics`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MetricsView {
+    /// Since this process started (locally) or since the last invocation flushed (on Lambda).
+    #[schema(value_type = Vec<Object>)]
+    pub series: Vec<Series>,
+    #[schema(value_type = Object)]
+    pub queues: BTreeMap<&'static str, QueueDepth>,
+}
+
+pub async fn metrics(State(app): State<App>) -> Result<Json<MetricsView>, ApiError> {
+    let mut queues = BTreeMap::new();
+    for q in crate::queues::ALL {
+        queues.insert(q.name, app.queue.depth(q).await?);
+    }
+    Ok(Json(MetricsView { series: app.metrics.snapshot(), queues }))
+}

@@ -1,0 +1,155 @@
+//! Building routers from the route table, with the conventions every route shares:
+//! request id, authentication and deny-by-default authorisation, idempotency, body limit,
+//! security headers, problem+json for unknown paths and methods, one access-log line and
+//! metrics per request.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+
+use super::auth::{Access, Principal, authenticate, authorize};
+use super::idempotency;
+use super::json::BodyLimit;
+use super::problem::{ApiError, REQUEST_ID};
+use crate::app::App;
+use crate::routes::{ROUTES, RouteSpec};
+
+/// Set on every response by the route guard: what the access log and metrics report.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteInfo {
+    pub name: &'static str,
+    pub principal: &'static str,
+}
+
+#[derive(Clone)]
+struct RouteCtx {
+    app: App,
+    spec: &'static RouteSpec,
+}
+
+/// Per route: who is calling, may they, then the handler (under the idempotency protocol for
+/// creating POSTs).
+async fn guard(State(ctx): State<RouteCtx>, mut req: Request, next: Next) -> Response {
+    let spec = ctx.spec;
+    let principal = if spec.access.contains(&Access::Public) {
+        Ok(Principal::Anonymous)
+    } else {
+        authenticate(&ctx.app.config, req.headers())
+    };
+    let (mut resp, kind) = match principal {
+        Err(e) => (e.into_response(), "invalid_credentials"),
+        Ok(p) => match authorize(spec.access, &p) {
+            Err(e) => (e.into_response(), p.kind()),
+            Ok(()) => {
+                let kind = p.kind();
+                req.extensions_mut().insert(BodyLimit(ctx.app.config.max_body_bytes));
+                req.extensions_mut().insert(p.clone());
+                let resp = if spec.idempotent {
+                    idempotency::run(&ctx.app, spec, &p, req, next).await.unwrap_or_else(IntoResponse::into_response)
+                } else {
+                    next.run(req).await
+                };
+                (resp, kind)
+            }
+        },
+    };
+    resp.extensions_mut().insert(RouteInfo { name: spec.name, principal: kind });
+    resp
+}
+
+fn request_id(req: &Request) -> String {
+    if let Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) =
+        req.extensions().get::<lambda_http::request::RequestContext>()
+    {
+        if let Some(id) = &c.request_id {
+            return id.clone();
+        }
+    }
+    uuid::Uuid::new_v4().to_string()
+}
+
+const SECURITY_HEADERS: [(&str, &str); 6] = [
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
+    ("referrer-policy", "no-referrer"),
+    ("strict-transport-security", "max-age=63072000; includeSubDomains"),
+    ("cross-origin-resource-policy", "same-origin"),
+];
+
+/// Around everything: request id, security headers, access log, metrics.
+async fn outer(State(app): State<App>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request_id(&req);
+    let method = req.method().clone();
+    let mut resp = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        h.insert("x-request-id", v);
+    }
+    for (k, v) in SECURITY_HEADERS {
+        h.insert(k, HeaderValue::from_static(v));
+    }
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let info = resp.extensions().get::<RouteInfo>().copied().unwrap_or(RouteInfo { name: "-", principal: "anonymous" });
+    let status = resp.status().as_u16();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(
+        target: "access",
+        request_id = %id,
+        route = info.name,
+        method = %method,
+        status,
+        latency_ms = (ms * 1000.0).round() / 1000.0,
+        principal = info.principal,
+        "request"
+    );
+    let class = match status {
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    };
+    app.metrics.count("http_requests", &[("route", info.name), ("status", class)], 1);
+    app.metrics.timing("http_latency", &[("route", info.name)], ms);
+    app.flush_metrics();
+    resp
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("route_not_found", "no route matches this path")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed", "this path does not accept this method")
+}
+
+/// A router serving the given routes.
+pub fn router_for<'a>(app: App, routes: impl IntoIterator<Item = &'static RouteSpec>) -> Router {
+    let mut r: Router<App> = Router::new();
+    for spec in routes {
+        let mr = (spec.handler)(spec.verb.filter()).layer(from_fn_with_state(RouteCtx { app: app.clone(), spec }, guard));
+        r = r.route(spec.path, mr);
+    }
+    r.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(app.clone(), outer))
+        .with_state(app)
+}
+
+/// Every route (the local platform).
+pub fn full_router(app: App) -> Router {
+    router_for(app, ROUTES.iter())
+}
+
+/// The one route a Lambda binary serves.
+pub fn lambda_router(app: App, name: &str) -> Result<Router, String> {
+    let spec = crate::routes::route(name).ok_or_else(|| format!("no route named {name:?} in the route table"))?;
+    Ok(router_for(app, [spec]))
+}
