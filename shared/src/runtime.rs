@@ -6,17 +6,27 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use crate::app::App;
 use crate::routes;
 
-/// JSON log lines on stdout (one object per event), filtered by `filter` (`MKPF_LOG`).
-pub fn init_logging(filter: &str) {
+/// Where log lines go: stdout for services (Lambda ships it to CloudWatch Logs), stderr for
+/// command-line tools whose stdout is their output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTo {
+    Stdout,
+    Stderr,
+}
+
+/// JSON log lines (one object per event), filtered by `filter` (`MKPF_LOG`).
+pub fn init_logging(filter: &str, to: LogTo) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
         .with_current_span(false)
         .with_span_list(false)
-        .with_env_filter(filter)
-        .with_writer(std::io::stdout)
-        .try_init();
+        .with_env_filter(filter);
+    let _ = match to {
+        LogTo::Stdout => builder.with_writer(std::io::stdout).try_init(),
+        LogTo::Stderr => builder.with_writer(std::io::stderr).try_init(),
+    };
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

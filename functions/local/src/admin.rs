@@ -105,7 +105,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Cmd::Provision => {
-            let booted = mkpf_aws::bootstrap::boot_from_env().await.map_err(|e| e.to_string())?;
+            let booted = mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stderr).await.map_err(|e| e.to_string())?;
             let Some(aws) = booted.aws else {
                 return Err("provision needs MKPF_BACKEND=aws (the embedded backend needs no provisioning)".into());
             };
@@ -122,7 +122,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Cmd::Dlq { cmd } => {
-            let booted = mkpf_aws::bootstrap::boot_from_env().await.map_err(|e| e.to_string())?;
+            let booted = mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stderr).await.map_err(|e| e.to_string())?;
             let q = booted.app.queue.clone();
             match cmd {
                 DlqCmd::Depth { queue: name } => {
@@ -143,7 +143,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Cmd::RunJob { name } => {
             let spec = mkpf::routes::job(&name).ok_or_else(|| format!("no job named {name:?}"))?;
-            let booted = mkpf_aws::bootstrap::boot_from_env().await.map_err(|e| e.to_string())?;
+            let booted = mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stderr).await.map_err(|e| e.to_string())?;
             let report = mkpf::worker::run_job(&booted.app, spec).await?;
             println!("{report}");
             Ok(())

@@ -10,7 +10,7 @@ use mkpf::worker;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let booted = match mkpf_aws::bootstrap::boot_from_env().await {
+    let booted = match mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stdout).await {
         Ok(b) => b,
         Err(e) => {
             eprintln!("mkpf-local: {e}");

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use mkpf::adapters::embedded::{self, EmbeddedStore};
 use mkpf::config::{Backend, Config};
 use mkpf::ports::{Clock, SystemClock};
+use mkpf::runtime::LogTo;
 use mkpf::App;
 
 use crate::{DynamoStore, SqsQueue, sdk_config_from_env};
@@ -48,14 +49,14 @@ pub async fn boot(config: Config, clock: Arc<dyn Clock>) -> Result<Booted, BoxEr
     }
 }
 
-/// Reads and validates the environment, starts JSON logging, and boots.
-pub async fn boot_from_env() -> Result<Booted, BoxError> {
+/// Reads and validates the environment, starts JSON logging to `log_to`, and boots.
+pub async fn boot_from_env(log_to: LogTo) -> Result<Booted, BoxError> {
     let config = Config::from_env()?;
-    mkpf::runtime::init_logging(&config.log_filter);
+    mkpf::runtime::init_logging(&config.log_filter, log_to);
     boot(config, Arc::new(SystemClock)).await
 }
 
-/// For Lambda binaries.
+/// For Lambda binaries (logs on stdout, which Lambda ships to CloudWatch Logs).
 pub async fn lambda_app() -> Result<App, BoxError> {
-    Ok(boot_from_env().await?.app)
+    Ok(boot_from_env(LogTo::Stdout).await?.app)
 }

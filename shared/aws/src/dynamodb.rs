@@ -27,7 +27,9 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, Update as DdbUpdate,
 };
 use mkpf::ports::store::{check_item_size, is_expired, validate_transaction};
-use mkpf::ports::{CancelReason, Clock, Cond, Cursor, Item, Key, Page, Query, Store, StoreError, TableDef, TxOp, Update};
+use mkpf::ports::{
+    CancelReason, Clock, Cond, Cursor, Item, Key, Page, Query, Store, StoreError, TableDef, TxOp, Update,
+};
 
 use convert::{AvMap, item_from_av, item_to_av};
 use expr::Exprs;

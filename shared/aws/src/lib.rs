@@ -1,6 +1,7 @@
 //! MyKey Platform AWS adapters: the DynamoDB implementation of the `Store` port
 //! ([`DynamoStore`]), the SQS implementation of the `Queue` port ([`SqsQueue`]), and the
-//! provisioning and SDK bootstrap helpers local runs and tests use ([`provision`]).
+//! provisioning and SDK configuration helpers local runs and tests use ([`provision`]), and
+//! process bootstrap onto the configured backend ([`bootstrap`]).
 //!
 //! Both adapters pass the conformance suites in `mkpf::testing` (run against moto by
 //! `tests/moto_conformance.rs`).

@@ -119,7 +119,9 @@ async fn wait_active(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<()
             .map_err(|e| ProvisionError(format!("{name}: DescribeTable: {}", DisplayErrorContext(&e))))?;
         let active = out.table().is_some_and(|t| {
             t.table_status() == Some(&TableStatus::Active)
-                && t.global_secondary_indexes().iter().all(|i| i.index_status().is_none_or(|s| *s == IndexStatus::Active))
+                && t.global_secondary_indexes()
+                    .iter()
+                    .all(|i| i.index_status().is_none_or(|s| *s == IndexStatus::Active))
         });
         if active {
             return Ok(());
@@ -156,7 +158,11 @@ async fn enable_ttl(client: &aws_sdk_dynamodb::Client, name: &str, attr: &str) {
 /// Creates each queue's dead-letter queue, then the queue itself with its visibility timeout,
 /// retention and `RedrivePolicy` (`maxReceiveCount` = `max_receives`). An existing queue gets
 /// these attributes set again.
-pub async fn create_queues(client: &aws_sdk_sqs::Client, prefix: &str, queues: &[&QueueDef]) -> Result<(), ProvisionError> {
+pub async fn create_queues(
+    client: &aws_sdk_sqs::Client,
+    prefix: &str,
+    queues: &[&QueueDef],
+) -> Result<(), ProvisionError> {
     for q in queues {
         let dlq_name = format!("{prefix}{}", q.dlq_name());
         let dlq_attrs = HashMap::from([(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_string())]);

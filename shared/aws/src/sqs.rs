@@ -85,13 +85,8 @@ impl SqsQueue {
         if let Some(u) = self.urls.read().unwrap_or_else(|e| e.into_inner()).get(&name) {
             return Ok(u.clone());
         }
-        let out = self
-            .client
-            .get_queue_url()
-            .queue_name(&name)
-            .send()
-            .await
-            .map_err(|e| map_sdk_err("GetQueueUrl", &e))?;
+        let out =
+            self.client.get_queue_url().queue_name(&name).send().await.map_err(|e| map_sdk_err("GetQueueUrl", &e))?;
         let url = out.queue_url.ok_or_else(|| QueueError::Unavailable("GetQueueUrl: no queue URL".into()))?;
         self.urls.write().unwrap_or_else(|e| e.into_inner()).insert(name, url.clone());
         Ok(url)
@@ -151,14 +146,16 @@ impl SqsQueue {
                         Ok(e) => entries.push(e),
                         Err(e) => {
                             tracing::error!(error = %e, "SendMessageBatch: could not build an entry");
-                            results[i] = Some(Err(QueueError::Unavailable("SendMessageBatch: could not build request".into())));
+                            results[i] =
+                                Some(Err(QueueError::Unavailable("SendMessageBatch: could not build request".into())));
                         }
                     }
                 }
                 if entries.is_empty() {
                     break;
                 }
-                let out = match self.client.send_message_batch().queue_url(url).set_entries(Some(entries)).send().await {
+                let out = match self.client.send_message_batch().queue_url(url).set_entries(Some(entries)).send().await
+                {
                     Ok(out) => out,
                     Err(e) => {
                         let err = self.fail("SendMessageBatch", url, &e);
@@ -195,7 +192,9 @@ impl SqsQueue {
         }
         results
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(QueueError::Unavailable("SendMessageBatch: no result for a message".into()))))
+            .map(|r| {
+                r.unwrap_or_else(|| Err(QueueError::Unavailable("SendMessageBatch: no result for a message".into())))
+            })
             .collect()
     }
 
@@ -220,7 +219,10 @@ impl SqsQueue {
             };
             match self.client.change_message_visibility_batch().queue_url(url).set_entries(Some(entries)).send().await {
                 Ok(out) if !out.failed().is_empty() => {
-                    tracing::warn!(failed = out.failed().len(), "ChangeMessageVisibilityBatch: some messages not released");
+                    tracing::warn!(
+                        failed = out.failed().len(),
+                        "ChangeMessageVisibilityBatch: some messages not released"
+                    );
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -269,9 +271,7 @@ impl SqsQueue {
         let get = |name: &QueueAttributeName| -> Result<u64, QueueError> {
             match out.attributes().and_then(|a| a.get(name)) {
                 None => Ok(0),
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| QueueError::Unavailable("GetQueueAttributes: malformed count".into())),
+                Some(v) => v.parse().map_err(|_| QueueError::Unavailable("GetQueueAttributes: malformed count".into())),
             }
         };
         Ok((
@@ -346,7 +346,10 @@ impl Queue for SqsQueue {
                     tracing::warn!(failed, sent = msgs.len() - failed, "send_batch: some messages were not sent");
                     return Err(match e {
                         QueueError::Validation(m) => QueueError::Validation(m),
-                        _ => QueueError::Unavailable(format!("SendMessageBatch: {failed} of {} messages failed", msgs.len())),
+                        _ => QueueError::Unavailable(format!(
+                            "SendMessageBatch: {failed} of {} messages failed",
+                            msgs.len()
+                        )),
                     });
                 }
             }

@@ -75,6 +75,41 @@ mod store {
         assert_eq!(store.round_trips(), 2, "locally refused requests cost no round trip");
     }
 
+    /// `Ne` with a missing attribute is false, as `Cond::eval` says (and so its negation holds).
+    #[tokio::test]
+    async fn ne_on_missing_attribute_is_false() {
+        use mkpf::ports::{Cond, Key, StoreError, Update};
+        use mkpf::testing::store_conformance::SIMPLE;
+        let store = factory().await;
+        let k = Key::pk_only("ne");
+        store.update(&SIMPLE, &k, Update::new().set("present", "x"), None).await.unwrap();
+        let e = store.update(&SIMPLE, &k, Update::new().add("n", 1), Some(Cond::ne("absent", "y"))).await.unwrap_err();
+        assert_eq!(e, StoreError::ConditionFailed);
+        store.update(&SIMPLE, &k, Update::new().add("n", 1), Some(Cond::ne("absent", "y").not())).await.unwrap();
+        store.update(&SIMPLE, &k, Update::new().add("n", 1), Some(Cond::ne("present", "y"))).await.unwrap();
+    }
+
+    /// `delete` does not hand back an item whose TTL has passed (it is gone for reads), but does
+    /// remove it.
+    #[tokio::test]
+    async fn delete_does_not_return_expired_items() {
+        use mkpf::ports::{Clock, Item, Key, Value};
+        use mkpf::testing::store_conformance::ITEMS;
+        let store = factory().await;
+        let now = SystemClock.epoch_secs();
+        let mut it = Item::new();
+        it.insert("pk".into(), "d".into());
+        it.insert("sk".into(), "1".into());
+        it.insert("expires".into(), Value::N(now - 10));
+        store.put(&ITEMS, it, None).await.unwrap();
+        assert_eq!(store.delete(&ITEMS, &Key::new("d", "1"), None).await.unwrap(), None);
+        let mut it = Item::new();
+        it.insert("pk".into(), "d".into());
+        it.insert("sk".into(), "1".into());
+        store.put(&ITEMS, it.clone(), Some(mkpf::ports::Cond::not_exists("pk"))).await.unwrap();
+        assert_eq!(store.delete(&ITEMS, &Key::new("d", "1"), None).await.unwrap(), Some(it));
+    }
+
     /// A store that cannot be reached is `Unavailable`, with a short message naming the call.
     #[tokio::test]
     async fn unreachable_store_is_unavailable() {
@@ -115,7 +150,12 @@ mod store {
         let e = store.update(&SIMPLE, &k, Update::new().add("n", 2), Some(Cond::not_exists("id"))).await.unwrap_err();
         assert_eq!(e, StoreError::ConditionFailed);
         let e = store
-            .transact(vec![TxOp::Update { table: &SIMPLE, key: k.clone(), update: Update::new().add("n", 5), cond: None }])
+            .transact(vec![TxOp::Update {
+                table: &SIMPLE,
+                key: k.clone(),
+                update: Update::new().add("n", 5),
+                cond: None,
+            }])
             .await
             .unwrap_err();
         assert!(matches!(e, StoreError::Validation(_)), "{e:?}");

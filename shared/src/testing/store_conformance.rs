@@ -418,6 +418,34 @@ pub async fn expired_items_are_invisible_to_reads_but_not_to_conditions(s: S) {
     assert_eq!(e, StoreError::ConditionFailed);
 }
 
+pub async fn delete_of_an_expired_item_returns_nothing(s: S) {
+    let now = SystemClock.epoch_secs();
+    let mut dead = row("ttl", "gone");
+    dead.insert("expires".into(), Value::N(now - 60));
+    s.put(&ITEMS, dead, None).await.unwrap();
+    assert_eq!(s.delete(&ITEMS, &Key::new("ttl", "gone"), None).await.unwrap(), None);
+    // It was removed all the same: a conditional create now succeeds.
+    s.put(&ITEMS, row("ttl", "gone"), Some(Cond::not_exists("pk"))).await.unwrap();
+}
+
+pub async fn failed_condition_is_reported_before_a_bad_update(s: S) {
+    let mut a = row("p", "s");
+    a.insert("text".into(), "not a number".into());
+    s.put(&ITEMS, a, None).await.unwrap();
+    let e = s
+        .update(&ITEMS, &Key::new("p", "s"), Update::new().add("text", 1), Some(Cond::not_exists("pk")))
+        .await
+        .unwrap_err();
+    assert_eq!(e, StoreError::ConditionFailed);
+    let e = s.update(&ITEMS, &Key::new("p", "s"), Update::new().add("text", 1), None).await.unwrap_err();
+    assert!(matches!(e, StoreError::Validation(_)), "{e:?}");
+}
+
+pub async fn query_limit_zero_is_refused(s: S) {
+    let e = s.query(Query::new(&ITEMS, "p").limit(0)).await.unwrap_err();
+    assert!(matches!(e, StoreError::Validation(_)), "{e:?}");
+}
+
 pub async fn oversized_item_is_refused(s: S) {
     let mut big = row("big", "1");
     big.insert("blob".into(), Value::B(vec![7; MAX_ITEM_BYTES + 1]));
@@ -511,7 +539,8 @@ macro_rules! store_conformance_suite {
             transaction_is_all_or_nothing, transaction_applies_every_kind, transaction_shape_is_checked,
             query_sort_key_conditions_and_order, query_pages_through_everything_once,
             index_query_is_sparse_ordered_and_paged,
-            expired_items_are_invisible_to_reads_but_not_to_conditions, oversized_item_is_refused,
+            expired_items_are_invisible_to_reads_but_not_to_conditions, delete_of_an_expired_item_returns_nothing,
+            failed_condition_is_reported_before_a_bad_update, query_limit_zero_is_refused, oversized_item_is_refused,
             racing_conditional_puts_exactly_one_wins, racing_transactions_keep_uniqueness,
             racing_counter_updates_are_atomic, health_answers);
     };

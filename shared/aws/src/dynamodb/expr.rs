@@ -57,9 +57,7 @@ impl Exprs {
     /// The `ExpressionAttributeNames` and `ExpressionAttributeValues` maps, `None` when empty
     /// (DynamoDB rejects empty maps).
     #[allow(clippy::type_complexity)]
-    pub(crate) fn into_maps(
-        self,
-    ) -> (Option<HashMap<String, String>>, Option<HashMap<String, AttributeValue>>) {
+    pub(crate) fn into_maps(self) -> (Option<HashMap<String, String>>, Option<HashMap<String, AttributeValue>>) {
         let names = (!self.names.is_empty()).then_some(self.names);
         let values = (!self.values.is_empty()).then_some(self.values);
         (names, values)
@@ -263,7 +261,8 @@ pub(crate) fn key_condition(
     let pk_val = ex.av(AttributeValue::S(pk.to_owned()));
     let mut out = format!("{pk_name} = {pk_val}");
     let Some(c) = sk else { return Ok(out) };
-    let attr = sk_attr.ok_or_else(|| StoreError::Validation("sort-key condition on a key without a sort key".into()))?;
+    let attr =
+        sk_attr.ok_or_else(|| StoreError::Validation("sort-key condition on a key without a sort key".into()))?;
     let n = ex.name(attr);
     let mut v = |s: &str| ex.av(AttributeValue::S(s.to_owned()));
     let part = match c {
@@ -288,7 +287,10 @@ mod tests {
     use super::*;
 
     /// Every placeholder registered is used in `exprs`, and every placeholder used is registered.
-    fn assert_placeholders_consistent(exprs: &[&str], ex: Exprs) -> (HashMap<String, String>, HashMap<String, AttributeValue>) {
+    fn assert_placeholders_consistent(
+        exprs: &[&str],
+        ex: Exprs,
+    ) -> (HashMap<String, String>, HashMap<String, AttributeValue>) {
         let (names, values) = ex.into_maps();
         let names = names.unwrap_or_default();
         let values = values.unwrap_or_default();
@@ -359,12 +361,7 @@ mod tests {
 
     #[test]
     fn update_and_guards_share_placeholders() {
-        let u = Update::new()
-            .set("a", "VALUE-A")
-            .set_if_absent("b", Value::N(77))
-            .add("c", 5)
-            .add("d", -3)
-            .remove("e");
+        let u = Update::new().set("a", "VALUE-A").set_if_absent("b", Value::N(77)).add("c", 5).add("d", -3).remove("e");
         let mut ex = Exprs::new();
         let us = update(&u, &mut ex);
         assert_eq!(us, "SET #n0 = :v0, #n1 = if_not_exists(#n1, :v1) REMOVE #n4 ADD #n2 :v2, #n3 :v3");
@@ -390,8 +387,8 @@ mod tests {
     #[test]
     fn key_conditions() {
         let mut ex = Exprs::new();
-        let s = key_condition("pk", "USER#1", Some("sk"), Some(&SkCond::Between("A".into(), "B".into())), &mut ex)
-            .unwrap();
+        let s =
+            key_condition("pk", "USER#1", Some("sk"), Some(&SkCond::Between("A".into(), "B".into())), &mut ex).unwrap();
         assert_eq!(s, "#n0 = :v0 AND #n1 BETWEEN :v1 AND :v2");
         assert_placeholders_consistent(&[&s], ex);
         let mut ex = Exprs::new();

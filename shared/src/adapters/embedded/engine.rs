@@ -8,8 +8,8 @@
 //! for the writer.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, Weak};
 
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 use tokio::sync::oneshot;
@@ -46,7 +46,9 @@ impl Engine {
         let db = Database::create(&path).map_err(|e| Fatal(format!("cannot open {}: {e}", path.display())))?;
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel::<Job>();
-        let writer_db = db.clone();
+        // The writer holds the database weakly: dropping the engine closes the file at once
+        // (so it can be reopened), and the writer ends when its channel closes.
+        let writer_db = Arc::downgrade(&db);
         std::thread::Builder::new()
             .name("mkpf-embedded-writer".into())
             .spawn(move || writer_loop(&writer_db, &rx))
@@ -92,7 +94,7 @@ impl Engine {
     }
 }
 
-fn writer_loop(db: &Database, rx: &mpsc::Receiver<Job>) {
+fn writer_loop(db: &Weak<Database>, rx: &mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut group = Vec::with_capacity(16);
         group.push(first);
@@ -102,16 +104,25 @@ fn writer_loop(db: &Database, rx: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        run_group(db, group);
+        let Some(strong) = db.upgrade() else { return };
+        let (replies, result) = run_group(&strong, group);
+        // Let go of the database before answering: a caller that drops the engine right after
+        // its answer must find the file closed.
+        drop(strong);
+        for r in replies {
+            r(result.clone());
+        }
     }
 }
 
-fn run_group(db: &Database, group: Vec<Job>) {
+/// Runs a group in one transaction. Returns the answers to give once the outcome is known.
+fn run_group(db: &Database, group: Vec<Job>) -> (Vec<Reply>, Result<(), Fatal>) {
     let txn = match db.begin_write() {
         Ok(t) => t,
         Err(e) => {
             tracing::error!(error = %e, "embedded store: cannot begin write");
-            return; // dropping the jobs drops their senders: callers see "write abandoned"
+            // Dropping the jobs drops their senders: callers see "write abandoned".
+            return (Vec::new(), Err(Fatal::from(e)));
         }
     };
     let mut replies = Vec::with_capacity(group.len());
@@ -121,10 +132,7 @@ fn run_group(db: &Database, group: Vec<Job>) {
             Err(fatal) => {
                 tracing::error!(error = %fatal, "embedded store: write failed, group abandoned");
                 let _ = txn.abort();
-                for r in replies {
-                    r(Err(fatal.clone()));
-                }
-                return;
+                return (replies, Err(fatal));
             }
         }
     }
@@ -132,7 +140,5 @@ fn run_group(db: &Database, group: Vec<Job>) {
     if let Err(e) = &result {
         tracing::error!(error = %e, "embedded store: commit failed");
     }
-    for r in replies {
-        r(result.clone());
-    }
+    (replies, result)
 }

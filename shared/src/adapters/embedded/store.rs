@@ -126,6 +126,10 @@ fn apply(txn: &WriteTransaction, ops: &[TxOp]) -> Result<Result<Vec<(Option<Item
         let ok = cond.is_none_or(|c| c.eval(old.as_ref()));
         reasons.push(if ok { CancelReason::None } else { CancelReason::ConditionFailed });
         failed |= !ok;
+        if failed {
+            // As on DynamoDB, a failed condition is reported before any error of the update.
+            continue;
+        }
         let new = match op {
             TxOp::Put { item, .. } => Some(item.clone()),
             TxOp::Update { update, .. } => {
@@ -288,7 +292,7 @@ fn query_sync(
     now: i64,
 ) -> Result<Result<Page, StoreError>, Fatal> {
     let table = q.table;
-    let limit = q.limit.map_or(usize::MAX, |l| l.max(1) as usize);
+    let limit = q.limit.map_or(usize::MAX, |l| l as usize);
     let (lo, hi) = sk_bounds(q.sk.as_ref());
     let main = main_name(table);
     let main_t = match txn.open_table(MainDef::new(&main)) {
@@ -503,7 +507,9 @@ impl Store for EmbeddedStore {
 
     async fn delete(&self, table: &'static TableDef, key: &Key, cond: Option<Cond>) -> Result<Option<Item>, StoreError> {
         let mut out = self.run(vec![TxOp::Delete { table, key: key.clone(), cond }]).await.map_err(single_result)?;
-        Ok(out.pop().and_then(|(old, _)| old))
+        // Like a read, the answer never shows an item whose TTL has passed.
+        let now = self.clock.epoch_secs();
+        Ok(out.pop().and_then(|(old, _)| old).filter(|o| !is_expired(table, o, now)))
     }
 
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
@@ -512,6 +518,9 @@ impl Store for EmbeddedStore {
 
     async fn query(&self, q: Query) -> Result<Page, StoreError> {
         q.key_attrs()?;
+        if q.limit == Some(0) {
+            return Err(StoreError::Validation("query limit must be at least 1".into()));
+        }
         if q.pk.is_empty() {
             return Err(StoreError::Validation("empty partition key in query".into()));
         }

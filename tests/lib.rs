@@ -1,0 +1,113 @@
+//! End-to-end test support: start the local platform (`mkpf-local`) and the operator CLI
+//! (`mkpf-admin`) as processes on loopback, in a data directory of their own.
+//!
+//! The binaries come from the same target directory as the test (`scripts/test` builds the
+//! whole workspace first).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+pub const TOKEN: &str = "e2e-operator-token-0123456789abcdefghijkl";
+
+/// The directory holding the workspace's binaries (target/<profile>).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test>-<hash>
+    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+}
+
+pub fn bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(p.exists(), "{} is missing: build the workspace first (`cargo build --workspace`, as scripts/test does)", p.display());
+    p
+}
+
+/// A fresh data directory under the target directory.
+pub fn data_dir(tag: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let d = bin_dir().join("e2e-data").join(format!("{tag}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("data dir");
+    d
+}
+
+/// A running local platform.
+pub struct Platform {
+    child: Option<Child>,
+    pub base: String,
+}
+
+impl Platform {
+    /// Starts `mkpf-local` on 127.0.0.1 with a free port and waits for its "listening" line.
+    pub fn start(data: &Path, extra_env: &[(&str, &str)]) -> Platform {
+        let mut cmd = Command::new(bin("mkpf-local"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("MKPF_DATA_DIR", data)
+            .env("MKPF_BIND", "127.0.0.1:0")
+            .env("MKPF_DEV_OPERATOR_TOKEN", TOKEN)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start mkpf-local");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Reads the JSON log lines for the whole life of the process (so it never blocks on a
+        // full pipe) and reports the address from the "listening" line.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                    if v["message"] == "listening" {
+                        let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
+                    }
+                }
+            }
+        });
+        let addr = rx.recv_timeout(Duration::from_secs(30)).expect("mkpf-local did not report its address within 30 s");
+        Platform { child: Some(child), base: format!("http://{addr}") }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the process with SIGTERM and returns its exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id();
+        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(status) => status.expect("wait for mkpf-local"),
+            Err(_) => {
+                let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+                panic!("mkpf-local did not stop within 30 s of SIGTERM");
+            }
+        }
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs `mkpf-admin` with the platform's environment.
+pub fn admin(data: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(bin("mkpf-admin"));
+    cmd.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default()).env("MKPF_DATA_DIR", data).args(args);
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run mkpf-admin")
+}
