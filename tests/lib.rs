@@ -59,11 +59,10 @@ impl Platform {
         // full pipe) and reports the address from the "listening" line.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-                    if v["message"] == "listening" {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                    && v["message"] == "listening" {
                         let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
                     }
-                }
             }
         });
         let addr = rx.recv_timeout(Duration::from_secs(30)).expect("mkpf-local did not report its address within 30 s");

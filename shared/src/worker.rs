@@ -44,11 +44,10 @@ pub async fn settle(app: &App, spec: &ConsumerSpec, msg: &Received, delete: bool
     app.metrics.timing("consumer_latency", &[("consumer", spec.name)], ms);
     let outcome = match result {
         Ok(()) => {
-            if delete {
-                if let Err(e) = app.queue.delete(q, &msg.receipt).await {
+            if delete
+                && let Err(e) = app.queue.delete(q, &msg.receipt).await {
                     tracing::warn!(consumer = spec.name, message_id = %msg.id, error = %e, "delete failed; the message will be redelivered");
                 }
-            }
             Outcome::Done
         }
         Err(ConsumeError::Retry(why)) => {

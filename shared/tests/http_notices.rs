@@ -42,7 +42,7 @@ async fn notice_lifecycle() {
 
     h.clock.advance(time::Duration::minutes(45));
     let public = h.call("GET", "/v1/notices").send().await;
-    assert_eq!(public_ids(&public), [id.clone()]);
+    assert_eq!(public_ids(&public), std::slice::from_ref(&id));
     assert_eq!(public.body["items"][0]["severity"], "important");
 
     // Reschedule the end with the version read; an old version is refused.

@@ -95,11 +95,10 @@ pub struct Window {
 
 impl Window {
     pub fn new(from: OffsetDateTime, until: Option<OffsetDateTime>) -> Result<Self, String> {
-        if let Some(u) = until {
-            if u <= from {
+        if let Some(u) = until
+            && u <= from {
                 return Err("publish_until must be after publish_from".into());
             }
-        }
         Ok(Window { from, until })
     }
     pub fn from(&self) -> OffsetDateTime {

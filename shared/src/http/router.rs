@@ -64,11 +64,9 @@ async fn guard(State(ctx): State<RouteCtx>, mut req: Request, next: Next) -> Res
 fn request_id(req: &Request) -> String {
     if let Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) =
         req.extensions().get::<lambda_http::request::RequestContext>()
-    {
-        if let Some(id) = &c.request_id {
+        && let Some(id) = &c.request_id {
             return id.clone();
         }
-    }
     uuid::Uuid::new_v4().to_string()
 }
 
@@ -131,7 +129,7 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// A router serving the given routes.
-pub fn router_for<'a>(app: App, routes: impl IntoIterator<Item = &'static RouteSpec>) -> Router {
+pub fn router_for(app: App, routes: impl IntoIterator<Item = &'static RouteSpec>) -> Router {
     let mut r: Router<App> = Router::new();
     for spec in routes {
         let mr = (spec.handler)(spec.verb.filter()).layer(from_fn_with_state(RouteCtx { app: app.clone(), spec }, guard));

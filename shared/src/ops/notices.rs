@@ -146,11 +146,10 @@ pub async fn get(app: &App, id: &NoticeId) -> Result<Notice, NoticeError> {
 
 /// All notices, newest first, a page at a time.
 pub async fn list(app: &App, cursor: Option<Cursor>, limit: u32) -> Result<(Vec<Notice>, Option<Cursor>), NoticeError> {
-    if let Some(c) = &cursor {
-        if c.0.get("pk").and_then(Value::as_s) != Some(PK) {
+    if let Some(c) = &cursor
+        && c.0.get("pk").and_then(Value::as_s) != Some(PK) {
             return Err(NoticeError::Store(StoreError::Validation("cursor of another list".into())));
         }
-    }
     let page = app.store.query(Query::new(&OPS, PK).reverse().limit(limit).start(cursor)).await?;
     let notices = page.items.iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
     Ok((notices, page.next))

@@ -227,11 +227,10 @@ impl Queue for EmbeddedQueue {
         let (id, tok) = parse_receipt(receipt)?;
         self.engine
             .write(move |txn| {
-                if let Some(m) = load(txn, q.name, &id)? {
-                    if m.receipt == tok {
+                if let Some(m) = load(txn, q.name, &id)?
+                    && m.receipt == tok {
                         remove(txn, q.name, &id, m.visible_at_ms)?;
                     }
-                }
                 Ok(())
             })
             .await?;
@@ -246,13 +245,12 @@ impl Queue for EmbeddedQueue {
         let now = self.clock.epoch_millis();
         self.engine
             .write(move |txn| {
-                if let Some(mut m) = load(txn, q.name, &id)? {
-                    if m.receipt == tok {
+                if let Some(mut m) = load(txn, q.name, &id)?
+                    && m.receipt == tok {
                         let old = m.visible_at_ms;
                         m.visible_at_ms = now + i64::from(secs) * 1000;
                         store(txn, q.name, &id, Some(old), &m)?;
                     }
-                }
                 Ok(())
             })
             .await?;

@@ -142,11 +142,10 @@ fn apply(txn: &WriteTransaction, ops: &[TxOp]) -> Result<Result<Vec<(Option<Item
             TxOp::Delete { .. } => None,
             TxOp::Check { .. } => old.clone(),
         };
-        if let Some(n) = &new {
-            if let Err(e) = check_item_size(n) {
+        if let Some(n) = &new
+            && let Err(e) = check_item_size(n) {
                 return Ok(Err(e));
             }
-        }
         plan.push((table, key, old, new, matches!(op, TxOp::Check { .. })));
     }
     if failed {
