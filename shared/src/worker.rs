@@ -81,7 +81,11 @@ pub async fn handle_sqs_event(app: &App, spec: &ConsumerSpec, event: SqsEvent) -
     for m in event.records {
         let id = m.message_id.clone().unwrap_or_default();
         let (Some(receipt), Some(body)) = (m.receipt_handle.clone(), m.body.clone()) else {
+            // Never acknowledge what was not handled: report it, so SQS keeps it.
             tracing::error!(consumer = spec.name, message_id = %id, "SQS record without receipt or body");
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            resp.batch_item_failures.push(f);
             continue;
         };
         let receive_count = m.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);

@@ -56,7 +56,23 @@ pub async fn boot_from_env(log_to: LogTo) -> Result<Booted, BoxError> {
     boot(config, Arc::new(SystemClock)).await
 }
 
-/// For Lambda binaries (logs on stdout, which Lambda ships to CloudWatch Logs).
+/// For Lambda binaries (logs on stdout, which Lambda ships to CloudWatch Logs). A function
+/// never falls back to the embedded default: `MKPF_BACKEND` must be named (`aws` when deployed;
+/// `embedded` only for `cargo lambda watch` on a workstation). A start-up failure is reported as
+/// one JSON line before the error is returned.
 pub async fn lambda_app() -> Result<App, BoxError> {
-    Ok(boot_from_env(LogTo::Stdout).await?.app)
+    let result = async {
+        if std::env::var_os("MKPF_BACKEND").is_none() {
+            return Err(BoxError::from(
+                "MKPF_BACKEND is not set: Lambda functions need MKPF_BACKEND=aws \
+                 (or MKPF_BACKEND=embedded for cargo lambda watch on a workstation)",
+            ));
+        }
+        Ok(boot_from_env(LogTo::Stdout).await?.app)
+    }
+    .await;
+    if let Err(e) = &result {
+        println!("{}", serde_json::json!({"level": "ERROR", "message": "start-up failed", "error": e.to_string()}));
+    }
+    result
 }

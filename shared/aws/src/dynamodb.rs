@@ -34,8 +34,8 @@ use mkpf::ports::{
 use convert::{AvMap, item_from_av, item_to_av};
 use expr::Exprs;
 
-/// Longest DynamoDB validation message passed on in [`StoreError::Validation`].
-const MAX_MESSAGE_CHARS: usize = 200;
+use crate::sdk_error::{short, transport_fault};
+
 /// Attempts of a transaction cancelled only by conflicts with concurrent requests.
 const TX_CONFLICT_ATTEMPTS: u32 = 4;
 /// First backoff after a conflict; doubled per attempt, plus up to as much again of jitter.
@@ -422,12 +422,6 @@ fn built<T>(r: Result<T, BuildError>) -> Result<T, StoreError> {
     })
 }
 
-fn short(msg: &str) -> String {
-    match msg.char_indices().nth(MAX_MESSAGE_CHARS) {
-        Some((i, _)) => format!("{}…", &msg[..i]),
-        None => msg.to_owned(),
-    }
-}
 
 /// Maps an SDK error to the port's error. Faults are logged with their full context here and
 /// reported with a short description only.
@@ -452,11 +446,7 @@ where
                 _ => format!("{op}: {code}"),
             }
         }
-        SdkError::TimeoutError(_) => format!("{op}: timed out"),
-        SdkError::DispatchFailure(_) => format!("{op}: could not reach DynamoDB"),
-        SdkError::ResponseError(_) => format!("{op}: unreadable response"),
-        SdkError::ConstructionFailure(_) => format!("{op}: could not build request"),
-        _ => format!("{op}: request failed"),
+        other => transport_fault(op, "DynamoDB", other).unwrap_or_else(|| format!("{op}: request failed")),
     };
     tracing::warn!(op, error = %DisplayErrorContext(err), "DynamoDB request failed");
     StoreError::Unavailable(fault)

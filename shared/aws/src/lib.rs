@@ -9,6 +9,7 @@
 pub mod bootstrap;
 pub mod dynamodb;
 pub mod provision;
+mod sdk_error;
 pub mod sqs;
 
 pub use dynamodb::DynamoStore;

@@ -30,8 +30,8 @@ use aws_sdk_sqs::types::{
 use mkpf::ports::queue::{MAX_BATCH, MAX_BODY_BYTES, MAX_VISIBILITY_SECS, validate_message, validate_receive};
 use mkpf::ports::{OutMessage, Queue, QueueDef, QueueDepth, QueueError, Received};
 
-/// Longest SQS validation message passed on in [`QueueError::Validation`].
-const MAX_MESSAGE_CHARS: usize = 200;
+use crate::sdk_error::{short, transport_fault};
+
 /// SQS's longest long poll.
 const MAX_WAIT_SECS: u64 = 20;
 /// How long peeked dead letters stay hidden if releasing them fails.
@@ -537,12 +537,6 @@ fn to_i32(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-fn short(msg: &str) -> String {
-    match msg.char_indices().nth(MAX_MESSAGE_CHARS) {
-        Some((i, _)) => format!("{}…", &msg[..i]),
-        None => msg.to_owned(),
-    }
-}
 
 /// Maps an SDK error to the port's error. Faults are logged with their full context here and
 /// reported with a short description only.
@@ -572,11 +566,7 @@ where
                 _ => format!("{op}: {code}"),
             }
         }
-        SdkError::TimeoutError(_) => format!("{op}: timed out"),
-        SdkError::DispatchFailure(_) => format!("{op}: could not reach SQS"),
-        SdkError::ResponseError(_) => format!("{op}: unreadable response"),
-        SdkError::ConstructionFailure(_) => format!("{op}: could not build request"),
-        _ => format!("{op}: request failed"),
+        other => transport_fault(op, "SQS", other).unwrap_or_else(|| format!("{op}: request failed")),
     };
     tracing::warn!(op, error = %DisplayErrorContext(err), "SQS request failed");
     QueueError::Unavailable(fault)
