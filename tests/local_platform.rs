@@ -49,7 +49,15 @@ async fn health_answers_and_data_survives_a_restart() {
     assert!(p.stop().success(), "a clean stop on SIGTERM");
 
     let p = Platform::start(&data, &[]);
-    let got: Value = client().get(p.url(&format!("/v1/ops/notices/{id}"))).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap();
+    let got: Value = client()
+        .get(p.url(&format!("/v1/ops/notices/{id}")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(got["title"], "再起動テスト");
     let public: Value = client().get(p.url("/v1/notices")).send().await.unwrap().json().await.unwrap();
     assert_eq!(public["items"][0]["id"], id.as_str());

@@ -19,6 +19,9 @@ pub struct Deps {
     pub metrics: Arc<Metrics>,
     /// On Lambda: flush metrics as EMF log lines after every invocation.
     pub emit_emf: bool,
+    /// The last dependency check of `GET /healthz` (a public route must not turn every call
+    /// into store and queue round trips).
+    pub health_cache: std::sync::Mutex<Option<(std::time::Instant, crate::http::platform::Checks)>>,
 }
 
 impl App {
@@ -30,6 +33,7 @@ impl App {
             clock,
             metrics: Arc::new(Metrics::new()),
             emit_emf: std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some(),
+            health_cache: std::sync::Mutex::new(None),
         }))
     }
 

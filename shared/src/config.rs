@@ -24,9 +24,17 @@ pub const VARS: &[(&str, &str, &str)] = &[
     ("MKPF_BIND", "127.0.0.1:8080", "address the local platform listens on (`host:port`; port 0 picks a free one)"),
     ("MKPF_TABLE_PREFIX", "mkpf-", "prefix of every DynamoDB table name (`<prefix>ops`, …)"),
     ("MKPF_QUEUE_PREFIX", "mkpf-", "prefix of every SQS queue name (`<prefix>ops-tasks`, `<prefix>ops-tasks-dlq`, …)"),
-    ("MKPF_DEV_OPERATOR_TOKEN", "(unset)", "development-only operator bearer token, ≥ 32 chars of `[A-Za-z0-9_-]`; refused with `MKPF_BACKEND=aws`"),
+    (
+        "MKPF_DEV_OPERATOR_TOKEN",
+        "(unset)",
+        "development-only operator bearer token, ≥ 32 chars of `[A-Za-z0-9_-]`; refused with `MKPF_BACKEND=aws`",
+    ),
     ("MKPF_MAX_BODY_BYTES", "65536", "largest request body accepted (1024 ..= 6291456)"),
-    ("MKPF_NOTICE_RETENTION_DAYS", "365", "days a withdrawn or expired notice is kept before the retention job purges it (1 ..= 3650)"),
+    (
+        "MKPF_NOTICE_RETENTION_DAYS",
+        "365",
+        "days a withdrawn or expired notice is kept before the retention job purges it (1 ..= 3650)",
+    ),
     ("MKPF_LOG", "info", "log filter (tracing `EnvFilter` syntax)"),
     ("AWS_REGION", "(SDK default)", "AWS region; aws backend only"),
     ("AWS_ENDPOINT_URL", "(unset)", "endpoint override for every AWS service (e.g. a moto server); aws backend only"),
@@ -179,10 +187,22 @@ impl Config {
                 }
             }
         };
-        let max_body_bytes =
-            parse_range("MKPF_MAX_BODY_BYTES", get("MKPF_MAX_BODY_BYTES"), 65_536usize, 1024, 6 * 1024 * 1024, &mut problems);
-        let notice_retention_days =
-            parse_range("MKPF_NOTICE_RETENTION_DAYS", get("MKPF_NOTICE_RETENTION_DAYS"), 365u32, 1, 3650, &mut problems);
+        let max_body_bytes = parse_range(
+            "MKPF_MAX_BODY_BYTES",
+            get("MKPF_MAX_BODY_BYTES"),
+            65_536usize,
+            1024,
+            6 * 1024 * 1024,
+            &mut problems,
+        );
+        let notice_retention_days = parse_range(
+            "MKPF_NOTICE_RETENTION_DAYS",
+            get("MKPF_NOTICE_RETENTION_DAYS"),
+            365u32,
+            1,
+            3650,
+            &mut problems,
+        );
         let log_filter = get("MKPF_LOG").unwrap_or_else(|| "info".into());
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             problems.push(format!("MKPF_LOG={log_filter:?}: not a valid log filter (e.g. `info` or `mkpf=debug`)"));
@@ -251,7 +271,14 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.0.len(), 6, "{e}");
         let text = e.to_string();
-        for name in ["MKPF_BACKEND", "MKPF_BIND", "MKPF_MAX_BODY_BYTES", "MKPF_TABLE_PREFIX", "MKPF_DEV_OPERATOR_TOKEN", "MKPF_NOTICE_RETENTION_DAYS"] {
+        for name in [
+            "MKPF_BACKEND",
+            "MKPF_BIND",
+            "MKPF_MAX_BODY_BYTES",
+            "MKPF_TABLE_PREFIX",
+            "MKPF_DEV_OPERATOR_TOKEN",
+            "MKPF_NOTICE_RETENTION_DAYS",
+        ] {
             assert!(text.contains(name), "{name} missing from: {text}");
         }
         assert!(!text.contains("short\""), "the token value itself is never echoed: {text}");

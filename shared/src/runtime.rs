@@ -16,7 +16,8 @@ pub enum LogTo {
 
 /// JSON log lines (one object per event), filtered by `filter` (`MKPF_LOG`).
 pub fn init_logging(filter: &str, to: LogTo) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)

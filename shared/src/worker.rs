@@ -44,10 +44,9 @@ pub async fn settle(app: &App, spec: &ConsumerSpec, msg: &Received, delete: bool
     app.metrics.timing("consumer_latency", &[("consumer", spec.name)], ms);
     let outcome = match result {
         Ok(()) => {
-            if delete
-                && let Err(e) = app.queue.delete(q, &msg.receipt).await {
-                    tracing::warn!(consumer = spec.name, message_id = %msg.id, error = %e, "delete failed; the message will be redelivered");
-                }
+            if delete && let Err(e) = app.queue.delete(q, &msg.receipt).await {
+                tracing::warn!(consumer = spec.name, message_id = %msg.id, error = %e, "delete failed; the message will be redelivered");
+            }
             Outcome::Done
         }
         Err(ConsumeError::Retry(why)) => {
@@ -185,7 +184,10 @@ mod tests {
         assert_eq!(next_fire(s, datetime!(2026-11-25 17:00 UTC)), datetime!(2026-11-26 3:30 +9));
         // At exactly the firing time, the next one is a day later.
         assert_eq!(next_fire(s, datetime!(2026-11-26 3:30 +9)), datetime!(2026-11-27 3:30 +9));
-        assert_eq!(next_fire(Schedule::Every { minutes: 10 }, datetime!(2026-11-25 17:03 UTC)), datetime!(2026-11-25 17:10 UTC));
+        assert_eq!(
+            next_fire(Schedule::Every { minutes: 10 }, datetime!(2026-11-25 17:03 UTC)),
+            datetime!(2026-11-25 17:10 UTC)
+        );
     }
 
     proptest! {

@@ -54,7 +54,12 @@ async fn notice_lifecycle() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!((r.body["version"].as_i64(), r.body["publish_until"].is_null()), (Some(2), true));
-    let stale = h.op("PATCH", &format!("/v1/ops/notices/{id}")).header("if-match", "\"1\"").json(json!({"title": "x"})).send().await;
+    let stale = h
+        .op("PATCH", &format!("/v1/ops/notices/{id}"))
+        .header("if-match", "\"1\"")
+        .json(json!({"title": "x"}))
+        .send()
+        .await;
     assert_eq!((stale.status, stale.code()), (StatusCode::PRECONDITION_FAILED, "version_mismatch"));
     let got = h.op("GET", &format!("/v1/ops/notices/{id}")).send().await;
     assert_eq!(got.body["title"], "メンテナンス延長", "the stale write changed nothing");
@@ -240,7 +245,12 @@ async fn credentials_are_required_and_checked() {
     assert_eq!((wrong.status, wrong.code()), (StatusCode::UNAUTHORIZED, "token_invalid"));
     let basic = h.call("GET", "/metrics").header("authorization", "Basic b3A6cGFzcw==").send().await;
     assert_eq!((basic.status, basic.code()), (StatusCode::UNAUTHORIZED, "token_invalid"));
-    let create = h.call("POST", "/v1/ops/notices").header("idempotency-key", "x").json(json!({"title": "t", "body": "b"})).send().await;
+    let create = h
+        .call("POST", "/v1/ops/notices")
+        .header("idempotency-key", "x")
+        .json(json!({"title": "t", "body": "b"}))
+        .send()
+        .await;
     assert_eq!(create.status, StatusCode::UNAUTHORIZED);
     assert_eq!(count(&h).await, 0);
 }
@@ -248,7 +258,9 @@ async fn credentials_are_required_and_checked() {
 #[tokio::test]
 async fn every_response_carries_request_id_and_security_headers() {
     let h = harness();
-    for call in [h.call("GET", "/healthz"), h.call("GET", "/v1/ops/notices"), h.call("GET", "/nope"), h.op("GET", "/metrics")] {
+    for call in
+        [h.call("GET", "/healthz"), h.call("GET", "/v1/ops/notices"), h.call("GET", "/nope"), h.op("GET", "/metrics")]
+    {
         let r = call.send().await;
         let id = r.header("x-request-id").expect("request id");
         assert!(uuid::Uuid::parse_str(id).is_ok());
@@ -277,7 +289,11 @@ async fn health_openapi_and_metrics() {
     let series = m.body["series"].as_array().unwrap();
     let created = series
         .iter()
-        .find(|s| s["name"] == "http_requests" && s["dimensions"]["route"] == "notices-create" && s["dimensions"]["status"] == "2xx")
+        .find(|s| {
+            s["name"] == "http_requests"
+                && s["dimensions"]["route"] == "notices-create"
+                && s["dimensions"]["status"] == "2xx"
+        })
         .expect("a counter for the create");
     assert_eq!(created["sum"], 1.0);
     assert!(m.body["queues"]["ops-tasks"].is_object());

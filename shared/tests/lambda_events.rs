@@ -45,7 +45,8 @@ struct Platform {
 
 impl Platform {
     fn at(now: OffsetDateTime) -> Platform {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lambda_events").join(uuid::Uuid::new_v4().to_string());
+        let dir =
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lambda_events").join(uuid::Uuid::new_v4().to_string());
         let clock = Arc::new(ManualClock::new(now));
         let config = mkpf::config::Config::for_tests(dir.clone(), TOKEN);
         let (store, queue) = mkpf::adapters::embedded::open(&dir, clock.clone())
@@ -151,7 +152,11 @@ async fn health_event_is_answered_by_the_health_function() {
     let r = invoke(&p.function("health"), HEALTH).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body, json!({ "status": "ok", "store": "ok", "queue": "ok" }));
-    assert_eq!(r.header("x-request-id"), Some(request_id(HEALTH).as_str()), "the API Gateway request id is the request id");
+    assert_eq!(
+        r.header("x-request-id"),
+        Some(request_id(HEALTH).as_str()),
+        "the API Gateway request id is the request id"
+    );
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(r.header("cache-control"), Some("no-store"));
 }
@@ -274,7 +279,8 @@ async fn sqs_event_reports_only_the_unreadable_record_as_failed() {
     assert_eq!(event.records.len(), 2);
     let valid = event.records[0].message_id.clone().expect("messageId");
     let unreadable = event.records[1].message_id.clone().expect("messageId");
-    let task: Value = serde_json::from_str(event.records[0].body.as_deref().expect("body")).expect("the valid task is JSON");
+    let task: Value =
+        serde_json::from_str(event.records[0].body.as_deref().expect("body")).expect("the valid task is JSON");
     assert_eq!(task["task"], "purge_notice");
     assert_eq!(uuid::Uuid::parse_str(task["id"].as_str().expect("id")).expect("a uuid").get_version_num(), 7);
 

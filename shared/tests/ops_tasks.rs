@@ -25,7 +25,9 @@ async fn receive_one(h: &Harness) -> mkpf::ports::Received {
 #[tokio::test]
 async fn notices_past_retention_are_queued_then_purged_once() {
     let h = harness();
-    let mk = |k: &'static str, b: serde_json::Value| h.op("POST", "/v1/ops/notices").header("idempotency-key", k).json(b).send();
+    let mk = |k: &'static str, b: serde_json::Value| {
+        h.op("POST", "/v1/ops/notices").header("idempotency-key", k).json(b).send()
+    };
     let ended = mk("ended", json!({"title": "ended", "body": "b", "publish_from": "2026-10-01T00:00:00+09:00", "publish_until": "2026-10-02T00:00:00+09:00"})).await;
     let open = mk("open", json!({"title": "open", "body": "b"})).await;
     let withdrawn = mk("wd", json!({"title": "withdrawn", "body": "b"})).await;
@@ -109,7 +111,11 @@ async fn store_faults_are_retried_with_growing_jittered_backoff() {
         h.clock.clone(),
     );
     let spec = consumer("ops-tasks").unwrap();
-    h.app.queue.send(&OPS_TASKS, OutMessage::new(r#"{"task":"purge_notice","id":"01a214e0-30a0-702e-bc1d-2bc5b429b048"}"#)).await.unwrap();
+    h.app
+        .queue
+        .send(&OPS_TASKS, OutMessage::new(r#"{"task":"purge_notice","id":"01a214e0-30a0-702e-bc1d-2bc5b429b048"}"#))
+        .await
+        .unwrap();
     let mut delays = Vec::new();
     for attempt in 1..=3u32 {
         let m = receive_one(&h).await;
@@ -120,7 +126,11 @@ async fn store_faults_are_retried_with_growing_jittered_backoff() {
         // Invisible until the backoff has passed...
         assert!(h.app.queue.receive(&OPS_TASKS, 1, Duration::ZERO).await.unwrap().is_empty());
         let step = OPS_TASKS.retry_base_secs << (attempt - 1);
-        assert!(after_secs * 2 >= step && after_secs <= step, "attempt {attempt}: {after_secs}s outside [{}, {step}]", step / 2);
+        assert!(
+            after_secs * 2 >= step && after_secs <= step,
+            "attempt {attempt}: {after_secs}s outside [{}, {step}]",
+            step / 2
+        );
         delays.push(after_secs);
         // ...and visible again once it has.
         h.clock.advance(time::Duration::seconds(i64::from(after_secs)));

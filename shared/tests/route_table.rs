@@ -39,10 +39,16 @@ fn every_entry_has_its_binary_and_every_binary_its_entry() {
     let check = |binary: &str, call: &str| {
         let dir = functions.join(binary);
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-        assert!(manifest.contains(&format!("name = \"{binary}\"")), "functions/{binary}/Cargo.toml must declare [[bin]] name = \"{binary}\"");
+        assert!(
+            manifest.contains(&format!("name = \"{binary}\"")),
+            "functions/{binary}/Cargo.toml must declare [[bin]] name = \"{binary}\""
+        );
         let main = std::fs::read_to_string(dir.join("src/main.rs")).unwrap();
         assert!(main.contains(call), "functions/{binary}/src/main.rs must call `{call}`");
-        assert!(main.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with("//")).count() <= 8, "functions/{binary} must stay a thin main");
+        assert!(
+            main.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with("//")).count() <= 8,
+            "functions/{binary} must stay a thin main"
+        );
     };
     for r in ROUTES {
         check(r.binary, &format!("serve_route(app, \"{}\")", r.name));
@@ -112,7 +118,8 @@ async fn authorization_matrix() {
         let operator_ok = public || r.access.contains(&Access::Staff(Role::Operator));
         let path = concrete(r.path);
         let call = |token: Option<&str>| {
-            let mut c = h.call(r.verb.as_str(), &path).header("idempotency-key", &format!("matrix-{}", uuid::Uuid::new_v4()));
+            let mut c =
+                h.call(r.verb.as_str(), &path).header("idempotency-key", &format!("matrix-{}", uuid::Uuid::new_v4()));
             if let Some(t) = token {
                 c = c.bearer(t);
             }

@@ -62,11 +62,12 @@ enum DlqCmd {
 }
 
 fn queue(name: &str) -> Result<&'static mkpf::ports::QueueDef, String> {
-    mkpf::queues::ALL
-        .iter()
-        .copied()
-        .find(|q| q.name == name)
-        .ok_or_else(|| format!("no queue named {name:?} (known: {})", mkpf::queues::ALL.iter().map(|q| q.name).collect::<Vec<_>>().join(", ")))
+    mkpf::queues::ALL.iter().copied().find(|q| q.name == name).ok_or_else(|| {
+        format!(
+            "no queue named {name:?} (known: {})",
+            mkpf::queues::ALL.iter().map(|q| q.name).collect::<Vec<_>>().join(", ")
+        )
+    })
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
@@ -77,7 +78,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 std::fs::write(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 eprintln!("wrote {}", path.display());
             } else if check {
-                let current = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let current =
+                    std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
                 if current != text {
                     return Err(format!("{} is stale: run `mkpf-admin manifest --write`", path.display()));
                 }
@@ -105,12 +107,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Cmd::Provision => {
-            let booted = mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stderr).await.map_err(|e| e.to_string())?;
+            let booted =
+                mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stderr).await.map_err(|e| e.to_string())?;
             let Some(aws) = booted.aws else {
                 return Err("provision needs MKPF_BACKEND=aws (the embedded backend needs no provisioning)".into());
             };
             let cfg = &booted.app.config;
-            mkpf_aws::create_tables(&aws.dynamodb, &cfg.table_prefix, mkpf::tables::ALL).await.map_err(|e| e.to_string())?;
+            mkpf_aws::create_tables(&aws.dynamodb, &cfg.table_prefix, mkpf::tables::ALL)
+                .await
+                .map_err(|e| e.to_string())?;
             mkpf_aws::create_queues(&aws.sqs, &cfg.queue_prefix, mkpf::queues::ALL).await.map_err(|e| e.to_string())?;
             eprintln!(
                 "provisioned {} tables (prefix {:?}) and {} queues with dead-letter queues (prefix {:?})",
@@ -122,16 +127,23 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Cmd::Dlq { cmd } => {
-            let booted = mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stderr).await.map_err(|e| e.to_string())?;
+            let booted =
+                mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stderr).await.map_err(|e| e.to_string())?;
             let q = booted.app.queue.clone();
             match cmd {
                 DlqCmd::Depth { queue: name } => {
                     let d = q.depth(queue(&name)?).await.map_err(|e| e.to_string())?;
-                    println!("{}", serde_json::json!({"queue": name, "visible": d.visible, "in_flight": d.in_flight, "dead_letters": d.dead_letters}));
+                    println!(
+                        "{}",
+                        serde_json::json!({"queue": name, "visible": d.visible, "in_flight": d.in_flight, "dead_letters": d.dead_letters})
+                    );
                 }
                 DlqCmd::Peek { queue: name, max } => {
                     for m in q.peek_dead_letters(queue(&name)?, max).await.map_err(|e| e.to_string())? {
-                        println!("{}", serde_json::json!({"id": m.id, "receive_count": m.receive_count, "body": m.body}));
+                        println!(
+                            "{}",
+                            serde_json::json!({"id": m.id, "receive_count": m.receive_count, "body": m.body})
+                        );
                     }
                 }
                 DlqCmd::Redrive { queue: name, max } => {
@@ -143,7 +155,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Cmd::RunJob { name } => {
             let spec = mkpf::routes::job(&name).ok_or_else(|| format!("no job named {name:?}"))?;
-            let booted = mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stderr).await.map_err(|e| e.to_string())?;
+            let booted =
+                mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stderr).await.map_err(|e| e.to_string())?;
             let report = mkpf::worker::run_job(&booted.app, spec).await?;
             println!("{report}");
             Ok(())

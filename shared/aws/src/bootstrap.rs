@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use mkpf::App;
 use mkpf::adapters::embedded::{self, EmbeddedStore};
 use mkpf::config::{Backend, Config};
 use mkpf::ports::{Clock, SystemClock};
 use mkpf::runtime::LogTo;
-use mkpf::App;
 
 use crate::{DynamoStore, SqsQueue, sdk_config_from_env};
 

@@ -422,7 +422,6 @@ fn built<T>(r: Result<T, BuildError>) -> Result<T, StoreError> {
     })
 }
 
-
 /// Maps an SDK error to the port's error. Faults are logged with their full context here and
 /// reported with a short description only.
 fn map_sdk_err<E, R>(op: &'static str, err: &SdkError<E, R>) -> StoreError

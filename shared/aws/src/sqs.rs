@@ -537,7 +537,6 @@ fn to_i32(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-
 /// Maps an SDK error to the port's error. Faults are logged with their full context here and
 /// reported with a short description only.
 fn map_sdk_err<E, R>(op: &'static str, err: &SdkError<E, R>) -> QueueError

@@ -96,9 +96,10 @@ pub struct Window {
 impl Window {
     pub fn new(from: OffsetDateTime, until: Option<OffsetDateTime>) -> Result<Self, String> {
         if let Some(u) = until
-            && u <= from {
-                return Err("publish_until must be after publish_from".into());
-            }
+            && u <= from
+        {
+            return Err("publish_until must be after publish_from".into());
+        }
         Ok(Window { from, until })
     }
     pub fn from(&self) -> OffsetDateTime {

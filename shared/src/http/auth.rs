@@ -114,13 +114,14 @@ pub fn authenticate(config: &Config, headers: &HeaderMap) -> Result<Principal, A
         .filter(|t| !t.is_empty())
         .ok_or_else(|| unauthenticated("token_invalid", "the Authorization header must be `Bearer <token>`"))?;
     if let Some(dev) = &config.dev_operator_token
-        && bool::from(dev.expose().as_bytes().ct_eq(token.as_bytes())) {
-            return Ok(Principal::Staff(Staff {
-                id: "dev-operator".into(),
-                roles: vec![Role::Operator],
-                municipality: None,
-            }));
-        }
+        && bool::from(dev.expose().as_bytes().ct_eq(token.as_bytes()))
+    {
+        return Ok(Principal::Staff(Staff {
+            id: "dev-operator".into(),
+            roles: vec![Role::Operator],
+            municipality: None,
+        }));
+    }
     Err(unauthenticated("token_invalid", "the bearer token is not valid"))
 }
 

@@ -32,9 +32,9 @@ const MAX_STORED: usize = 256 * 1024;
 const KEPT_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::ETAG];
 
 fn key_of(headers: &HeaderMap) -> Result<String, ApiError> {
-    let v = headers
-        .get(HEADER)
-        .ok_or_else(|| ApiError::bad_request("idempotency_key_required", "this request needs an Idempotency-Key header"))?;
+    let v = headers.get(HEADER).ok_or_else(|| {
+        ApiError::bad_request("idempotency_key_required", "this request needs an Idempotency-Key header")
+    })?;
     let s = v.to_str().ok().map(str::trim).unwrap_or_default();
     let ok = (1..=255).contains(&s.len()) && s.bytes().all(|b| (0x21..=0x7e).contains(&b));
     if !ok {
@@ -56,7 +56,10 @@ fn digest(parts: &[&[u8]]) -> String {
 }
 
 fn replay(item: &Item) -> Result<Response, ApiError> {
-    let status = item.opt_n("status").and_then(|s| StatusCode::from_u16(s as u16).ok()).ok_or_else(|| ApiError::internal("stored idempotent response has no status"))?;
+    let status = item
+        .opt_n("status")
+        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+        .ok_or_else(|| ApiError::internal("stored idempotent response has no status"))?;
     let body = item.get("body").and_then(Value::as_b).map(<[u8]>::to_vec).unwrap_or_default();
     let mut resp = (status, body).into_response();
     if let Some(Value::M(hs)) = item.get("headers") {
@@ -133,7 +136,9 @@ pub async fn run(app: &App, spec: &RouteSpec, who: &Principal, req: Request, nex
         .set("body", Value::B(rbytes.to_vec()))
         .set("headers", Value::M(hs))
         .set("ttl", now + KEEP_SECS);
-    if let Err(e) = app.store.update(&IDEMPOTENCY, &k, update, Some(Cond::eq("request_hash", request_hash.as_str()))).await {
+    if let Err(e) =
+        app.store.update(&IDEMPOTENCY, &k, update, Some(Cond::eq("request_hash", request_hash.as_str()))).await
+    {
         // The operation itself succeeded; only the replay record is missing. A retry would
         // then run again, which use cases guard against with their own conditional writes.
         tracing::error!(error = %e, route = spec.name, "could not store the idempotent response");

@@ -51,7 +51,9 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::bad_request("malformed_json", "the request body is empty; a JSON object is required"));
     }
     // Request bodies are objects; serde would also build a struct from an array.
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') && serde_json::from_slice::<serde_json::Value>(bytes).is_ok() {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
+        && serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
+    {
         return Err(ApiError::invalid_field("body", "expected a JSON object"));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);

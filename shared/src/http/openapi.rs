@@ -56,7 +56,10 @@ pub fn document() -> Value {
         responses.insert(r.status.to_string(), ok);
         if !public {
             responses.insert("401".into(), json!({"description": "no or invalid credentials", "content": problem}));
-            responses.insert("403".into(), json!({"description": "the caller's role may not call this route", "content": problem}));
+            responses.insert(
+                "403".into(),
+                json!({"description": "the caller's role may not call this route", "content": problem}),
+            );
         }
         responses.insert("default".into(), json!({"description": "error", "content": problem}));
         let mut op = json!({

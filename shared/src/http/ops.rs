@@ -23,7 +23,9 @@ impl From<NoticeError> for ApiError {
     fn from(e: NoticeError) -> Self {
         match e {
             NoticeError::NotFound => ApiError::not_found("notice_not_found", "no notice has this id"),
-            NoticeError::Withdrawn => ApiError::conflict("notice_withdrawn", "the notice was withdrawn and can no longer change"),
+            NoticeError::Withdrawn => {
+                ApiError::conflict("notice_withdrawn", "the notice was withdrawn and can no longer change")
+            }
             NoticeError::VersionMismatch { current } => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
                 "version_mismatch",

@@ -23,17 +23,40 @@ pub struct Health {
     pub queue: String,
 }
 
-pub async fn health(State(app): State<App>) -> Response {
+/// How long a health answer is reused.
+pub const HEALTH_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The outcome of one dependency check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checks {
+    pub store: bool,
+    pub queue: bool,
+}
+
+async fn checks(app: &App) -> Checks {
+    let now = std::time::Instant::now();
+    if let Some((at, c)) = *app.health_cache.lock().unwrap_or_else(|e| e.into_inner())
+        && now.duration_since(at) < HEALTH_TTL
+    {
+        return c;
+    }
     let (s, q) = tokio::join!(app.store.health(), app.queue.health());
-    let word = |ok: bool| if ok { "ok" } else { "unavailable" }.to_owned();
     if let Err(e) = &s {
         tracing::error!(error = %e, "health: store unavailable");
     }
     if let Err(e) = &q {
         tracing::error!(error = %e, "health: queue unavailable");
     }
-    let ok = s.is_ok() && q.is_ok();
-    let body = Health { status: word(ok), store: word(s.is_ok()), queue: word(q.is_ok()) };
+    let c = Checks { store: s.is_ok(), queue: q.is_ok() };
+    *app.health_cache.lock().unwrap_or_else(|e| e.into_inner()) = Some((now, c));
+    c
+}
+
+pub async fn health(State(app): State<App>) -> Response {
+    let c = checks(&app).await;
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" }.to_owned();
+    let ok = c.store && c.queue;
+    let body = Health { status: word(ok), store: word(c.store), queue: word(c.queue) };
     let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
 }

@@ -64,9 +64,10 @@ async fn guard(State(ctx): State<RouteCtx>, mut req: Request, next: Next) -> Res
 fn request_id(req: &Request) -> String {
     if let Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) =
         req.extensions().get::<lambda_http::request::RequestContext>()
-        && let Some(id) = &c.request_id {
-            return id.clone();
-        }
+        && let Some(id) = &c.request_id
+    {
+        return id.clone();
+    }
     uuid::Uuid::new_v4().to_string()
 }
 
@@ -125,14 +126,20 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed", "this path does not accept this method")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed",
+        "this path does not accept this method",
+    )
 }
 
 /// A router serving the given routes.
 pub fn router_for(app: App, routes: impl IntoIterator<Item = &'static RouteSpec>) -> Router {
     let mut r: Router<App> = Router::new();
     for spec in routes {
-        let mr = (spec.handler)(spec.verb.filter()).layer(from_fn_with_state(RouteCtx { app: app.clone(), spec }, guard));
+        let mr =
+            (spec.handler)(spec.verb.filter()).layer(from_fn_with_state(RouteCtx { app: app.clone(), spec }, guard));
         r = r.route(spec.path, mr);
     }
     r.fallback(not_found)

@@ -3,7 +3,9 @@
 //!
 //! Storage (table `ops`): `pk = "NOTICE"`, `sk = <id>` (UUID v7, so the partition is in creation
 //! order). A live (not withdrawn) notice is also in `gsi1` under `gsi1pk = "NOTICE#LIVE"`,
-//! `gsi1sk = <publish_from>#<id>`, which serves the public list. Every write is conditional on
+//! `gsi1sk = <publish_until or END_OF_TIME>#<id>`, which serves the public list: a range query
+//! `gsi1sk > now` reads only notices that have not ended, so ended ones (kept for their
+//! retention period) never cost the public route anything. Every write is conditional on
 //! the version read, so concurrent edits never overwrite each other silently.
 
 use time::OffsetDateTime;
@@ -18,6 +20,8 @@ use crate::tables::OPS;
 
 const PK: &str = "NOTICE";
 const LIVE: &str = "NOTICE#LIVE";
+/// The index sort key of an open-ended notice: after every real instant.
+const END_OF_TIME: &str = "9999-12-31T23:59:59Z";
 /// The public list shows at most this many notices (newest first).
 pub const PUBLIC_LIMIT: usize = 50;
 
@@ -82,7 +86,8 @@ fn to_item(n: &Notice, actor: &str, retention: time::Duration) -> Item {
         Some(w) => s("withdrawn_at", to_store(w)),
         None => {
             s("gsi1pk", LIVE.into());
-            s("gsi1sk", format!("{}#{}", to_store(n.window.from()), n.id.as_str()));
+            let until = n.window.until().map_or_else(|| END_OF_TIME.to_owned(), to_store);
+            s("gsi1sk", format!("{until}#{}", n.id.as_str()));
         }
     }
     i.insert("version".into(), Value::N(n.version));
@@ -147,9 +152,10 @@ pub async fn get(app: &App, id: &NoticeId) -> Result<Notice, NoticeError> {
 /// All notices, newest first, a page at a time.
 pub async fn list(app: &App, cursor: Option<Cursor>, limit: u32) -> Result<(Vec<Notice>, Option<Cursor>), NoticeError> {
     if let Some(c) = &cursor
-        && c.0.get("pk").and_then(Value::as_s) != Some(PK) {
-            return Err(NoticeError::Store(StoreError::Validation("cursor of another list".into())));
-        }
+        && c.0.get("pk").and_then(Value::as_s) != Some(PK)
+    {
+        return Err(NoticeError::Store(StoreError::Validation("cursor of another list".into())));
+    }
     let page = app.store.query(Query::new(&OPS, PK).reverse().limit(limit).start(cursor)).await?;
     let notices = page.items.iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
     Ok((notices, page.next))
@@ -158,29 +164,30 @@ pub async fn list(app: &App, cursor: Option<Cursor>, limit: u32) -> Result<(Vec<
 /// The notices citizens see now, newest publication first (at most [`PUBLIC_LIMIT`]).
 pub async fn list_published(app: &App) -> Result<Vec<Notice>, NoticeError> {
     let now = app.clock.now();
-    // gsi1sk = <from>#<id>; every key of a notice already started sorts below "<now>$".
-    let upper = format!("{}$", to_store(now));
+    // gsi1sk = <until>#<id>: every notice that has not ended sorts above "<now>". Those are the
+    // published ones plus the few scheduled for later, which are filtered out here.
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
         let page = app
             .store
-            .query(Query::new(&OPS, LIVE).index("gsi1").sk(SkCond::Lt(upper.clone())).reverse().limit(100).start(cursor))
+            .query(Query::new(&OPS, LIVE).index("gsi1").sk(SkCond::Gt(to_store(now))).limit(100).start(cursor))
             .await?;
         for item in &page.items {
             let n = from_item(item)?;
             if n.window.contains(now) && n.withdrawn_at.is_none() {
                 out.push(n);
-                if out.len() == PUBLIC_LIMIT {
-                    return Ok(out);
-                }
             }
         }
         match page.next {
             Some(c) => cursor = Some(c),
-            None => return Ok(out),
+            None => break,
         }
     }
+    // Newest publication first; ids (UUID v7) break ties by creation order.
+    out.sort_by(|a, b| (b.window.from(), b.id.as_str()).cmp(&(a.window.from(), a.id.as_str())));
+    out.truncate(PUBLIC_LIMIT);
+    Ok(out)
 }
 
 /// Writes `next` over `current` only if nobody changed it since it was read.
@@ -238,7 +245,12 @@ pub async fn update(
     Ok(next)
 }
 
-pub async fn withdraw(app: &App, actor: &str, id: &NoticeId, expected_version: Option<i64>) -> Result<Notice, NoticeError> {
+pub async fn withdraw(
+    app: &App,
+    actor: &str,
+    id: &NoticeId,
+    expected_version: Option<i64>,
+) -> Result<Notice, NoticeError> {
     let current = get(app, id).await?;
     check_version(&current, expected_version)?;
     let mut next = current.clone();

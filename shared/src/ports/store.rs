@@ -389,9 +389,10 @@ impl Update {
     /// The attribute names this update touches.
     pub fn attrs(&self) -> impl Iterator<Item = &str> {
         self.actions.iter().map(|a| match a {
-            UpdateAction::Set(n, _) | UpdateAction::SetIfAbsent(n, _) | UpdateAction::Add(n, _) | UpdateAction::Remove(n) => {
-                n.as_str()
-            }
+            UpdateAction::Set(n, _)
+            | UpdateAction::SetIfAbsent(n, _)
+            | UpdateAction::Add(n, _)
+            | UpdateAction::Remove(n) => n.as_str(),
         })
     }
 
@@ -430,9 +431,8 @@ impl Update {
                         Some(Value::N(x)) => *x,
                         Some(_) => return Err(StoreError::Validation(format!("ADD on non-number attribute {n}"))),
                     };
-                    let next = cur
-                        .checked_add(*d)
-                        .ok_or_else(|| StoreError::Validation(format!("number overflow on {n}")))?;
+                    let next =
+                        cur.checked_add(*d).ok_or_else(|| StoreError::Validation(format!("number overflow on {n}")))?;
                     item.insert(n.clone(), Value::N(next));
                 }
                 UpdateAction::Remove(n) => {
@@ -447,19 +447,37 @@ impl Update {
 /// One action inside a transactional write.
 #[derive(Debug, Clone)]
 pub enum TxOp {
-    Put { table: &'static TableDef, item: Item, cond: Option<Cond> },
-    Update { table: &'static TableDef, key: Key, update: Update, cond: Option<Cond> },
-    Delete { table: &'static TableDef, key: Key, cond: Option<Cond> },
+    Put {
+        table: &'static TableDef,
+        item: Item,
+        cond: Option<Cond>,
+    },
+    Update {
+        table: &'static TableDef,
+        key: Key,
+        update: Update,
+        cond: Option<Cond>,
+    },
+    Delete {
+        table: &'static TableDef,
+        key: Key,
+        cond: Option<Cond>,
+    },
     /// Only checks a condition; writes nothing.
-    Check { table: &'static TableDef, key: Key, cond: Cond },
+    Check {
+        table: &'static TableDef,
+        key: Key,
+        cond: Cond,
+    },
 }
 
 impl TxOp {
     pub fn table(&self) -> &'static TableDef {
         match self {
-            TxOp::Put { table, .. } | TxOp::Update { table, .. } | TxOp::Delete { table, .. } | TxOp::Check { table, .. } => {
-                table
-            }
+            TxOp::Put { table, .. }
+            | TxOp::Update { table, .. }
+            | TxOp::Delete { table, .. }
+            | TxOp::Check { table, .. } => table,
         }
     }
     pub fn key(&self) -> Result<Key, StoreError> {

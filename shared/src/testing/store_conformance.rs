@@ -411,10 +411,7 @@ pub async fn expired_items_are_invisible_to_reads_but_not_to_conditions(s: S) {
     // ...and absent_or_expired treats it as gone.
     s.put(&ITEMS, again.clone(), Some(Cond::absent_or_expired(&ITEMS, now))).await.unwrap();
     assert_eq!(s.get(&ITEMS, &Key::new("ttl", "dead")).await.unwrap(), Some(again));
-    let e = s
-        .put(&ITEMS, row("ttl", "live"), Some(Cond::absent_or_expired(&ITEMS, now)))
-        .await
-        .unwrap_err();
+    let e = s.put(&ITEMS, row("ttl", "live"), Some(Cond::absent_or_expired(&ITEMS, now))).await.unwrap_err();
     assert_eq!(e, StoreError::ConditionFailed);
 }
 

@@ -45,7 +45,8 @@ pub fn harness_with(tweak: impl FnOnce(&mut Config)) -> Harness {
     let mut config = Config::for_tests(dir.clone(), TOKEN);
     tweak(&mut config);
     let clock = Arc::new(ManualClock::new(time::macros::datetime!(2026-11-25 12:00 UTC)));
-    let (store, queue) = mkpf::adapters::embedded::open(&dir, clock.clone() as Arc<dyn Clock>).expect("embedded backend");
+    let (store, queue) =
+        mkpf::adapters::embedded::open(&dir, clock.clone() as Arc<dyn Clock>).expect("embedded backend");
     let app = App::new(config, store, queue, clock.clone());
     let router = mkpf::http::full_router(app.clone());
     Harness { app, router, clock }

@@ -18,8 +18,5 @@ use crate::ports::Clock;
 /// the queue, so both commit through the same group commit.
 pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<(Arc<EmbeddedStore>, Arc<EmbeddedQueue>), Fatal> {
     let engine = Engine::open(dir)?;
-    Ok((
-        Arc::new(EmbeddedStore::new(engine.clone(), clock.clone())),
-        Arc::new(EmbeddedQueue::new(engine, clock)),
-    ))
+    Ok((Arc::new(EmbeddedStore::new(engine.clone(), clock.clone())), Arc::new(EmbeddedQueue::new(engine, clock))))
 }

@@ -103,7 +103,10 @@ fn visible_ids(txn: &WriteTransaction, q: &str, now_ms: i64, max: usize) -> Resu
 fn next_visible(txn: &WriteTransaction, q: &str, now_ms: i64) -> Result<Option<i64>, Fatal> {
     let ready = txn.open_table(READY).map_err(Fatal::from)?;
     let mut range = ready
-        .range::<(&str, i64, &str)>((Bound::Excluded((q, now_ms, "\u{10FFFF}")), Bound::Included((q, i64::MAX, "\u{10FFFF}"))))
+        .range::<(&str, i64, &str)>((
+            Bound::Excluded((q, now_ms, "\u{10FFFF}")),
+            Bound::Included((q, i64::MAX, "\u{10FFFF}")),
+        ))
         .map_err(Fatal::from)?;
     match range.next() {
         Some(e) => {
@@ -228,9 +231,10 @@ impl Queue for EmbeddedQueue {
         self.engine
             .write(move |txn| {
                 if let Some(m) = load(txn, q.name, &id)?
-                    && m.receipt == tok {
-                        remove(txn, q.name, &id, m.visible_at_ms)?;
-                    }
+                    && m.receipt == tok
+                {
+                    remove(txn, q.name, &id, m.visible_at_ms)?;
+                }
                 Ok(())
             })
             .await?;
@@ -246,11 +250,12 @@ impl Queue for EmbeddedQueue {
         self.engine
             .write(move |txn| {
                 if let Some(mut m) = load(txn, q.name, &id)?
-                    && m.receipt == tok {
-                        let old = m.visible_at_ms;
-                        m.visible_at_ms = now + i64::from(secs) * 1000;
-                        store(txn, q.name, &id, Some(old), &m)?;
-                    }
+                    && m.receipt == tok
+                {
+                    let old = m.visible_at_ms;
+                    m.visible_at_ms = now + i64::from(secs) * 1000;
+                    store(txn, q.name, &id, Some(old), &m)?;
+                }
                 Ok(())
             })
             .await?;
@@ -303,11 +308,20 @@ impl Queue for EmbeddedQueue {
                 };
                 let hi = format!("{dlq}\0");
                 let mut out = Vec::new();
-                for e in msgs.range::<(&str, &str)>((dlq.as_str(), "")..(hi.as_str(), "")).map_err(Fatal::from)?.take(max as usize) {
+                for e in msgs
+                    .range::<(&str, &str)>((dlq.as_str(), "")..(hi.as_str(), ""))
+                    .map_err(Fatal::from)?
+                    .take(max as usize)
+                {
                     let (k, v) = e.map_err(Fatal::from)?;
                     let m: Msg = postcard::from_bytes(v.value()).map_err(Fatal::from)?;
                     let id = k.value().1.to_owned();
-                    out.push(Received { receipt: format!("{id}:dead"), id, body: m.body, receive_count: m.receive_count });
+                    out.push(Received {
+                        receipt: format!("{id}:dead"),
+                        id,
+                        body: m.body,
+                        receive_count: m.receive_count,
+                    });
                 }
                 Ok(out)
             })

@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use redb::{ReadableTable, TableDefinition, TableHandle, WriteTransaction};
 
 use super::engine::{Engine, Fatal};
-use crate::ports::store::*;
 use crate::ports::Clock;
+use crate::ports::store::*;
 
 type MainDef<'a> = TableDefinition<'a, (&'static str, &'static str), &'static [u8]>;
 type IndexTableDef<'a> = TableDefinition<'a, (&'static str, &'static str, &'static str, &'static str), ()>;
@@ -143,9 +143,10 @@ fn apply(txn: &WriteTransaction, ops: &[TxOp]) -> Result<Result<Vec<(Option<Item
             TxOp::Check { .. } => old.clone(),
         };
         if let Some(n) = &new
-            && let Err(e) = check_item_size(n) {
-                return Ok(Err(e));
-            }
+            && let Err(e) = check_item_size(n)
+        {
+            return Ok(Err(e));
+        }
         plan.push((table, key, old, new, matches!(op, TxOp::Check { .. })));
     }
     if failed {
@@ -184,7 +185,13 @@ fn index_key<'a>(idx: &IndexDef, item: &'a Item) -> Option<(&'a str, &'a str)> {
     Some((pk, sk))
 }
 
-fn write(txn: &WriteTransaction, table: &TableDef, key: &Key, old: Option<&Item>, new: Option<&Item>) -> Result<(), Fatal> {
+fn write(
+    txn: &WriteTransaction,
+    table: &TableDef,
+    key: &Key,
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Result<(), Fatal> {
     let name = main_name(table);
     {
         let mut t = txn.open_table(MainDef::new(&name)).map_err(Fatal::from)?;
@@ -280,16 +287,10 @@ fn borrow2(b: &Bound<(String, String)>) -> Bound<(&str, &str)> {
 }
 
 fn cursor_attr<'a>(c: &'a Cursor, name: &str) -> Result<&'a str, StoreError> {
-    c.0.get(name)
-        .and_then(Value::as_s)
-        .ok_or_else(|| StoreError::Validation(format!("cursor lacks {name}")))
+    c.0.get(name).and_then(Value::as_s).ok_or_else(|| StoreError::Validation(format!("cursor lacks {name}")))
 }
 
-fn query_sync(
-    txn: &redb::ReadTransaction,
-    q: &Query,
-    now: i64,
-) -> Result<Result<Page, StoreError>, Fatal> {
+fn query_sync(txn: &redb::ReadTransaction, q: &Query, now: i64) -> Result<Result<Page, StoreError>, Fatal> {
     let table = q.table;
     let limit = q.limit.map_or(usize::MAX, |l| l as usize);
     let (lo, hi) = sk_bounds(q.sk.as_ref());
@@ -377,9 +378,7 @@ fn query_sync(
             if empty_range(&lo4, &hi4) {
                 return Ok(Ok(Page::default()));
             }
-            let range = it
-                .range::<(&str, &str, &str, &str)>((borrow4(&lo4), borrow4(&hi4)))
-                .map_err(Fatal::from)?;
+            let range = it.range::<(&str, &str, &str, &str)>((borrow4(&lo4), borrow4(&hi4))).map_err(Fatal::from)?;
             let iter: Box<dyn Iterator<Item = _>> = if q.forward { Box::new(range) } else { Box::new(range.rev()) };
             for entry in iter {
                 let (k, _) = entry.map_err(Fatal::from)?;
@@ -494,17 +493,24 @@ impl Store for EmbeddedStore {
         Ok(())
     }
 
-    async fn update(&self, table: &'static TableDef, key: &Key, update: Update, cond: Option<Cond>) -> Result<Item, StoreError> {
-        let mut out = self
-            .run(vec![TxOp::Update { table, key: key.clone(), update, cond }])
-            .await
-            .map_err(single_result)?;
-        out.pop()
-            .and_then(|(_, new)| new)
-            .ok_or_else(|| StoreError::Unavailable("update produced no item".into()))
+    async fn update(
+        &self,
+        table: &'static TableDef,
+        key: &Key,
+        update: Update,
+        cond: Option<Cond>,
+    ) -> Result<Item, StoreError> {
+        let mut out =
+            self.run(vec![TxOp::Update { table, key: key.clone(), update, cond }]).await.map_err(single_result)?;
+        out.pop().and_then(|(_, new)| new).ok_or_else(|| StoreError::Unavailable("update produced no item".into()))
     }
 
-    async fn delete(&self, table: &'static TableDef, key: &Key, cond: Option<Cond>) -> Result<Option<Item>, StoreError> {
+    async fn delete(
+        &self,
+        table: &'static TableDef,
+        key: &Key,
+        cond: Option<Cond>,
+    ) -> Result<Option<Item>, StoreError> {
         let mut out = self.run(vec![TxOp::Delete { table, key: key.clone(), cond }]).await.map_err(single_result)?;
         // Like a read, the answer never shows an item whose TTL has passed.
         let now = self.clock.epoch_secs();
