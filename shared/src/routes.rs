@@ -76,7 +76,8 @@ pub struct RouteSpec {
     pub idempotent: bool,
     pub summary: &'static str,
     pub tag: &'static str,
-    pub query: &'static [(&'static str, &'static str)],
+    /// Query parameters: name, description, JSON Schema of the value (as JSON text).
+    pub query: &'static [(&'static str, &'static str, &'static str)],
     pub request: Option<SchemaFn>,
     pub response: Option<SchemaFn>,
     pub status: u16,
@@ -228,7 +229,10 @@ pub static ROUTES: &[RouteSpec] = &[
         idempotent: false,
         summary: "All notices, newest first, paged",
         tag: "notices",
-        query: &[("limit", "page size, 1 to 100 (default 50)"), ("cursor", "`next_cursor` of the previous page")],
+        query: &[
+            ("limit", "page size, 1 to 100 (default 50)", r#"{"type":"integer","minimum":1,"maximum":100}"#),
+            ("cursor", "`next_cursor` of the previous page", r#"{"type":"string","maxLength":2048}"#),
+        ],
         request: None,
         response: Some(schema::<ops_http::NoticePage>),
         status: 200,

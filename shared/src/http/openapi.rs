@@ -38,12 +38,15 @@ pub fn document() -> Value {
             .into_iter()
             .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
-        params.extend(r.query.iter().map(|(n, d)| json!({"name": n, "in": "query", "required": false, "description": d, "schema": {"type": "string"}})));
+        params.extend(r.query.iter().map(|(n, d, schema)| {
+            let schema: Value = serde_json::from_str(schema).unwrap_or_else(|_| json!({"type": "string"}));
+            json!({"name": n, "in": "query", "required": false, "description": d, "schema": schema})
+        }));
         if r.idempotent {
             params.push(json!({
                 "name": "Idempotency-Key", "in": "header", "required": true,
                 "description": "1–255 printable ASCII characters; a retry with the same key and body replays the stored response",
-                "schema": {"type": "string", "maxLength": 255}
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}
             }));
         }
         let public = r.access.contains(&Access::Public);
@@ -107,6 +110,15 @@ pub fn document_json() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_parameter_schemas_are_json() {
+        for r in ROUTES {
+            for (name, _, schema) in r.query {
+                assert!(serde_json::from_str::<Value>(schema).is_ok(), "{}: schema of {name}", r.name);
+            }
+        }
+    }
 
     #[test]
     fn every_route_is_documented_with_resolvable_refs() {

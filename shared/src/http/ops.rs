@@ -42,22 +42,43 @@ impl From<NoticeError> for ApiError {
     }
 }
 
+/// How prominently citizen screens show a notice.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NoticeSeverity {
+    Info,
+    Important,
+}
+
+impl From<NoticeSeverity> for Severity {
+    fn from(s: NoticeSeverity) -> Self {
+        match s {
+            NoticeSeverity::Info => Severity::Info,
+            NoticeSeverity::Important => Severity::Important,
+        }
+    }
+}
+
 /// Body of `POST /v1/ops/notices`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateNoticeRequest {
     /// 1–120 characters, one line.
+    #[schema(min_length = 1, max_length = 120)]
     pub title: String,
     /// 1–4000 characters.
+    #[schema(min_length = 1, max_length = 4000)]
     pub body: String,
-    /// `info` (default) or `important`.
+    /// Default `info`.
     #[serde(default)]
-    pub severity: Option<String>,
+    pub severity: Option<NoticeSeverity>,
     /// RFC 3339 with offset; default: now.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub publish_from: Option<String>,
     /// RFC 3339 with offset, after `publish_from`; absent: no end.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub publish_until: Option<String>,
 }
 
@@ -67,15 +88,18 @@ pub struct CreateNoticeRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateNoticeRequest {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 120)]
     pub title: Option<String>,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 4000)]
     pub body: Option<String>,
     #[serde(default)]
-    pub severity: Option<String>,
+    pub severity: Option<NoticeSeverity>,
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub publish_from: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub publish_until: Option<Option<String>>,
 }
 
@@ -96,7 +120,7 @@ impl CreateNoticeRequest {
         Ok(NewNotice {
             title: field("title", Title::parse(&self.title))?,
             body: field("body", Body::parse(&self.body))?,
-            severity: field("severity", Severity::parse(self.severity.as_deref().unwrap_or("info")))?,
+            severity: self.severity.map_or(Severity::Info, Severity::from),
             window: field("publish_until", Window::new(from.unwrap_or(now), until))?,
         })
     }
@@ -108,7 +132,7 @@ impl TryFrom<UpdateNoticeRequest> for NoticeChange {
         let change = NoticeChange {
             title: r.title.as_deref().map(|s| field("title", Title::parse(s))).transpose()?,
             body: r.body.as_deref().map(|s| field("body", Body::parse(s))).transpose()?,
-            severity: r.severity.as_deref().map(|s| field("severity", Severity::parse(s))).transpose()?,
+            severity: r.severity.map(Severity::from),
             from: r.publish_from.as_deref().map(|s| field("publish_from", parse_instant(s))).transpose()?,
             until: match r.publish_until {
                 None => None,
