@@ -4,47 +4,12 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
-use async_trait::async_trait;
 use axum::http::StatusCode;
 use common::*;
-use mkpf::ports::Store;
-use mkpf::ports::store::*;
+use mkpf::testing::faulty_store::FaultyStore;
 use tower::ServiceExt;
-
-/// Delegates everything; `health` fails on demand and counts its calls.
-struct Flaky {
-    inner: Arc<dyn Store>,
-    down: AtomicBool,
-    checks: AtomicUsize,
-}
-
-#[async_trait]
-impl Store for Flaky {
-    async fn get(&self, t: &'static TableDef, k: &Key) -> Result<Option<Item>, StoreError> {
-        self.inner.get(t, k).await
-    }
-    async fn put(&self, t: &'static TableDef, i: Item, c: Option<Cond>) -> Result<(), StoreError> {
-        self.inner.put(t, i, c).await
-    }
-    async fn update(&self, t: &'static TableDef, k: &Key, u: Update, c: Option<Cond>) -> Result<Item, StoreError> {
-        self.inner.update(t, k, u, c).await
-    }
-    async fn delete(&self, t: &'static TableDef, k: &Key, c: Option<Cond>) -> Result<Option<Item>, StoreError> {
-        self.inner.delete(t, k, c).await
-    }
-    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
-        self.inner.transact(ops).await
-    }
-    async fn query(&self, q: Query) -> Result<Page, StoreError> {
-        self.inner.query(q).await
-    }
-    async fn health(&self) -> Result<(), StoreError> {
-        self.checks.fetch_add(1, Ordering::SeqCst);
-        if self.down.load(Ordering::SeqCst) { Err(StoreError::Unavailable("disk gone".into())) } else { Ok(()) }
-    }
-}
 
 async fn get_health(router: &axum::Router) -> (StatusCode, serde_json::Value) {
     let resp = router
@@ -60,22 +25,22 @@ async fn get_health(router: &axum::Router) -> (StatusCode, serde_json::Value) {
 #[tokio::test]
 async fn unhealthy_store_is_named_and_checks_are_reused_briefly() {
     let h = harness();
-    let flaky =
-        Arc::new(Flaky { inner: h.app.store.clone(), down: AtomicBool::new(true), checks: AtomicUsize::new(0) });
+    let flaky = Arc::new(FaultyStore::new(h.app.store.clone()));
+    flaky.fail_health.store(true, Ordering::SeqCst);
     let app = mkpf::App::new(h.app.config.clone(), flaky.clone(), h.app.queue.clone(), h.clock.clone());
     let router = mkpf::http::full_router(app.clone());
 
     let (status, body) = get_health(&router).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body, serde_json::json!({"status": "unavailable", "store": "unavailable", "queue": "ok"}));
-    assert!(!body.to_string().contains("disk gone"), "the cause stays in the logs");
+    assert!(!body.to_string().contains("injected fault"), "the cause stays in the logs");
 
     // Within the reuse window, further calls cost the store nothing (even once it recovered).
-    flaky.down.store(false, Ordering::SeqCst);
+    flaky.fail_health.store(false, Ordering::SeqCst);
     for _ in 0..20 {
         assert_eq!(get_health(&router).await.0, StatusCode::SERVICE_UNAVAILABLE);
     }
-    assert_eq!(flaky.checks.load(Ordering::SeqCst), 1);
+    assert_eq!(flaky.health_checks.load(Ordering::SeqCst), 1);
 
     // Once the window has passed, the store is asked again.
     {
@@ -85,5 +50,5 @@ async fn unhealthy_store_is_named_and_checks_are_reused_briefly() {
     }
     let (status, body) = get_health(&router).await;
     assert_eq!((status, body["store"].as_str()), (StatusCode::OK, Some("ok")));
-    assert_eq!(flaky.checks.load(Ordering::SeqCst), 2);
+    assert_eq!(flaky.health_checks.load(Ordering::SeqCst), 2);
 }

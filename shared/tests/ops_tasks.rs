@@ -6,13 +6,12 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use axum::http::StatusCode;
 use common::*;
-use mkpf::ports::store::*;
-use mkpf::ports::{OutMessage, Store};
+use mkpf::ports::OutMessage;
 use mkpf::queues::OPS_TASKS;
 use mkpf::routes::{consumer, job};
+use mkpf::testing::faulty_store::FaultyStore;
 use mkpf::worker::{Outcome, run_job, settle};
 use serde_json::json;
 
@@ -73,43 +72,12 @@ async fn unreadable_tasks_reach_the_dead_letter_queue_and_can_be_redriven() {
     assert_eq!(receive_one(&h).await.receive_count, 1);
 }
 
-/// A store whose deletes fail as if DynamoDB were throttling.
-struct Throttled(Arc<dyn Store>);
-
-#[async_trait]
-impl Store for Throttled {
-    async fn get(&self, t: &'static TableDef, k: &Key) -> Result<Option<Item>, StoreError> {
-        self.0.get(t, k).await
-    }
-    async fn put(&self, t: &'static TableDef, i: Item, c: Option<Cond>) -> Result<(), StoreError> {
-        self.0.put(t, i, c).await
-    }
-    async fn update(&self, t: &'static TableDef, k: &Key, u: Update, c: Option<Cond>) -> Result<Item, StoreError> {
-        self.0.update(t, k, u, c).await
-    }
-    async fn delete(&self, _: &'static TableDef, _: &Key, _: Option<Cond>) -> Result<Option<Item>, StoreError> {
-        Err(StoreError::Throttled)
-    }
-    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
-        self.0.transact(ops).await
-    }
-    async fn query(&self, q: Query) -> Result<Page, StoreError> {
-        self.0.query(q).await
-    }
-    async fn health(&self) -> Result<(), StoreError> {
-        self.0.health().await
-    }
-}
-
 #[tokio::test]
 async fn store_faults_are_retried_with_growing_jittered_backoff() {
     let h = harness();
-    let failing = mkpf::App::new(
-        h.app.config.clone(),
-        Arc::new(Throttled(h.app.store.clone())),
-        h.app.queue.clone(),
-        h.clock.clone(),
-    );
+    let throttled = FaultyStore::new(h.app.store.clone());
+    throttled.fail_deletes.store(true, std::sync::atomic::Ordering::SeqCst);
+    let failing = mkpf::App::new(h.app.config.clone(), Arc::new(throttled), h.app.queue.clone(), h.clock.clone());
     let spec = consumer("ops-tasks").unwrap();
     h.app
         .queue

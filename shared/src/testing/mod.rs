@@ -1,5 +1,6 @@
 //! Test support shared by this crate's tests and the adapter crates: the store and queue
-//! conformance suites (behind the `conformance` feature).
+//! conformance suites and a fault-injecting store (behind the `conformance` feature).
 
+pub mod faulty_store;
 pub mod queue_conformance;
 pub mod store_conformance;
