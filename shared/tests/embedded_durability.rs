@@ -99,3 +99,28 @@ async fn concurrent_transactions_group_commit_without_mixing() {
     }
     assert_eq!(rows, 200, "two rows per committed transaction, none from failed ones");
 }
+
+#[tokio::test]
+async fn sweeping_removes_only_expired_items() {
+    use mkpf::ports::{Clock, SystemClock};
+    let (store, _queue) = embedded::open(&dir(), Arc::new(SystemClock)).unwrap();
+    let now = SystemClock.epoch_secs();
+    for (sk, expires) in [("dead", now - 10), ("live", now + 3600)] {
+        let mut item = Item::new();
+        item.insert("pk".into(), "ttl".into());
+        item.insert("sk".into(), sk.into());
+        item.insert("expires".into(), Value::N(expires));
+        store.put(&ITEMS, item, None).await.unwrap();
+    }
+    // Before the sweep the expired item still blocks a conditional create (as on DynamoDB).
+    let mut again = Item::new();
+    again.insert("pk".into(), "ttl".into());
+    again.insert("sk".into(), "dead".into());
+    let e = store.put(&ITEMS, again.clone(), Some(Cond::not_exists("pk"))).await.unwrap_err();
+    assert_eq!(e, StoreError::ConditionFailed);
+
+    assert_eq!(store.sweep_expired(&ITEMS).await.unwrap(), 1);
+    assert_eq!(store.sweep_expired(&SIMPLE).await.unwrap(), 0, "a table without TTL is left alone");
+    store.put(&ITEMS, again, Some(Cond::not_exists("pk"))).await.unwrap();
+    assert!(store.get(&ITEMS, &Key::new("ttl", "live")).await.unwrap().is_some());
+}

@@ -83,14 +83,12 @@ impl EmbeddedStore {
             })
             .await??;
         let mut removed = 0;
-        for chunk in expired.chunks(MAX_TRANSACTION_ITEMS) {
-            for key in chunk {
-                let cond = table.ttl.map(|ttl| Cond::le(ttl, now));
-                match self.delete(table, key, cond).await {
-                    Ok(_) => removed += 1,
-                    Err(StoreError::ConditionFailed) => {} // renewed meanwhile
-                    Err(e) => return Err(e),
-                }
+        let cond = table.ttl.map(|ttl| Cond::le(ttl, now));
+        for key in &expired {
+            match self.delete(table, key, cond.clone()).await {
+                Ok(_) => removed += 1,
+                Err(StoreError::ConditionFailed) => {} // renewed meanwhile
+                Err(e) => return Err(e),
             }
         }
         Ok(removed)
