@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::ports::{Clock, Queue, Store};
+use crate::ports::{Clock, Queue, Store, TokenKeys};
 
 /// Shared, cheap to clone.
 #[derive(Clone)]
@@ -16,6 +16,10 @@ pub struct Deps {
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
+    /// Signs and verifies access tokens.
+    pub keys: Arc<dyn TokenKeys>,
+    /// This process's view of the audit chains.
+    pub audit: crate::audit::Chains,
     pub metrics: Arc<Metrics>,
     /// On Lambda: flush metrics as EMF log lines after every invocation.
     pub emit_emf: bool,
@@ -25,12 +29,20 @@ pub struct Deps {
 }
 
 impl App {
-    pub fn new(config: Config, store: Arc<dyn Store>, queue: Arc<dyn Queue>, clock: Arc<dyn Clock>) -> App {
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        queue: Arc<dyn Queue>,
+        clock: Arc<dyn Clock>,
+        keys: Arc<dyn TokenKeys>,
+    ) -> App {
         App(Arc::new(Deps {
             config,
             store,
             queue,
             clock,
+            keys,
+            audit: crate::audit::Chains::default(),
             metrics: Arc::new(Metrics::new()),
             emit_emf: std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some(),
             health_cache: std::sync::Mutex::new(None),

@@ -25,9 +25,14 @@ pub const VARS: &[(&str, &str, &str)] = &[
     ("MKPF_TABLE_PREFIX", "mkpf-", "prefix of every DynamoDB table name (`<prefix>ops`, …)"),
     ("MKPF_QUEUE_PREFIX", "mkpf-", "prefix of every SQS queue name (`<prefix>ops-tasks`, `<prefix>ops-tasks-dlq`, …)"),
     (
-        "MKPF_DEV_OPERATOR_TOKEN",
+        "MKPF_LOCAL_DEMO_TOKENS",
         "(unset)",
-        "development-only operator bearer token, ≥ 32 chars of `[A-Za-z0-9_-]`; refused with `MKPF_BACKEND=aws`",
+        "local demo seed: path of a file that `mkpf-local` writes demo staff tokens to at start; refused with `MKPF_BACKEND=aws`",
+    ),
+    (
+        "MKPF_STAFF_TOKEN_KMS_KEY",
+        "(unset)",
+        "KMS key (ARN, id or alias) of the ES256 key signing staff tokens, on functions that sign or verify them with `MKPF_BACKEND=aws` (locally: a key file in `MKPF_DATA_DIR`)",
     ),
     ("MKPF_MAX_BODY_BYTES", "65536", "largest request body accepted (1024 ..= 6291456)"),
     (
@@ -50,26 +55,13 @@ pub struct Config {
     pub bind: SocketAddr,
     pub table_prefix: String,
     pub queue_prefix: String,
-    pub dev_operator_token: Option<DevToken>,
+    /// Where the local demo seed writes its tokens (embedded backend only).
+    pub local_demo_tokens: Option<PathBuf>,
+    /// The KMS key signing staff tokens (aws backend).
+    pub staff_token_kms_key: Option<String>,
     pub max_body_bytes: usize,
     pub notice_retention_days: u32,
     pub log_filter: String,
-}
-
-/// The development operator token. Never printed by `Debug`.
-#[derive(Clone)]
-pub struct DevToken(String);
-
-impl DevToken {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for DevToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DevToken(<redacted>)")
-    }
 }
 
 impl fmt::Debug for Config {
@@ -80,7 +72,8 @@ impl fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("table_prefix", &self.table_prefix)
             .field("queue_prefix", &self.queue_prefix)
-            .field("dev_operator_token", &self.dev_operator_token.as_ref().map(|_| "<set>"))
+            .field("local_demo_tokens", &self.local_demo_tokens)
+            .field("staff_token_kms_key", &self.staff_token_kms_key)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("notice_retention_days", &self.notice_retention_days)
             .finish()
@@ -167,26 +160,12 @@ impl Config {
         };
         let table_prefix = prefix("MKPF_TABLE_PREFIX");
         let queue_prefix = prefix("MKPF_QUEUE_PREFIX");
-        let dev_operator_token = match get("MKPF_DEV_OPERATOR_TOKEN") {
-            None => None,
-            Some(t) => {
-                if backend == Backend::Aws {
-                    problems.push(
-                        "MKPF_DEV_OPERATOR_TOKEN is for local development only and is refused with MKPF_BACKEND=aws"
-                            .into(),
-                    );
-                    None
-                } else if t.len() < 32
-                    || t.len() > 256
-                    || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-                {
-                    problems.push("MKPF_DEV_OPERATOR_TOKEN: use 32 to 256 characters of A-Z a-z 0-9 - _".into());
-                    None
-                } else {
-                    Some(DevToken(t))
-                }
-            }
-        };
+        let local_demo_tokens = get("MKPF_LOCAL_DEMO_TOKENS").map(PathBuf::from);
+        if local_demo_tokens.is_some() && backend == Backend::Aws {
+            problems
+                .push("MKPF_LOCAL_DEMO_TOKENS is a local-only demo seed and is refused with MKPF_BACKEND=aws".into());
+        }
+        let staff_token_kms_key = get("MKPF_STAFF_TOKEN_KMS_KEY");
         let max_body_bytes = parse_range(
             "MKPF_MAX_BODY_BYTES",
             get("MKPF_MAX_BODY_BYTES"),
@@ -215,7 +194,8 @@ impl Config {
                 bind,
                 table_prefix,
                 queue_prefix,
-                dev_operator_token,
+                local_demo_tokens,
+                staff_token_kms_key,
                 max_body_bytes,
                 notice_retention_days,
                 log_filter,
@@ -225,13 +205,11 @@ impl Config {
         }
     }
 
-    /// A configuration for tests: embedded backend in `dir`, the given dev token.
-    pub fn for_tests(dir: PathBuf, dev_token: &str) -> Config {
+    /// A configuration for tests: embedded backend in `dir`.
+    pub fn for_tests(dir: PathBuf) -> Config {
         let dir_s = dir.to_string_lossy().into_owned();
-        let token = dev_token.to_owned();
         Self::from_lookup(move |k| match k {
             "MKPF_DATA_DIR" => Some(dir_s.clone()),
-            "MKPF_DEV_OPERATOR_TOKEN" => Some(token.clone()),
             "MKPF_BIND" => Some("127.0.0.1:0".into()),
             _ => None,
         })
@@ -255,7 +233,7 @@ mod tests {
         assert_eq!(c.backend, Backend::Embedded);
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.max_body_bytes, 65_536);
-        assert!(c.dev_operator_token.is_none());
+        assert!(c.local_demo_tokens.is_none());
     }
 
     #[test]
@@ -265,34 +243,22 @@ mod tests {
             ("MKPF_BIND", "localhost"),
             ("MKPF_MAX_BODY_BYTES", "12"),
             ("MKPF_TABLE_PREFIX", "bad prefix!"),
-            ("MKPF_DEV_OPERATOR_TOKEN", "short"),
             ("MKPF_NOTICE_RETENTION_DAYS", "-1"),
         ])
         .unwrap_err();
-        assert_eq!(e.0.len(), 6, "{e}");
+        assert_eq!(e.0.len(), 5, "{e}");
         let text = e.to_string();
-        for name in [
-            "MKPF_BACKEND",
-            "MKPF_BIND",
-            "MKPF_MAX_BODY_BYTES",
-            "MKPF_TABLE_PREFIX",
-            "MKPF_DEV_OPERATOR_TOKEN",
-            "MKPF_NOTICE_RETENTION_DAYS",
-        ] {
+        for name in ["MKPF_BACKEND", "MKPF_BIND", "MKPF_MAX_BODY_BYTES", "MKPF_TABLE_PREFIX", "MKPF_NOTICE_RETENTION_DAYS"] {
             assert!(text.contains(name), "{name} missing from: {text}");
         }
-        assert!(!text.contains("short\""), "the token value itself is never echoed: {text}");
     }
 
     #[test]
-    fn dev_token_is_refused_on_aws() {
-        let e = cfg(&[("MKPF_BACKEND", "aws"), ("MKPF_DEV_OPERATOR_TOKEN", &"a".repeat(40))]).unwrap_err();
+    fn the_demo_seed_is_refused_on_aws() {
+        let e = cfg(&[("MKPF_BACKEND", "aws"), ("MKPF_LOCAL_DEMO_TOKENS", "/tmp/t.json")]).unwrap_err();
         assert!(e.to_string().contains("refused with MKPF_BACKEND=aws"), "{e}");
-    }
-
-    #[test]
-    fn debug_output_redacts_the_token() {
-        let c = cfg(&[("MKPF_DEV_OPERATOR_TOKEN", &"s".repeat(40))]).unwrap();
-        assert!(!format!("{c:?}").contains(&"s".repeat(40)));
+        let c = cfg(&[("MKPF_BACKEND", "aws"), ("MKPF_STAFF_TOKEN_KMS_KEY", "alias/mkpf-staff-tokens")]).unwrap();
+        assert_eq!(c.staff_token_kms_key.as_deref(), Some("alias/mkpf-staff-tokens"));
+        assert!(cfg(&[("MKPF_LOCAL_DEMO_TOKENS", "/tmp/t.json")]).unwrap().local_demo_tokens.is_some());
     }
 }

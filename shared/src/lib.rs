@@ -3,6 +3,9 @@
 //! Layout (see `docs/architecture.md`):
 //! - `domain`: types and rules, pure (notices, time formats).
 //! - `ops`: use cases of the operations area (notices, background tasks).
+//! - `staff`: staff accounts, sign-in with password + TOTP, sessions, the local demo seed.
+//! - `audit`: the tamper-evident audit trail (hash chains), its verification and export.
+//! - `tokens`: access tokens (ES256 JWTs) for staff and citizens.
 //! - `ports`: the interfaces use cases depend on (`Store`, `Queue`, `Clock`).
 //! - `adapters`: the embedded store and queue (redb, group commit).
 //! - `http`: routers, extractors, auth, idempotency, problem+json, handlers.
@@ -16,6 +19,7 @@
 
 pub mod adapters;
 pub mod app;
+pub mod audit;
 pub mod config;
 pub mod domain;
 pub mod http;
@@ -26,7 +30,9 @@ pub mod ports;
 pub mod queues;
 pub mod routes;
 pub mod runtime;
+pub mod staff;
 pub mod tables;
+pub mod tokens;
 pub mod worker;
 
 #[cfg(any(test, feature = "conformance"))]

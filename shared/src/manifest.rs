@@ -5,12 +5,17 @@
 
 use serde_json::{Value, json};
 
-use crate::http::auth::Access;
-use crate::ports::{QueueDef, TableDef};
-use crate::routes::{CONSUMERS, JOBS, ROUTES};
+use crate::ports::QueueDef;
+use crate::routes::{CONSUMERS, JOBS, ROUTES, TableUse};
 
-fn names(ts: &[&TableDef]) -> Vec<&'static str> {
-    ts.iter().map(|t| t.name).collect()
+/// The signing key of staff tokens: an asymmetric KMS key on AWS.
+pub const STAFF_TOKEN_KEY: &str = "staff-tokens";
+
+fn uses(ts: &[TableUse]) -> Vec<Value> {
+    ts.iter().map(|u| json!({"name": u.table.name, "access": u.access.as_str()})).collect()
+}
+fn keys(on: bool) -> Vec<&'static str> {
+    if on { vec![STAFF_TOKEN_KEY] } else { vec![] }
 }
 fn qnames(qs: &[&QueueDef]) -> Vec<&'static str> {
     qs.iter().map(|q| q.name).collect()
@@ -39,29 +44,42 @@ pub fn manifest() -> Value {
             "max_concurrency": q.max_concurrency,
             "purpose": q.purpose,
         })).collect::<Vec<_>>(),
+        "signing_keys": [{
+            "name": STAFF_TOKEN_KEY,
+            "key_spec": "ECC_NIST_P256",
+            "signing_algorithm": "ECDSA_SHA_256",
+            "env": "MKPF_STAFF_TOKEN_KMS_KEY",
+            "purpose": "signs staff access tokens (ES256 JWTs); functions that only verify get the public key",
+        }],
         "routes": ROUTES.iter().map(|r| json!({
             "name": r.name,
             "method": r.verb.as_str(),
             "path": r.path,
             "binary": r.binary,
-            "public": r.access.contains(&Access::Public),
+            "public": r.is_public(),
             "access": r.access.iter().map(|a| a.label()).collect::<Vec<_>>(),
             "idempotent": r.idempotent,
-            "tables": names(r.tables),
+            "tables": uses(&r.table_uses()),
             "sends_to": qnames(r.sends_to),
+            "signs_with": keys(r.signs_tokens),
+            "verifies_with": keys(r.verifies_tokens()),
         })).collect::<Vec<_>>(),
         "consumers": CONSUMERS.iter().map(|c| json!({
             "name": c.name,
             "queue": c.queue.name,
             "binary": c.binary,
-            "tables": names(c.tables),
+            "tables": uses(c.tables),
+            "signs_with": keys(false),
+            "verifies_with": keys(false),
             "sends_to": qnames(c.sends_to),
         })).collect::<Vec<_>>(),
         "jobs": JOBS.iter().map(|j| json!({
             "name": j.name,
             "binary": j.binary,
             "schedule_expression": j.schedule.expression(),
-            "tables": names(j.tables),
+            "tables": uses(j.tables),
+            "signs_with": keys(false),
+            "verifies_with": keys(false),
             "sends_to": qnames(j.sends_to),
         })).collect::<Vec<_>>(),
     })

@@ -11,7 +11,7 @@ use utoipa::openapi::{RefOr, schema::Schema};
 
 use crate::app::App;
 use crate::http::auth::{Access, Role};
-use crate::http::{ops as ops_http, platform};
+use crate::http::{audit as audit_http, ops as ops_http, platform, staff as staff_http};
 use crate::ports::{QueueDef, TableDef};
 use crate::worker::ConsumeError;
 use crate::{ops, queues, tables};
@@ -61,6 +61,38 @@ pub fn schema<T: utoipa::ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) -> Re
     RefOr::Ref(utoipa::openapi::Ref::from_schema_name(T::name()))
 }
 
+/// How a function uses a table (least-privilege IAM in infra).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableAccess {
+    Read,
+    ReadWrite,
+}
+
+impl TableAccess {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableAccess::Read => "read",
+            TableAccess::ReadWrite => "read_write",
+        }
+    }
+}
+
+/// One table a function uses, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct TableUse {
+    pub table: &'static TableDef,
+    pub access: TableAccess,
+}
+
+/// The function only reads `t`.
+pub const fn read(t: &'static TableDef) -> TableUse {
+    TableUse { table: t, access: TableAccess::Read }
+}
+/// The function reads and writes `t`.
+pub const fn write(t: &'static TableDef) -> TableUse {
+    TableUse { table: t, access: TableAccess::ReadWrite }
+}
+
 /// One HTTP route.
 pub struct RouteSpec {
     /// Stable name: metrics dimension, log field, manifest key.
@@ -81,11 +113,42 @@ pub struct RouteSpec {
     pub request: Option<SchemaFn>,
     pub response: Option<SchemaFn>,
     pub status: u16,
-    /// Tables the handler reads or writes (least-privilege IAM in infra).
-    pub tables: &'static [&'static TableDef],
+    /// Tables the handler reads or writes (least-privilege IAM in infra). Routes that need
+    /// credentials also read `staff` (sessions) and write `audit` (refusals); see
+    /// [`RouteSpec::table_uses`].
+    pub tables: &'static [TableUse],
     /// Queues the handler sends to.
     pub sends_to: &'static [&'static QueueDef],
+    /// Signs access tokens (needs the signing key, not just the public key).
+    pub signs_tokens: bool,
     pub handler: fn(MethodFilter) -> MethodRouter<App>,
+}
+
+impl RouteSpec {
+    pub fn is_public(&self) -> bool {
+        self.access.contains(&Access::Public)
+    }
+
+    /// Every table the route's function touches: the declared ones, plus, for a route that
+    /// needs credentials, the session reads and the audit writes of the route guard.
+    pub fn table_uses(&self) -> Vec<TableUse> {
+        let mut v: Vec<TableUse> = self.tables.to_vec();
+        if !self.is_public() {
+            for implicit in [read(&tables::STAFF), write(&tables::AUDIT)] {
+                match v.iter_mut().find(|u| u.table.name == implicit.table.name) {
+                    Some(u) if implicit.access == TableAccess::ReadWrite => u.access = TableAccess::ReadWrite,
+                    Some(_) => {}
+                    None => v.push(implicit),
+                }
+            }
+        }
+        v
+    }
+
+    /// Verifies access tokens (every route that needs credentials).
+    pub fn verifies_tokens(&self) -> bool {
+        !self.is_public()
+    }
 }
 
 /// A queue consumer.
@@ -94,7 +157,7 @@ pub struct ConsumerSpec {
     pub queue: &'static QueueDef,
     pub binary: &'static str,
     pub summary: &'static str,
-    pub tables: &'static [&'static TableDef],
+    pub tables: &'static [TableUse],
     pub sends_to: &'static [&'static QueueDef],
     pub handler: fn(App, String) -> BoxFuture<'static, Result<(), ConsumeError>>,
 }
@@ -125,12 +188,19 @@ pub struct JobSpec {
     pub schedule: Schedule,
     pub binary: &'static str,
     pub summary: &'static str,
-    pub tables: &'static [&'static TableDef],
+    pub tables: &'static [TableUse],
     pub sends_to: &'static [&'static QueueDef],
     pub run: fn(App) -> BoxFuture<'static, Result<serde_json::Value, String>>,
 }
 
 const OPERATOR: &[Access] = &[Access::Staff(Role::Operator)];
+const OPERATOR_OR_AUDITOR: &[Access] = &[Access::Staff(Role::Operator), Access::Staff(Role::Auditor)];
+const AUDITOR: &[Access] = &[Access::Staff(Role::Auditor)];
+const ANY_STAFF: &[Access] = &[Access::AnyStaff];
+const MUNICIPALITY_SCOPED: &[Access] =
+    &[Access::Staff(Role::MunicipalStaff), Access::Staff(Role::Operator), Access::Staff(Role::Auditor)];
+const STAFF_RW: &[TableUse] = &[write(&tables::STAFF)];
+const STAFF_R: &[TableUse] = &[read(&tables::STAFF)];
 const PUBLIC: &[Access] = &[Access::Public];
 
 /// Every HTTP route.
@@ -148,8 +218,9 @@ pub static ROUTES: &[RouteSpec] = &[
         request: None,
         response: Some(schema::<platform::Health>),
         status: 200,
-        tables: &[&tables::OPS],
+        tables: &[read(&tables::OPS)],
         sends_to: &[],
+        signs_tokens: false,
         handler: |m| axum::routing::on(m, platform::health),
     },
     RouteSpec {
@@ -167,6 +238,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: &[],
         sends_to: &[],
+        signs_tokens: false,
         handler: |m| axum::routing::on(m, platform::openapi),
     },
     RouteSpec {
@@ -184,6 +256,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: &[],
         sends_to: &[],
+        signs_tokens: false,
         handler: |m| axum::routing::on(m, platform::metrics),
     },
     RouteSpec {
@@ -199,8 +272,9 @@ pub static ROUTES: &[RouteSpec] = &[
         request: None,
         response: Some(schema::<ops_http::PublicNoticeList>),
         status: 200,
-        tables: &[&tables::OPS],
+        tables: &[read(&tables::OPS)],
         sends_to: &[],
+        signs_tokens: false,
         handler: |m| axum::routing::on(m, ops_http::public_list),
     },
     RouteSpec {
@@ -216,8 +290,9 @@ pub static ROUTES: &[RouteSpec] = &[
         request: Some(schema::<ops_http::CreateNoticeRequest>),
         response: Some(schema::<ops_http::NoticeView>),
         status: 201,
-        tables: &[&tables::OPS, &tables::IDEMPOTENCY],
+        tables: &[write(&tables::OPS), write(&tables::IDEMPOTENCY)],
         sends_to: &[],
+        signs_tokens: false,
         handler: |m| axum::routing::on(m, ops_http::create),
     },
     RouteSpec {
@@ -236,8 +311,9 @@ pub static ROUTES: &[RouteSpec] = &[
         request: None,
         response: Some(schema::<ops_http::NoticePage>),
         status: 200,
-        tables: &[&tables::OPS],
+        tables: &[read(&tables::OPS)],
         sends_to: &[],
+        signs_tokens: false,
         handler: |m| axum::routing::on(m, ops_http::list),
     },
     RouteSpec {
@@ -253,8 +329,9 @@ pub static ROUTES: &[RouteSpec] = &[
         request: None,
         response: Some(schema::<ops_http::NoticeView>),
         status: 200,
-        tables: &[&tables::OPS],
+        tables: &[read(&tables::OPS)],
         sends_to: &[],
+        signs_tokens: false,
         handler: |m| axum::routing::on(m, ops_http::get),
     },
     RouteSpec {
@@ -270,8 +347,9 @@ pub static ROUTES: &[RouteSpec] = &[
         request: Some(schema::<ops_http::UpdateNoticeRequest>),
         response: Some(schema::<ops_http::NoticeView>),
         status: 200,
-        tables: &[&tables::OPS],
+        tables: &[write(&tables::OPS)],
         sends_to: &[],
+        signs_tokens: false,
         handler: |m| axum::routing::on(m, ops_http::update),
     },
     RouteSpec {
@@ -287,9 +365,295 @@ pub static ROUTES: &[RouteSpec] = &[
         request: None,
         response: Some(schema::<ops_http::NoticeView>),
         status: 200,
-        tables: &[&tables::OPS],
+        tables: &[write(&tables::OPS)],
         sends_to: &[],
+        signs_tokens: false,
         handler: |m| axum::routing::on(m, ops_http::withdraw),
+    },
+    RouteSpec {
+        name: "staff-sign-in",
+        verb: Verb::Post,
+        path: "/v1/staff/sessions",
+        access: PUBLIC,
+        binary: "staff-sign-in",
+        idempotent: false,
+        summary: "Sign in with staff id, password and TOTP code",
+        tag: "staff",
+        query: &[],
+        request: Some(schema::<staff_http::LoginRequest>),
+        response: Some(schema::<staff_http::LoginResponse>),
+        status: 201,
+        tables: &[write(&tables::STAFF), write(&tables::AUDIT)],
+        sends_to: &[],
+        signs_tokens: true,
+        handler: |m| axum::routing::on(m, staff_http::sign_in),
+    },
+    RouteSpec {
+        name: "staff-sign-out",
+        verb: Verb::Delete,
+        path: "/v1/staff/sessions/current",
+        access: ANY_STAFF,
+        binary: "staff-sign-out",
+        idempotent: false,
+        summary: "Sign out (ends this session)",
+        tag: "staff",
+        query: &[],
+        request: None,
+        response: None,
+        status: 204,
+        tables: STAFF_RW,
+        sends_to: &[],
+        signs_tokens: false,
+        handler: |m| axum::routing::on(m, staff_http::sign_out),
+    },
+    RouteSpec {
+        name: "staff-me",
+        verb: Verb::Get,
+        path: "/v1/staff/me",
+        access: ANY_STAFF,
+        binary: "staff-me",
+        idempotent: false,
+        summary: "The signed-in staff member and pending steps",
+        tag: "staff",
+        query: &[],
+        request: None,
+        response: Some(schema::<staff_http::Me>),
+        status: 200,
+        tables: STAFF_R,
+        sends_to: &[],
+        signs_tokens: false,
+        handler: |m| axum::routing::on(m, staff_http::me),
+    },
+    RouteSpec {
+        name: "staff-password-change",
+        verb: Verb::Post,
+        path: "/v1/staff/me/password",
+        access: ANY_STAFF,
+        binary: "staff-password-change",
+        idempotent: false,
+        summary: "Change your password (ends every session)",
+        tag: "staff",
+        query: &[],
+        request: Some(schema::<staff_http::PasswordChange>),
+        response: None,
+        status: 204,
+        tables: STAFF_RW,
+        sends_to: &[],
+        signs_tokens: false,
+        handler: |m| axum::routing::on(m, staff_http::change_password),
+    },
+    RouteSpec {
+        name: "staff-totp-start",
+        verb: Verb::Post,
+        path: "/v1/staff/me/totp",
+        access: ANY_STAFF,
+        binary: "staff-totp-start",
+        idempotent: false,
+        summary: "Start TOTP enrolment: a secret and provisioning URI, shown once",
+        tag: "staff",
+        query: &[],
+        request: None,
+        response: Some(schema::<staff_http::TotpEnrolment>),
+        status: 201,
+        tables: STAFF_RW,
+        sends_to: &[],
+        signs_tokens: false,
+        handler: |m| axum::routing::on(m, staff_http::start_totp),
+    },
+    RouteSpec {
+        name: "staff-totp-confirm",
+        verb: Verb::Post,
+        path: "/v1/staff/me/totp/confirm",
+        access: ANY_STAFF,
+        binary: "staff-totp-confirm",
+        idempotent: false,
+        summary: "Confirm TOTP enrolment with a code (ends every session)",
+        tag: "staff",
+        query: &[],
+        request: Some(schema::<staff_http::TotpConfirm>),
+        response: None,
+        status: 204,
+        tables: STAFF_RW,
+        sends_to: &[],
+        signs_tokens: false,
+        handler: |m| axum::routing::on(m, staff_http::confirm_totp),
+    },
+    RouteSpec {
+        name: "staff-create",
+        verb: Verb::Post,
+        path: "/v1/ops/staff",
+        access: OPERATOR,
+        binary: "staff-create",
+        idempotent: false,
+        summary: "Create a staff account; returns a one-time password",
+        tag: "staff",
+        query: &[],
+        request: Some(schema::<staff_http::CreateStaffRequest>),
+        response: Some(schema::<staff_http::StaffWithPassword>),
+        status: 201,
+        tables: STAFF_RW,
+        sends_to: &[],
+        signs_tokens: false,
+        handler: |m| axum::routing::on(m, staff_http::create),
+    },
+    RouteSpec {
+        name: "staff-list",
+        verb: Verb::Get,
+        path: "/v1/ops/staff",
+        access: OPERATOR_OR_AUDITOR,
+        binary: "staff-list",
+        idempotent: false,
+        summary: "Staff accounts of the platform or of one municipality (audited)",
+        tag: "staff",
+        query: &[
+            ("municipality", "list this municipality's staff (default: the platform's own staff)", r#"{"type":"string","pattern":"^[0-9]{6}$"}"#),
+            ("limit", "page size, 1 to 100 (default 50)", r#"{"type":"integer","minimum":1,"maximum":100}"#),
+            ("cursor", "`next_cursor` of the previous page", r#"{"type":"string","maxLength":2048}"#),
+        ],
+        request: None,
+        response: Some(schema::<staff_http::StaffPage>),
+        status: 200,
+        tables: STAFF_R,
+        sends_to: &[],
+        signs_tokens: false,
+        handler: |m| axum::routing::on(m, staff_http::list),
+    },
+    RouteSpec {
+        name: "staff-get",
+        verb: Verb::Get,
+        path: "/v1/ops/staff/{id}",
+        access: OPERATOR_OR_AUDITOR,
+        binary: "staff-get",
+        idempotent: false,
+        summary: "One staff account (audited)",
+        tag: "staff",
+        query: &[],
+        request: None,
+        response: Some(schema::<staff_http::StaffView>),
+        status: 200,
+        tables: STAFF_R,
+        sends_to: &[],
+        signs_tokens: false,
+        handler: |m| axum::routing::on(m, staff_http::get),
+    },
+    RouteSpec {
+        name: "staff-mfa-reset",
+        verb: Verb::Post,
+        path: "/v1/ops/staff/{id}/mfa-reset",
+        access: OPERATOR,
+        binary: "staff-mfa-reset",
+        idempotent: false,
+        summary: "Remove a member's TOTP authenticator (ends their sessions)",
+        tag: "staff",
+        query: &[],
+        request: None,
+        response: Some(schema::<staff_http::StaffView>),
+        status: 200,
+        tables: STAFF_RW,
+        sends_to: &[],
+        signs_tokens: false,
+        handler: |m| axum::routing::on(m, staff_http::reset_mfa),
+    },
+    RouteSpec {
+        name: "staff-password-reset",
+        verb: Verb::Post,
+        path: "/v1/ops/staff/{id}/password-reset",
+        access: OPERATOR,
+        binary: "staff-password-reset",
+        idempotent: false,
+        summary: "Set a new one-time password and lift a lock (ends their sessions)",
+        tag: "staff",
+        query: &[],
+        request: None,
+        response: Some(schema::<staff_http::StaffWithPassword>),
+        status: 200,
+        tables: STAFF_RW,
+        sends_to: &[],
+        signs_tokens: false,
+        handler: |m| axum::routing::on(m, staff_http::reset_password),
+    },
+    RouteSpec {
+        name: "staff-disable",
+        verb: Verb::Post,
+        path: "/v1/ops/staff/{id}/disable",
+        access: OPERATOR,
+        binary: "staff-disable",
+        idempotent: false,
+        summary: "Disable an account (ends its sessions)",
+        tag: "staff",
+        query: &[],
+        request: None,
+        response: Some(schema::<staff_http::StaffView>),
+        status: 200,
+        tables: STAFF_RW,
+        sends_to: &[],
+        signs_tokens: false,
+        handler: |m| axum::routing::on(m, staff_http::disable),
+    },
+    RouteSpec {
+        name: "municipal-staff-list",
+        verb: Verb::Get,
+        path: "/v1/municipalities/{code}/staff",
+        access: MUNICIPALITY_SCOPED,
+        binary: "municipal-staff-list",
+        idempotent: false,
+        summary: "Staff of one municipality (its own staff, or platform roles; audited)",
+        tag: "staff",
+        query: &[
+            ("limit", "page size, 1 to 100 (default 50)", r#"{"type":"integer","minimum":1,"maximum":100}"#),
+            ("cursor", "`next_cursor` of the previous page", r#"{"type":"string","maxLength":2048}"#),
+        ],
+        request: None,
+        response: Some(schema::<staff_http::StaffPage>),
+        status: 200,
+        tables: STAFF_R,
+        sends_to: &[],
+        signs_tokens: false,
+        handler: |m| axum::routing::on(m, staff_http::list_municipal),
+    },
+    RouteSpec {
+        name: "audit-export",
+        verb: Verb::Get,
+        path: "/v1/audit/records",
+        access: AUDITOR,
+        binary: "audit-export",
+        idempotent: false,
+        summary: "Audit records of a date range as JSON Lines (application/x-ndjson), paged",
+        tag: "audit",
+        query: &[
+            ("from", "first Asia/Tokyo date, YYYY-MM-DD (required)", r#"{"type":"string","format":"date"}"#),
+            ("to", "last Asia/Tokyo date, YYYY-MM-DD, at most 31 days after `from` (required)", r#"{"type":"string","format":"date"}"#),
+            ("limit", "records per page, 1 to 5000 (default 1000)", r#"{"type":"integer","minimum":1,"maximum":5000}"#),
+            ("cursor", "the `MKPF-Next-Cursor` header of the previous page", r#"{"type":"string","maxLength":512}"#),
+        ],
+        request: None,
+        response: None,
+        status: 200,
+        tables: &[read(&tables::AUDIT)],
+        sends_to: &[],
+        signs_tokens: false,
+        handler: |m| axum::routing::on(m, audit_http::export),
+    },
+    RouteSpec {
+        name: "audit-verify",
+        verb: Verb::Get,
+        path: "/v1/audit/verification",
+        access: AUDITOR,
+        binary: "audit-verify",
+        idempotent: false,
+        summary: "Verify the audit hash chains of a date range",
+        tag: "audit",
+        query: &[
+            ("from", "first Asia/Tokyo date, YYYY-MM-DD (required)", r#"{"type":"string","format":"date"}"#),
+            ("to", "last Asia/Tokyo date, YYYY-MM-DD, at most 31 days after `from` (required)", r#"{"type":"string","format":"date"}"#),
+        ],
+        request: None,
+        response: Some(schema::<audit_http::VerificationView>),
+        status: 200,
+        tables: &[read(&tables::AUDIT)],
+        sends_to: &[],
+        signs_tokens: false,
+        handler: |m| axum::routing::on(m, audit_http::verification),
     },
 ];
 
@@ -299,7 +663,7 @@ pub static CONSUMERS: &[ConsumerSpec] = &[ConsumerSpec {
     queue: &queues::OPS_TASKS,
     binary: "ops-tasks-consumer",
     summary: "Operations background tasks (notice purges)",
-    tables: &[&tables::OPS],
+    tables: &[write(&tables::OPS), write(&tables::AUDIT)],
     sends_to: &[],
     handler: |app, body| Box::pin(async move { ops::tasks::handle(&app, &body).await }),
 }];
@@ -310,7 +674,7 @@ pub static JOBS: &[JobSpec] = &[JobSpec {
     schedule: Schedule::DailyJst { hour: 3, minute: 30 },
     binary: "notice-retention-job",
     summary: "Queue a purge for every notice past its retention period",
-    tables: &[&tables::OPS],
+    tables: &[read(&tables::OPS)],
     sends_to: &[&queues::OPS_TASKS],
     run: |app| {
         Box::pin(async move {

@@ -24,5 +24,27 @@ pub static IDEMPOTENCY: TableDef = TableDef {
     purpose: "idempotency records of creating requests (24 h)",
 };
 
+/// Staff accounts and their sessions. `STAFF#<id>` holds `PROFILE` and `SESSION#<sid>` items;
+/// `gsi1` lists profiles by scope (`MUNI#<code>` or `PLATFORM`); sessions expire by TTL.
+pub static STAFF: TableDef = TableDef {
+    name: "staff",
+    pk: "pk",
+    sk: Some("sk"),
+    indexes: &[IndexDef { name: "gsi1", pk: "gsi1pk", sk: Some("gsi1sk") }],
+    ttl: Some("ttl"),
+    purpose: "staff accounts (password hashes, TOTP secrets) and staff sessions",
+};
+
+/// The audit trail: hash chains `CHAIN#<JST date>#<shard>` of `SEQ#<n>` records and a `HEAD`.
+/// Append-only: the platform never updates or deletes a record.
+pub static AUDIT: TableDef = TableDef {
+    name: "audit",
+    pk: "pk",
+    sk: Some("sk"),
+    indexes: &[],
+    ttl: None,
+    purpose: "append-only audit trail in per-day, per-shard hash chains",
+};
+
 /// All tables, in manifest order.
-pub static ALL: &[&TableDef] = &[&OPS, &IDEMPOTENCY];
+pub static ALL: &[&TableDef] = &[&OPS, &IDEMPOTENCY, &STAFF, &AUDIT];

@@ -159,13 +159,15 @@ async fn idempotency_key_replays_and_refuses_reuse() {
 #[tokio::test]
 async fn concurrent_retries_with_one_key_create_one_notice() {
     let h = harness();
+    let token = h.token(&OPERATOR).await;
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let router = h.router.clone();
+        let token = token.clone();
         tasks.push(tokio::spawn(async move {
             use tower::ServiceExt;
             let req = axum::http::Request::post("/v1/ops/notices")
-                .header("authorization", format!("Bearer {TOKEN}"))
+                .header("authorization", format!("Bearer {token}"))
                 .header("idempotency-key", "race")
                 .header("content-type", "application/json")
                 .body(axum::body::Body::from(r#"{"title":"t","body":"b"}"#))

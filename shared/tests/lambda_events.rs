@@ -27,8 +27,6 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tower::ServiceExt;
 
-const TOKEN: &str = "dev-operator-token-for-events-0000000000";
-
 const HEALTH: &str = include_str!("../../events/apigw-health.json");
 const PUBLIC_LIST: &str = include_str!("../../events/apigw-notices-public-list.json");
 const CREATE: &str = include_str!("../../events/apigw-notices-create.json");
@@ -48,16 +46,25 @@ impl Platform {
         let dir =
             PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lambda_events").join(uuid::Uuid::new_v4().to_string());
         let clock = Arc::new(ManualClock::new(now));
-        let config = mkpf::config::Config::for_tests(dir.clone(), TOKEN);
+        let config = mkpf::config::Config::for_tests(dir.clone());
         let (store, queue) = mkpf::adapters::embedded::open(&dir, clock.clone())
             .unwrap_or_else(|e| panic!("open the embedded store in {}: {e}", dir.display()));
-        let app = App::new(config, store, queue, clock.clone());
+        let keys = Arc::new(mkpf::adapters::local_keys::LocalKeys::generate());
+        let app = App::new(config, store, queue, clock.clone(), keys);
         Platform { app, clock, dir }
     }
 
     /// The platform with its clock at the instant API Gateway received `event`.
     fn at_event(event: &str) -> Platform {
         Platform::at(received_at(event))
+    }
+
+    /// The event with `${STAFF_TOKEN}` replaced by an operator token of this platform.
+    async fn signed(&self, event: &str) -> String {
+        let token = mkpf::staff::demo::token_for(&self.app, "events-operator", &[mkpf::domain::staff::Role::Operator], None, 3600)
+            .await
+            .expect("a test operator token");
+        event.replace("${STAFF_TOKEN}", &token)
     }
 
     fn function(&self, route: &str) -> Router {
@@ -181,7 +188,7 @@ async fn create_event_creates_a_notice_that_the_public_list_event_shows() {
     let p = Platform::at_event(CREATE);
     let sent = request_body(CREATE);
 
-    let created = invoke(&p.function("notices-create"), CREATE).await;
+    let created = invoke(&p.function("notices-create"), &p.signed(CREATE).await).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.header("x-request-id"), Some(request_id(CREATE).as_str()));
     assert_eq!(created.header("idempotent-replayed"), None, "a first request is not a replay");
@@ -213,12 +220,12 @@ async fn create_event_creates_a_notice_that_the_public_list_event_shows() {
 #[tokio::test]
 async fn replaying_the_create_event_returns_the_first_response() {
     let p = Platform::at_event(CREATE);
-    let first = invoke(&p.function("notices-create"), CREATE).await;
+    let first = invoke(&p.function("notices-create"), &p.signed(CREATE).await).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
 
     // API Gateway may deliver the client's retry to another (fresh) instance of the function.
     p.clock.advance(time::Duration::seconds(30));
-    let again = invoke(&p.function("notices-create"), CREATE).await;
+    let again = invoke(&p.function("notices-create"), &p.signed(CREATE).await).await;
     assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.body["id"], first.body["id"]);
@@ -250,7 +257,7 @@ async fn create_event_without_authorization_is_refused_with_a_problem() {
     assert!(public_ids(&list).is_empty(), "nothing was created: {}", list.body);
 
     // The refused request did not claim the Idempotency-Key the real request then uses.
-    let created = invoke(&create, CREATE).await;
+    let created = invoke(&create, &p.signed(CREATE).await).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.header("idempotent-replayed"), None);
 }
@@ -263,9 +270,10 @@ async fn the_local_platform_router_serves_every_http_event() {
     assert_eq!(invoke(&all, HEALTH).await.status, StatusCode::OK);
     let refused = invoke(&all, CREATE_UNAUTHENTICATED).await;
     assert_eq!((refused.status, &refused.body["code"]), (StatusCode::UNAUTHORIZED, &json!("authentication_required")));
-    let created = invoke(&all, CREATE).await;
+    let signed = p.signed(CREATE).await;
+    let created = invoke(&all, &signed).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let replayed = invoke(&all, CREATE).await;
+    let replayed = invoke(&all, &signed).await;
     assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
     assert_eq!(replayed.body["id"], created.body["id"]);
     let list = invoke(&all, PUBLIC_LIST).await;
@@ -311,7 +319,7 @@ async fn retention_schedule_queues_a_purge_that_the_sqs_consumer_carries_out() {
 
     // A notice created by the sample event; it ends at its `publish_until`.
     let p = Platform::at_event(CREATE);
-    let created = invoke(&p.function("notices-create"), CREATE).await;
+    let created = invoke(&p.function("notices-create"), &p.signed(CREATE).await).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let id = NoticeId::parse(created.body["id"].as_str().expect("id")).expect("a notice id");
     let until = OffsetDateTime::parse(request_body(CREATE)["publish_until"].as_str().expect("publish_until"), &Rfc3339)

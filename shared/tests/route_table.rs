@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 
 use axum::http::StatusCode;
 use common::*;
-use mkpf::http::auth::{Access, Role};
+use mkpf::adapters::local_keys::LocalKeys;
+use mkpf::domain::staff::StaffId;
+use mkpf::http::auth::Access;
+use mkpf::staff::sessions;
+use mkpf::tokens;
 use mkpf::routes::{CONSUMERS, JOBS, ROUTES, binaries};
 
 fn repo() -> PathBuf {
@@ -72,7 +76,7 @@ fn names_and_paths_are_unique() {
         assert!(!r.access.is_empty(), "{} admits nobody: declare its access", r.name);
         if r.idempotent {
             assert_eq!(r.verb.as_str(), "POST", "{}: only creating POSTs take Idempotency-Key", r.name);
-            assert!(r.tables.iter().any(|t| t.name == "idempotency"), "{} must declare the idempotency table", r.name);
+            assert!(r.tables.iter().any(|t| t.table.name == "idempotency"), "{} must declare the idempotency table", r.name);
         }
     }
     for c in CONSUMERS {
@@ -108,42 +112,194 @@ fn concrete(path: &str) -> String {
         .join("/")
 }
 
-/// Every route × every kind of caller: only declared principals get past authorisation.
-/// New routes are covered as soon as they are in the table.
+/// Problem codes only the route guard produces: a response with one of these did not get past
+/// authorisation.
+const GUARD_CODES: &[&str] = &[
+    "authentication_required",
+    "token_invalid",
+    "token_expired",
+    "session_ended",
+    "forbidden",
+    "password_change_required",
+    "totp_enrolment_required",
+];
+
+/// The callers of the matrix: a label, the token (if any) and whether the route's access list
+/// admits this caller.
+struct Caller {
+    label: String,
+    token: Option<String>,
+    admitted: Box<dyn Fn(&[Access]) -> bool>,
+    /// The guard's answer when refused: (status, code).
+    refusal: Box<dyn Fn(&[Access]) -> (StatusCode, &'static str)>,
+}
+
+async fn signed(h: &Harness, claims: &tokens::Claims) -> String {
+    tokens::issue(h.app.keys.as_ref(), claims).await.unwrap()
+}
+
+fn claims(h: &Harness, aud: &str, sub: &str, roles: &[&str], secs: i64) -> tokens::Claims {
+    let now = h.app.clock.epoch_secs();
+    tokens::Claims {
+        iss: tokens::ISSUER.into(),
+        aud: aud.into(),
+        sub: sub.into(),
+        sid: uuid::Uuid::new_v4().simple().to_string(),
+        iat: now,
+        exp: now + secs,
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        muni: None,
+        pending: vec![],
+    }
+}
+
+async fn callers(h: &Harness) -> Vec<Caller> {
+    let public = |a: &[Access]| a.contains(&Access::Public);
+    let mut v = vec![Caller {
+        label: "no credentials".into(),
+        token: None,
+        admitted: Box::new(public),
+        refusal: Box::new(|_: &[Access]| (StatusCode::UNAUTHORIZED, "authentication_required")),
+    }];
+    for who in [OPERATOR, AUDITOR, APPROVER, CHIYODA] {
+        let role = who.1[0];
+        v.push(Caller {
+            label: format!("staff {}", role.as_str()),
+            token: Some(mkpf::staff::demo::token_for(&h.app, who.0, who.1, who.2, 3600).await.unwrap()),
+            admitted: Box::new(move |a: &[Access]| {
+                public(a) || a.contains(&Access::AnyStaff) || a.contains(&Access::Staff(role))
+            }),
+            refusal: Box::new(|_: &[Access]| (StatusCode::FORBIDDEN, "forbidden")),
+        });
+    }
+    // An operator whose password must change first: only self-service routes.
+    let acc = mkpf::staff::account::load(h.app.store.as_ref(), &StaffId::parse(OPERATOR.0).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let restricted = sessions::open(&h.app, &acc, vec!["password_change".into()], 600).await.unwrap();
+    h.app.store.transact(vec![restricted.op]).await.unwrap();
+    v.push(Caller {
+        label: "operator with a pending password change".into(),
+        token: Some(restricted.token),
+        admitted: Box::new(move |a: &[Access]| public(a) || a.contains(&Access::AnyStaff)),
+        // Refused for the pending step where the role would be admitted, else for the role.
+        refusal: Box::new(|a: &[Access]| {
+            if a.contains(&Access::Staff(mkpf::domain::staff::Role::Operator)) {
+                (StatusCode::FORBIDDEN, "password_change_required")
+            } else {
+                (StatusCode::FORBIDDEN, "forbidden")
+            }
+        }),
+    });
+    v.push(Caller {
+        label: "citizen".into(),
+        token: Some(signed(h, &claims(h, tokens::CITIZEN_AUDIENCE, "person-1", &[], 900)).await),
+        admitted: Box::new(move |a: &[Access]| public(a) || a.contains(&Access::Citizen)),
+        refusal: Box::new(|_: &[Access]| (StatusCode::FORBIDDEN, "forbidden")),
+    });
+    // Credentials that must never work.
+    let expired = mkpf::staff::demo::token_for(&h.app, OPERATOR.0, OPERATOR.1, None, -1).await.unwrap();
+    let other_key = LocalKeys::generate();
+    let foreign = tokens::issue(&other_key, &claims(h, tokens::STAFF_AUDIENCE, OPERATOR.0, &["operator"], 900)).await.unwrap();
+    let wrong_aud = signed(h, &claims(h, "mkpf-elsewhere", OPERATOR.0, &["operator"], 900)).await;
+    let auditor = mkpf::staff::demo::token_for(&h.app, AUDITOR.0, AUDITOR.1, None, 3600).await.unwrap();
+    let parts: Vec<&str> = auditor.split('.').collect();
+    let mut escalated = claims(h, tokens::STAFF_AUDIENCE, AUDITOR.0, &["operator", "auditor"], 3600);
+    escalated.sid = "forged".into();
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, serde_json::to_vec(&escalated).unwrap()),
+        parts[2]
+    );
+    let unsessioned = signed(h, &claims(h, tokens::STAFF_AUDIENCE, OPERATOR.0, &["operator"], 900)).await;
+    for (label, token, code) in [
+        ("garbage token", "forged-token-forged-token-forged-token-00".to_owned(), "token_invalid"),
+        ("expired operator token", expired, "token_expired"),
+        ("token signed by another key", foreign, "token_invalid"),
+        ("token for another audience", wrong_aud, "token_invalid"),
+        ("auditor token with roles edited to operator", tampered, "token_invalid"),
+        ("operator token without a session", unsessioned, "session_ended"),
+    ] {
+        v.push(Caller {
+            label: label.into(),
+            token: Some(token),
+            admitted: Box::new(public),
+            refusal: Box::new(move |_: &[Access]| (StatusCode::UNAUTHORIZED, code)),
+        });
+    }
+    v
+}
+
+/// Every route × every kind of caller: only declared principals get past authorisation, and
+/// refused ones get the guard's problem. New routes are covered as soon as they are in the table.
 #[tokio::test]
 async fn authorization_matrix() {
     let h = harness();
+    let all = callers(&h).await;
+    assert!(all.len() >= 12);
+    let mut checked = 0;
     for r in ROUTES {
-        let public = r.access.contains(&Access::Public);
-        let operator_ok = public || r.access.contains(&Access::Staff(Role::Operator));
+        if r.name == "staff-sign-out" {
+            continue; // covered last: it ends the session it is called with
+        }
         let path = concrete(r.path);
-        let call = |token: Option<&str>| {
-            let mut c =
+        for c in &all {
+            let mut call =
                 h.call(r.verb.as_str(), &path).header("idempotency-key", &format!("matrix-{}", uuid::Uuid::new_v4()));
-            if let Some(t) = token {
-                c = c.bearer(t);
+            if let Some(t) = &c.token {
+                call = call.bearer(t);
             }
             if matches!(r.verb.as_str(), "POST" | "PATCH" | "PUT") {
-                c = c.json(serde_json::json!({}));
+                call = call.json(serde_json::json!({}));
             }
-            c
-        };
-        let denied = |s: StatusCode| s == StatusCode::UNAUTHORIZED || s == StatusCode::FORBIDDEN;
-
-        let anon = call(None).send().await;
-        let bad = call(Some("forged-token-forged-token-forged-token-00")).send().await;
-        let op = call(Some(TOKEN)).send().await;
-        if public {
-            assert!(!denied(anon.status), "{}: public route refused an anonymous caller", r.name);
-            assert!(!denied(bad.status), "{}: public route refused a caller with a stray token", r.name);
-        } else {
-            assert_eq!((anon.status, anon.code()), (StatusCode::UNAUTHORIZED, "authentication_required"), "{}", r.name);
-            assert_eq!((bad.status, bad.code()), (StatusCode::UNAUTHORIZED, "token_invalid"), "{}", r.name);
+            let resp = call.send().await;
+            let passed = !GUARD_CODES.contains(&resp.code());
+            let admitted = (c.admitted)(r.access);
+            assert_eq!(passed, admitted, "{} × {}: {} {}", r.name, c.label, resp.status, resp.body);
+            if !admitted {
+                assert_eq!((resp.status, resp.code()), (c.refusal)(r.access), "{} × {}", r.name, c.label);
+            }
+            checked += 1;
         }
-        if operator_ok {
-            assert!(!denied(op.status), "{}: operator refused ({})", r.name, op.status);
-        } else {
-            assert_eq!((op.status, op.code()), (StatusCode::FORBIDDEN, "forbidden"), "{}", r.name);
+    }
+    // Sign-out, with a fresh token per caller kind (it ends the session it is called with).
+    let out = mkpf::routes::route("staff-sign-out").unwrap();
+    for c in callers(&h).await {
+        let mut call = h.call(out.verb.as_str(), out.path);
+        if let Some(t) = &c.token {
+            call = call.bearer(t);
+        }
+        let resp = call.send().await;
+        assert_eq!(!GUARD_CODES.contains(&resp.code()), (c.admitted)(out.access), "sign-out × {}", c.label);
+        checked += 1;
+    }
+    assert!(checked >= ROUTES.len() * 12, "{checked}");
+}
+
+/// Principals that have no credentials yet (providers, relying systems) are checked against
+/// every route's access list directly.
+#[test]
+fn providers_and_relying_systems_reach_only_routes_that_name_them() {
+    use mkpf::http::auth::{Principal, ProviderPrincipal, RelyingSystemPrincipal, authorize};
+    let provider = Principal::Provider(ProviderPrincipal { provider_id: "paypay".into() });
+    let rp = Principal::RelyingSystem(RelyingSystemPrincipal { client_id: "city-portal".into() });
+    for r in ROUTES {
+        let public = r.access.contains(&Access::Public);
+        assert_eq!(authorize(r.access, &provider).is_ok(), public || r.access.contains(&Access::Provider), "{}", r.name);
+        assert_eq!(authorize(r.access, &rp).is_ok(), public || r.access.contains(&Access::RelyingSystem), "{}", r.name);
+    }
+}
+
+#[test]
+fn every_route_declares_who_may_call_it() {
+    for r in ROUTES {
+        assert!(!r.access.is_empty(), "{} admits nobody: declare its access list", r.name);
+        // Staff routes that change things write the audit trail: their function may write it.
+        if !r.is_public() {
+            let audit = r.table_uses().into_iter().find(|u| u.table.name == "audit").expect("audit table");
+            assert_eq!(audit.access, mkpf::routes::TableAccess::ReadWrite, "{}", r.name);
         }
     }
 }

@@ -1,7 +1,9 @@
-//! `mkpf-admin`: the operator CLI. Generates the infra manifest and the OpenAPI document,
+//! `mkpf-admin`: the operator CLI. Bootstraps the first operator and manages staff accounts,
+//! verifies and exports the audit trail, generates the infra manifest and the OpenAPI document,
 //! provisions tables and queues on an AWS endpoint (e.g. moto), inspects and redrives
 //! dead-letter queues, and runs a job once. Uses the same environment as the platform
-//! (`MKPF_BACKEND=embedded|aws`, …).
+//! (`MKPF_BACKEND=embedded|aws`, …); every change it makes is audited as actor `cli:<user>`.
+//! On the embedded backend, stop `mkpf-local` first: the store file has one owner at a time.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +43,220 @@ enum Cmd {
     },
     /// Run a scheduled job once now.
     RunJob { name: String },
+    /// Staff accounts: bootstrap the first operator, create accounts, reset MFA or password.
+    Staff {
+        #[command(subcommand)]
+        cmd: StaffCmd,
+    },
+    /// The audit trail: verify its hash chains, export it as JSON Lines.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
+    /// Print the current code of a base32 TOTP secret, like an authenticator app (for the
+    /// README walk-through and tests).
+    TotpCode { secret: String },
+}
+
+#[derive(Subcommand)]
+enum StaffCmd {
+    /// Create the first operator; prints a one-time password. Works once per deployment.
+    Bootstrap {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Create a staff account; prints a one-time password.
+    Create {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// operator, municipal_staff, auditor or patch_approver (repeatable).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Municipality code (municipal_staff only).
+        #[arg(long)]
+        municipality: Option<String>,
+    },
+    /// Remove a member's TOTP authenticator; the next sign-in enrols a new one.
+    ResetMfa { id: String },
+    /// Set a new one-time password and lift a lock; prints the password.
+    ResetPassword { id: String },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check every chain of a date range (Asia/Tokyo); exits 1 and names each problem if any
+    /// record was altered, removed or reordered.
+    Verify {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Write the records of a date range as JSON Lines.
+    Export {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn date(s: &str) -> Result<time::Date, String> {
+    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
+fn cli_context() -> mkpf::audit::Context {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let mut ctx = mkpf::audit::Context::new(mkpf::audit::Actor::cli(&user));
+    ctx.request_id = Some(format!("cli-{}", uuid::Uuid::new_v4()));
+    ctx
+}
+
+async fn boot() -> Result<mkpf_aws::bootstrap::Booted, String> {
+    mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stderr).await.map_err(|e| {
+        let e = e.to_string();
+        if e.contains("already open") || e.contains("lock") {
+            format!("{e} — is mkpf-local running on this data directory? Stop it first.")
+        } else {
+            e
+        }
+    })
+}
+
+fn print_account(acc: &mkpf::staff::StaffAccount, otp: Option<&str>) {
+    let roles: Vec<&str> = acc.roles.iter().map(|r| r.as_str()).collect();
+    let mut v = serde_json::json!({
+        "staff_id": acc.id.as_str(),
+        "roles": roles,
+        "municipality": acc.municipality.as_ref().map(|m| m.as_str()),
+    });
+    if let Some(p) = otp {
+        v["one_time_password"] = p.into();
+    }
+    println!("{v}");
+    if otp.is_some() {
+        eprintln!("The one-time password is shown once. Sign in with it, change it, and enrol a TOTP authenticator.");
+    }
+}
+
+async fn staff(cmd: StaffCmd) -> Result<(), String> {
+    use mkpf::domain::staff::{DisplayName, MunicipalityCode, Role, StaffId};
+    use mkpf::staff::admin;
+    let booted = boot().await?;
+    let app = &booted.app;
+    let ctx = cli_context();
+    match cmd {
+        StaffCmd::Bootstrap { id, name } => {
+            let (acc, otp) = admin::bootstrap(app, &ctx, StaffId::parse(&id)?, DisplayName::parse(&name)?)
+                .await
+                .map_err(|e| e.to_string())?;
+            print_account(&acc, Some(otp.expose()));
+        }
+        StaffCmd::Create { id, name, roles, municipality } => {
+            let roles = roles.iter().map(|r| Role::parse(r)).collect::<Result<Vec<_>, _>>()?;
+            let s = admin::NewStaff::new(
+                StaffId::parse(&id)?,
+                DisplayName::parse(&name)?,
+                roles,
+                municipality.as_deref().map(MunicipalityCode::parse).transpose()?,
+            )
+            .map_err(|e| e.to_string())?;
+            let (acc, otp) = admin::create(app, &ctx, s).await.map_err(|e| e.to_string())?;
+            print_account(&acc, Some(otp.expose()));
+        }
+        StaffCmd::ResetMfa { id } => {
+            let acc = admin::reset_mfa(app, &ctx, &StaffId::parse(&id)?).await.map_err(|e| e.to_string())?;
+            print_account(&acc, None);
+            eprintln!("TOTP removed and sessions ended; {id} enrols a new authenticator at the next sign-in.");
+        }
+        StaffCmd::ResetPassword { id } => {
+            let sid = StaffId::parse(&id)?;
+            let otp = admin::reset_password(app, &ctx, &sid).await.map_err(|e| e.to_string())?;
+            let acc = mkpf::staff::account::load(app.store.as_ref(), &sid)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("the account vanished")?;
+            print_account(&acc, Some(otp.expose()));
+        }
+    }
+    Ok(())
+}
+
+async fn audit(cmd: AuditCmd) -> Result<(), String> {
+    use std::io::Write;
+    let booted = boot().await?;
+    let app = &booted.app;
+    let ctx = cli_context();
+    match cmd {
+        AuditCmd::Verify { from, to } => {
+            let (from, to) = (date(&from)?, date(&to)?);
+            if to < from {
+                return Err("--to is before --from".into());
+            }
+            let report = mkpf::audit::verify(app.store.as_ref(), from, to, |done, total| {
+                eprint!("\rverifying chains {done}/{total}");
+                if done == total {
+                    eprintln!();
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            let ev = mkpf::audit::Event::success("audit.verify", vec![format!("range:{from}..{to}")])
+                .with_detail(serde_json::json!({"records": report.records, "findings": report.findings.len()}));
+            mkpf::audit::commit_event(app, &ctx, ev).await.map_err(|e| e.to_string())?;
+            for f in &report.findings {
+                println!("{}", serde_json::to_string(f).unwrap_or_default());
+            }
+            eprintln!(
+                "{} records in {} chains: {}",
+                report.records,
+                report.chains,
+                if report.ok() { "intact".to_owned() } else { format!("{} problems", report.findings.len()) }
+            );
+            if !report.ok() {
+                return Err("the audit trail failed verification".into());
+            }
+        }
+        AuditCmd::Export { from, to, out } => {
+            let (from, to) = (date(&from)?, date(&to)?);
+            let mut sink: Box<dyn Write> = match &out {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let mut cursor = None;
+            let mut n = 0u64;
+            loop {
+                let (records, next) = mkpf::audit::export_page(app.store.as_ref(), from, to, cursor, 1000)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for r in &records {
+                    writeln!(sink, "{}", r.to_json()).map_err(|e| e.to_string())?;
+                }
+                n += records.len() as u64;
+                eprint!("\rexported {n} records");
+                match next {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+            eprintln!();
+            sink.flush().map_err(|e| e.to_string())?;
+            let ev = mkpf::audit::Event::success("audit.export", vec![format!("range:{from}..{to}")])
+                .with_detail(serde_json::json!({"records": n}));
+            mkpf::audit::commit_event(app, &ctx, ev).await.map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -151,6 +367,18 @@ async fn run(cli: Cli) -> Result<(), String> {
                     eprintln!("moved {n} dead letters back to {name}");
                 }
             }
+            Ok(())
+        }
+        Cmd::Staff { cmd } => staff(cmd).await,
+        Cmd::Audit { cmd } => audit(cmd).await,
+        Cmd::TotpCode { secret } => {
+            let bytes = mkpf::staff::secrets::secret_from_base32(&secret)?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|e| e.to_string())?
+                .as_secs() as i64;
+            let id = mkpf::domain::staff::StaffId::parse("any").map_err(|e| e.to_string())?;
+            println!("{}", mkpf::staff::secrets::totp_code_at(&bytes, &id, now));
             Ok(())
         }
         Cmd::RunJob { name } => {

@@ -18,6 +18,15 @@ async fn main() -> ExitCode {
         }
     };
     let app = booted.app.clone();
+    if let Some(path) = app.config.local_demo_tokens.clone() {
+        match write_demo_tokens(&app, &path).await {
+            Ok(()) => tracing::info!(path = %path.display(), "local demo seed: staff tokens written (valid 12 h)"),
+            Err(e) => {
+                eprintln!("mkpf-local: local demo seed failed: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let listener = match tokio::net::TcpListener::bind(app.config.bind).await {
         Ok(l) => l,
         Err(e) => {
@@ -65,7 +74,9 @@ async fn main() -> ExitCode {
         "listening"
     );
     let router = mkpf::http::full_router(app.clone());
-    let served = axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await;
+    let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
     let _ = stop_tx.send(true);
     for w in workers {
         let _ = w.await;
@@ -80,6 +91,27 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The local-only demo seed (`MKPF_LOCAL_DEMO_TOKENS`): demo staff accounts and a token for
+/// each role, written to `path` (owner-only) as `{"operator": "...", ...}`.
+async fn write_demo_tokens(app: &mkpf::App, path: &std::path::Path) -> Result<(), String> {
+    let tokens = mkpf::staff::demo::seed(app).await?;
+    let text = serde_json::to_string_pretty(&tokens).map_err(|e| e.to_string())?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let tmp = path.with_extension("tmp");
+    {
+        use std::io::Write;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut f = opts.open(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        f.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 async fn shutdown_signal() {

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use mkpf::App;
 use mkpf::adapters::embedded::{self, EmbeddedStore};
+use mkpf::adapters::local_keys::LocalKeys;
 use mkpf::config::{Backend, Config};
 use mkpf::ports::{Clock, SystemClock};
 use mkpf::runtime::LogTo;
 
-use crate::{DynamoStore, SqsQueue, sdk_config_from_env};
+use crate::{DynamoStore, KmsTokenKeys, SqsQueue, sdk_config_from_env};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -34,7 +35,8 @@ pub async fn boot(config: Config, clock: Arc<dyn Clock>) -> Result<Booted, BoxEr
     match config.backend {
         Backend::Embedded => {
             let (store, queue) = embedded::open(&config.data_dir, clock.clone())?;
-            let app = App::new(config, store.clone(), queue, clock);
+            let keys = Arc::new(LocalKeys::load_or_create(&config.data_dir)?);
+            let app = App::new(config, store.clone(), queue, clock, keys);
             Ok(Booted { app, embedded_store: Some(store), aws: None })
         }
         Backend::Aws => {
@@ -43,7 +45,12 @@ pub async fn boot(config: Config, clock: Arc<dyn Clock>) -> Result<Booted, BoxEr
             let sqs = aws_sdk_sqs::Client::new(&sdk);
             let store = Arc::new(DynamoStore::new(dynamodb.clone(), config.table_prefix.clone(), clock.clone()));
             let queue = Arc::new(SqsQueue::new(sqs.clone(), config.queue_prefix.clone()));
-            let app = App::new(config, store.clone(), queue, clock);
+            // Functions that neither sign nor verify tokens get no key (and no KMS permission).
+            let keys: Arc<dyn mkpf::ports::TokenKeys> = match &config.staff_token_kms_key {
+                Some(key_id) => Arc::new(KmsTokenKeys::new(aws_sdk_kms::Client::new(&sdk), key_id.clone())),
+                None => Arc::new(mkpf::ports::keys::NoKeys),
+            };
+            let app = App::new(config, store.clone(), queue, clock, keys);
             Ok(Booted { app, embedded_store: None, aws: Some(AwsClients { dynamodb, sqs, store }) })
         }
     }

@@ -1,4 +1,5 @@
-//! Adapters of this crate: the embedded store and queue. (DynamoDB and SQS live in the sibling
+//! Adapters of this crate: the embedded store and queue, and token keys on local disk. (DynamoDB and SQS live in the sibling
 //! crate `mkpf-aws`, so this crate builds without the AWS SDK.)
 
 pub mod embedded;
+pub mod local_keys;

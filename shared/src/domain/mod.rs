@@ -2,4 +2,5 @@
 //! `parse`/`TryFrom`, so a value that exists is valid.
 
 pub mod notice;
+pub mod staff;
 pub mod time_fmt;

@@ -1,6 +1,7 @@
 //! The HTTP layer: routers built from the route table, the shared conventions (problem+json,
 //! strict JSON, auth, idempotency, request ids, security headers) and the handlers per area.
 
+pub mod audit;
 pub mod auth;
 pub mod cursor;
 pub mod idempotency;
@@ -10,6 +11,7 @@ pub mod ops;
 pub mod platform;
 pub mod problem;
 pub mod router;
+pub mod staff;
 
 pub use problem::ApiError;
 pub use router::{full_router, lambda_router, router_for};

@@ -6,11 +6,11 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::Principal;
+use super::auth::AuditCtx;
 use super::cursor;
 use super::json::ApiJson;
 use super::problem::ApiError;
@@ -244,12 +244,12 @@ fn notice_id(p: Result<Path<String>, PathRejection>) -> Result<NoticeId, ApiErro
 
 pub async fn create(
     State(app): State<App>,
-    Extension(who): Extension<Principal>,
+    AuditCtx(ctx): AuditCtx,
     ApiJson(req): ApiJson<CreateNoticeRequest>,
 ) -> Result<Response, ApiError> {
     let now = app.clock.now();
     let new = req.parse(now)?;
-    let n = notices::create(&app, who.actor(), new).await?;
+    let n = notices::create(&app, &ctx, new).await?;
     let mut resp = with_etag(StatusCode::CREATED, &n, now);
     if let Ok(loc) = HeaderValue::from_str(&format!("/v1/ops/notices/{}", n.id.as_str())) {
         resp.headers_mut().insert(header::LOCATION, loc);
@@ -283,7 +283,7 @@ pub async fn list(
 
 pub async fn update(
     State(app): State<App>,
-    Extension(who): Extension<Principal>,
+    AuditCtx(ctx): AuditCtx,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     ApiJson(req): ApiJson<UpdateNoticeRequest>,
@@ -291,19 +291,19 @@ pub async fn update(
     let id = notice_id(id)?;
     let expected = expected_version(&headers)?;
     let change = NoticeChange::try_from(req)?;
-    let n = notices::update(&app, who.actor(), &id, change, expected).await?;
+    let n = notices::update(&app, &ctx, &id, change, expected).await?;
     Ok(with_etag(StatusCode::OK, &n, app.clock.now()))
 }
 
 pub async fn withdraw(
     State(app): State<App>,
-    Extension(who): Extension<Principal>,
+    AuditCtx(ctx): AuditCtx,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = notice_id(id)?;
     let expected = expected_version(&headers)?;
-    let n = notices::withdraw(&app, who.actor(), &id, expected).await?;
+    let n = notices::withdraw(&app, &ctx, &id, expected).await?;
     Ok(with_etag(StatusCode::OK, &n, app.clock.now()))
 }
 

@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 
-use super::auth::{Access, Principal, authenticate, authorize};
+use super::auth::{Access, Principal, SourceIp, authenticate, authorize, context};
 use super::idempotency;
 use super::json::BodyLimit;
 use super::problem::{ApiError, REQUEST_ID};
@@ -35,30 +35,55 @@ struct RouteCtx {
 /// creating POSTs).
 async fn guard(State(ctx): State<RouteCtx>, mut req: Request, next: Next) -> Response {
     let spec = ctx.spec;
-    let principal = if spec.access.contains(&Access::Public) {
-        Ok(Principal::Anonymous)
-    } else {
-        authenticate(&ctx.app.config, req.headers())
-    };
-    let (mut resp, kind) = match principal {
-        Err(e) => (e.into_response(), "invalid_credentials"),
-        Ok(p) => match authorize(spec.access, &p) {
-            Err(e) => (e.into_response(), p.kind()),
-            Ok(()) => {
-                let kind = p.kind();
-                req.extensions_mut().insert(BodyLimit(ctx.app.config.max_body_bytes));
-                req.extensions_mut().insert(p.clone());
-                let resp = if spec.idempotent {
-                    idempotency::run(&ctx.app, spec, &p, req, next).await.unwrap_or_else(IntoResponse::into_response)
-                } else {
-                    next.run(req).await
-                };
-                (resp, kind)
-            }
-        },
+    let (mut resp, kind) = match admit(&ctx.app, spec, &mut req).await {
+        Err((e, kind)) => (e.into_response(), kind),
+        Ok(p) => {
+            let kind = p.kind();
+            req.extensions_mut().insert(BodyLimit(ctx.app.config.max_body_bytes));
+            let resp = if spec.idempotent {
+                idempotency::run(&ctx.app, spec, &p, req, next).await.unwrap_or_else(IntoResponse::into_response)
+            } else {
+                next.run(req).await
+            };
+            (resp, kind)
+        }
     };
     resp.extensions_mut().insert(RouteInfo { name: spec.name, principal: kind });
     resp
+}
+
+/// Authenticates and authorises; on success the principal is in the request's extensions.
+/// A refused credential, or a signed-in caller refused by the access list, is audited
+/// (`auth.denied`); a plain anonymous call of a protected route is only logged.
+async fn admit(app: &App, spec: &'static RouteSpec, req: &mut Request) -> Result<Principal, (ApiError, &'static str)> {
+    let principal = if spec.access.contains(&Access::Public) {
+        Ok(Principal::Anonymous)
+    } else {
+        authenticate(app, req.headers()).await
+    };
+    let refusal = match principal {
+        Ok(p) => match authorize(spec.access, &p) {
+            Ok(()) => {
+                req.extensions_mut().insert(p.clone());
+                return Ok(p);
+            }
+            Err(e) if p == Principal::Anonymous => return Err((e, "anonymous")),
+            Err(e) => {
+                let kind = p.kind();
+                req.extensions_mut().insert(p);
+                (e, kind)
+            }
+        },
+        Err(e) if e.status.is_server_error() => return Err((e, "invalid_credentials")),
+        Err(e) => (e, "invalid_credentials"),
+    };
+    let (e, kind) = refusal;
+    let ctx = context(req.extensions());
+    let ev = crate::audit::Event::denied("auth.denied", vec![format!("route:{}", spec.name)], e.code);
+    if let Err(err) = crate::audit::commit_event(app, &ctx, ev).await {
+        tracing::error!(error = %err, route = spec.name, "could not audit a refused request");
+    }
+    Err((e, kind))
 }
 
 fn request_id(req: &Request) -> String {
@@ -71,6 +96,17 @@ fn request_id(req: &Request) -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+fn source_ip(req: &Request) -> Option<String> {
+    if let Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) =
+        req.extensions().get::<lambda_http::request::RequestContext>()
+    {
+        return c.http.source_ip.clone();
+    }
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
 const SECURITY_HEADERS: [(&str, &str); 6] = [
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
@@ -81,9 +117,11 @@ const SECURITY_HEADERS: [(&str, &str); 6] = [
 ];
 
 /// Around everything: request id, security headers, access log, metrics.
-async fn outer(State(app): State<App>, req: Request, next: Next) -> Response {
+async fn outer(State(app): State<App>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&req);
+    let ip = source_ip(&req);
+    req.extensions_mut().insert(SourceIp(ip));
     let method = req.method().clone();
     let mut resp = REQUEST_ID.scope(id.clone(), next.run(req)).await;
     let h = resp.headers_mut();

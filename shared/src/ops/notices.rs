@@ -11,6 +11,7 @@
 use time::OffsetDateTime;
 
 use crate::app::App;
+use crate::audit::{self, Actor, Context, Event};
 use crate::domain::notice::{Body, Notice, NoticeId, Severity, Title, Window};
 use crate::domain::time_fmt::{from_store, to_store};
 use crate::ports::store::*;
@@ -126,7 +127,12 @@ fn key(id: &NoticeId) -> Key {
     Key::new(PK, id.as_str())
 }
 
-pub async fn create(app: &App, actor: &str, new: NewNotice) -> Result<Notice, NoticeError> {
+fn audited(action: &'static str, id: &NoticeId) -> Event {
+    Event::success(action, vec![format!("notice:{}", id.as_str())])
+}
+
+pub async fn create(app: &App, ctx: &Context, new: NewNotice) -> Result<Notice, NoticeError> {
+    let actor = ctx.actor.id.as_deref().unwrap_or("-");
     let now = app.clock.now();
     let n = Notice {
         id: NoticeId::generate(),
@@ -140,7 +146,8 @@ pub async fn create(app: &App, actor: &str, new: NewNotice) -> Result<Notice, No
         updated_at: now,
         version: 1,
     };
-    app.store.put(&OPS, to_item(&n, actor, retention(app)), Some(Cond::not_exists("pk"))).await?;
+    let put = TxOp::Put { table: &OPS, item: to_item(&n, actor, retention(app)), cond: Some(Cond::not_exists("pk")) };
+    audit::commit(app, ctx, audited("notice.create", &n.id), vec![put]).await?;
     Ok(n)
 }
 
@@ -191,11 +198,19 @@ pub async fn list_published(app: &App) -> Result<Vec<Notice>, NoticeError> {
 }
 
 /// Writes `next` over `current` only if nobody changed it since it was read.
-async fn replace(app: &App, actor: &str, current: &Notice, next: &Notice) -> Result<(), NoticeError> {
+async fn replace(
+    app: &App,
+    ctx: &Context,
+    action: &'static str,
+    current: &Notice,
+    next: &Notice,
+) -> Result<(), NoticeError> {
+    let actor = ctx.actor.id.as_deref().unwrap_or("-");
     let cond = Cond::eq("version", current.version).and(Cond::not_exists("withdrawn_at"));
-    match app.store.put(&OPS, to_item(next, actor, retention(app)), Some(cond)).await {
+    let put = TxOp::Put { table: &OPS, item: to_item(next, actor, retention(app)), cond: Some(cond) };
+    match audit::commit(app, ctx, audited(action, &next.id), vec![put]).await {
         Ok(()) => Ok(()),
-        Err(StoreError::ConditionFailed) => {
+        Err(StoreError::TransactionCanceled { .. }) => {
             let now = get(app, &current.id).await?;
             if now.withdrawn_at.is_some() {
                 Err(NoticeError::Withdrawn)
@@ -219,7 +234,7 @@ fn check_version(n: &Notice, expected: Option<i64>) -> Result<(), NoticeError> {
 
 pub async fn update(
     app: &App,
-    actor: &str,
+    ctx: &Context,
     id: &NoticeId,
     change: NoticeChange,
     expected_version: Option<i64>,
@@ -241,13 +256,13 @@ pub async fn update(
     }
     next.updated_at = app.clock.now();
     next.version += 1;
-    replace(app, actor, &current, &next).await?;
+    replace(app, ctx, "notice.update", &current, &next).await?;
     Ok(next)
 }
 
 pub async fn withdraw(
     app: &App,
-    actor: &str,
+    ctx: &Context,
     id: &NoticeId,
     expected_version: Option<i64>,
 ) -> Result<Notice, NoticeError> {
@@ -258,7 +273,7 @@ pub async fn withdraw(
     next.withdrawn_at = Some(now);
     next.updated_at = now;
     next.version += 1;
-    replace(app, actor, &current, &next).await?;
+    replace(app, ctx, "notice.withdraw", &current, &next).await?;
     Ok(next)
 }
 
@@ -301,9 +316,11 @@ pub async fn purge(app: &App, task: &PurgeNotice) -> Result<bool, NoticeError> {
         return Ok(false);
     };
     let cond = Cond::le("purge_after", app.clock.epoch_secs());
-    match app.store.delete(&OPS, &key(&id), Some(cond)).await {
-        Ok(old) => Ok(old.is_some()),
-        Err(StoreError::ConditionFailed) => Ok(false),
+    let del = TxOp::Delete { table: &OPS, key: key(&id), cond: Some(cond) };
+    let ctx = Context::new(Actor::job("ops-tasks"));
+    match audit::commit(app, &ctx, audited("notice.purge", &id), vec![del]).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::TransactionCanceled { .. }) => Ok(false),
         Err(e) => Err(e.into()),
     }
 }

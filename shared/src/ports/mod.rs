@@ -2,9 +2,11 @@
 //! them; nothing here knows about a concrete backend.
 
 pub mod clock;
+pub mod keys;
 pub mod queue;
 pub mod store;
 
+pub use keys::{KeyError, TokenKeys};
 pub use clock::{Clock, JST, ManualClock, SystemClock};
 pub use queue::{OutMessage, Queue, QueueDef, QueueDepth, QueueError, Received};
 pub use store::{

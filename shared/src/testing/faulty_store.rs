@@ -10,8 +10,8 @@ use crate::ports::store::*;
 
 pub struct FaultyStore {
     inner: Arc<dyn Store>,
-    /// Deletes answer `Throttled`.
-    pub fail_deletes: AtomicBool,
+    /// Deletes and transactions answer `Throttled`.
+    pub fail_writes: AtomicBool,
     /// Health checks answer `Unavailable`.
     pub fail_health: AtomicBool,
     /// How many health checks reached the store.
@@ -22,7 +22,7 @@ impl FaultyStore {
     pub fn new(inner: Arc<dyn Store>) -> Self {
         FaultyStore {
             inner,
-            fail_deletes: AtomicBool::new(false),
+            fail_writes: AtomicBool::new(false),
             fail_health: AtomicBool::new(false),
             health_checks: AtomicUsize::new(0),
         }
@@ -41,12 +41,15 @@ impl Store for FaultyStore {
         self.inner.update(t, k, u, c).await
     }
     async fn delete(&self, t: &'static TableDef, k: &Key, c: Option<Cond>) -> Result<Option<Item>, StoreError> {
-        if self.fail_deletes.load(Ordering::SeqCst) {
+        if self.fail_writes.load(Ordering::SeqCst) {
             return Err(StoreError::Throttled);
         }
         self.inner.delete(t, k, c).await
     }
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+        if self.fail_writes.load(Ordering::SeqCst) {
+            return Err(StoreError::Throttled);
+        }
         self.inner.transact(ops).await
     }
     async fn query(&self, q: Query) -> Result<Page, StoreError> {

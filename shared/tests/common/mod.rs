@@ -9,16 +9,28 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use mkpf::App;
 use mkpf::config::Config;
+use mkpf::adapters::local_keys::LocalKeys;
+use mkpf::domain::staff::Role;
 use mkpf::ports::{Clock, ManualClock};
 use tower::ServiceExt;
-
-pub const TOKEN: &str = "test-operator-token-0123456789abcdefghij";
 
 pub struct Harness {
     pub app: App,
     pub router: Router,
     pub clock: Arc<ManualClock>,
+    /// Tokens minted for test staff (id → token), reused across calls.
+    tokens: tokio::sync::Mutex<std::collections::HashMap<String, String>>,
 }
+
+/// A test staff identity: id, roles, municipality.
+#[derive(Clone)]
+pub struct As(pub &'static str, pub &'static [Role], pub Option<&'static str>);
+
+pub const OPERATOR: As = As("test-operator", &[Role::Operator], None);
+pub const AUDITOR: As = As("test-auditor", &[Role::Auditor], None);
+pub const APPROVER: As = As("test-approver", &[Role::PatchApprover], None);
+pub const CHIYODA: As = As("test-chiyoda", &[Role::MunicipalStaff], Some("131016"));
+pub const OSAKA: As = As("test-osaka", &[Role::MunicipalStaff], Some("271004"));
 
 pub struct Resp {
     pub status: StatusCode,
@@ -42,14 +54,14 @@ pub fn harness() -> Harness {
 
 pub fn harness_with(tweak: impl FnOnce(&mut Config)) -> Harness {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("http-{}", uuid::Uuid::new_v4()));
-    let mut config = Config::for_tests(dir.clone(), TOKEN);
+    let mut config = Config::for_tests(dir.clone());
     tweak(&mut config);
     let clock = Arc::new(ManualClock::new(time::macros::datetime!(2026-11-25 12:00 UTC)));
     let (store, queue) =
         mkpf::adapters::embedded::open(&dir, clock.clone() as Arc<dyn Clock>).expect("embedded backend");
-    let app = App::new(config, store, queue, clock.clone());
+    let app = App::new(config, store, queue, clock.clone(), Arc::new(LocalKeys::generate()));
     let router = mkpf::http::full_router(app.clone());
-    Harness { app, router, clock }
+    Harness { app, router, clock, tokens: Default::default() }
 }
 
 /// A request under construction.
@@ -57,18 +69,40 @@ pub struct Call<'a> {
     h: &'a Harness,
     req: axum::http::request::Builder,
     body: Body,
+    staff: Option<As>,
 }
 
 impl Harness {
     pub fn call(&self, method: &str, path: &str) -> Call<'_> {
-        Call { h: self, req: Request::builder().method(method).uri(path), body: Body::empty() }
+        Call { h: self, req: Request::builder().method(method).uri(path), body: Body::empty(), staff: None }
     }
+    /// A call as the test operator.
     pub fn op(&self, method: &str, path: &str) -> Call<'_> {
-        self.call(method, path).bearer(TOKEN)
+        self.call(method, path).staff(OPERATOR)
+    }
+    /// A (cached) token of a passwordless test account, valid ten years from the harness clock (so
+    /// tests may move the clock; expiry has tests of its own).
+    pub async fn token(&self, who: &As) -> String {
+        let mut t = self.tokens.lock().await;
+        if let Some(tok) = t.get(who.0) {
+            return tok.clone();
+        }
+        let tok = mkpf::staff::demo::token_for(&self.app, who.0, who.1, who.2, 3650 * 86_400).await.expect("test token");
+        t.insert(who.0.to_owned(), tok.clone());
+        tok
+    }
+    /// Forgets cached tokens (after the clock moved past their expiry).
+    pub async fn forget_tokens(&self) {
+        self.tokens.lock().await.clear();
     }
 }
 
 impl Call<'_> {
+    /// Sends the call with a token of this test staff member.
+    pub fn staff(mut self, who: As) -> Self {
+        self.staff = Some(who);
+        self
+    }
     pub fn bearer(mut self, token: &str) -> Self {
         self.req = self.req.header("authorization", format!("Bearer {token}"));
         self
@@ -88,11 +122,31 @@ impl Call<'_> {
         self
     }
     pub async fn send(self) -> Resp {
-        let resp = self.h.router.clone().oneshot(self.req.body(self.body).unwrap()).await.unwrap();
+        let mut req = self.req;
+        if let Some(who) = &self.staff {
+            req = req.header("authorization", format!("Bearer {}", self.h.token(who).await));
+        }
+        let resp = self.h.router.clone().oneshot(req.body(self.body).unwrap()).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let raw = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
         let body = serde_json::from_slice(&raw).unwrap_or(serde_json::Value::Null);
         Resp { status, headers, body, raw }
+    }
+}
+
+/// Every audit record of the harness's current day (and the day before), in export order.
+pub async fn all_records(h: &Harness) -> Vec<mkpf::audit::AuditRecord> {
+    let today = h.app.clock.now().to_offset(mkpf::ports::JST).date();
+    let from = today.previous_day().unwrap();
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = mkpf::audit::export_page(h.app.store.as_ref(), from, today, cursor, 500).await.unwrap();
+        out.extend(page);
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return out,
+        }
     }
 }

@@ -1,0 +1,23 @@
+//! The audit trail: an append-only, tamper-evident record of every state change and every read
+//! of personal data — who, what, when, from where, with what outcome.
+//!
+//! Records live in hash chains, one per Asia/Tokyo day and shard ([`SHARDS`] per day, so
+//! concurrent writers do not serialise on one key). Each record carries the hash of its
+//! predecessor; the chain head item holds the last sequence number and hash. A record is written
+//! in the same store transaction as the change it records ([`commit`]); if the audit write fails,
+//! the change does not happen. [`verify`] walks a date range and names every altered, removed or
+//! reordered record; [`export`] pages through a range as JSON Lines.
+
+mod chain;
+mod export;
+mod record;
+mod verify;
+
+pub use chain::{Chains, commit, commit_event};
+pub use export::{ExportCursor, export_page};
+pub use record::{Actor, AuditRecord, Context, Event, Outcome};
+pub use verify::{Finding, VerifyReport, verify};
+
+/// Chains per day. Writers pick a free shard, so up to this many audited writes per process run
+/// without waiting on each other.
+pub const SHARDS: u32 = 16;

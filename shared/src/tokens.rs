@@ -1,0 +1,160 @@
+//! Access tokens: compact JWS (JWT) signed ES256 through the [`TokenKeys`] port. Staff and
+//! citizen tokens share the format and are told apart by audience; the issuer, audience,
+//! algorithm and key id are pinned, and expiry is checked against the injected clock (never
+//! the system clock).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::ports::keys::{KeyError, TokenKeys};
+
+pub const ISSUER: &str = "mkpf";
+pub const STAFF_AUDIENCE: &str = "mkpf-staff";
+pub const CITIZEN_AUDIENCE: &str = "mkpf-citizen";
+/// Tokens longer than this are refused before any parsing.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+/// Clock skew tolerated on `iat`.
+const SKEW_SECS: i64 = 60;
+
+/// The claims of every token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    /// Staff id, or a citizen's internal person id (never a MyKey ID or card data).
+    pub sub: String,
+    /// Session id: revocation is per session.
+    pub sid: String,
+    pub iat: i64,
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muni: Option<String>,
+    /// Steps the holder must finish before the token admits anything but self-service
+    /// (`password_change`, `totp_enrolment`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is malformed")]
+    Malformed,
+    #[error("the token was not signed by this platform")]
+    BadSignature,
+    #[error("the token is for another audience")]
+    WrongAudience,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+#[derive(Serialize)]
+struct Header<'a> {
+    alg: &'static str,
+    typ: &'static str,
+    kid: &'a str,
+}
+
+/// Signs `claims`.
+pub async fn issue(keys: &dyn TokenKeys, claims: &Claims) -> Result<String, KeyError> {
+    let header = serde_json::to_vec(&Header { alg: "ES256", typ: "JWT", kid: keys.current_kid() })
+        .map_err(|e| KeyError::Invalid(e.to_string()))?;
+    let body = serde_json::to_vec(claims).map_err(|e| KeyError::Invalid(e.to_string()))?;
+    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(body));
+    let sig = keys.sign(input.as_bytes()).await?;
+    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+}
+
+/// Checks signature, issuer, audience (one of `audiences`) and validity at `now` (epoch secs).
+pub async fn verify(keys: &dyn TokenKeys, token: &str, audiences: &[&str], now: i64) -> Result<Claims, TokenError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(TokenError::Malformed);
+    }
+    let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+    if header.alg != Algorithm::ES256 {
+        return Err(TokenError::BadSignature);
+    }
+    let kid = header.kid.ok_or(TokenError::BadSignature)?;
+    let key = keys.verifying_key(&kid).await?.ok_or(TokenError::BadSignature)?;
+    let mut v = Validation::new(Algorithm::ES256);
+    v.validate_exp = false; // checked below against the injected clock
+    v.validate_nbf = false;
+    v.validate_aud = true;
+    v.set_audience(audiences);
+    v.set_issuer(&[ISSUER]);
+    v.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    let data = jsonwebtoken::decode::<Claims>(token, &key, &v).map_err(|e| {
+        use jsonwebtoken::errors::ErrorKind as K;
+        match e.kind() {
+            K::InvalidAudience => TokenError::WrongAudience,
+            K::InvalidSignature | K::InvalidIssuer | K::InvalidAlgorithm | K::InvalidEcdsaKey => {
+                TokenError::BadSignature
+            }
+            _ => TokenError::Malformed,
+        }
+    })?;
+    let c = data.claims;
+    if c.exp <= now {
+        return Err(TokenError::Expired);
+    }
+    if c.iat > now + SKEW_SECS {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::local_keys::LocalKeys;
+
+    fn claims(aud: &str) -> Claims {
+        Claims {
+            iss: ISSUER.into(),
+            aud: aud.into(),
+            sub: "op1".into(),
+            sid: "s1".into(),
+            iat: 1_000,
+            exp: 1_900,
+            roles: vec!["operator".into()],
+            muni: None,
+            pending: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn round_trip_and_every_refusal() {
+        let keys = LocalKeys::generate();
+        let t = issue(&keys, &claims(STAFF_AUDIENCE)).await.unwrap();
+        assert_eq!(verify(&keys, &t, &[STAFF_AUDIENCE], 1_500).await.unwrap(), claims(STAFF_AUDIENCE));
+        assert_eq!(verify(&keys, &t, &[STAFF_AUDIENCE], 1_900).await, Err(TokenError::Expired));
+        assert_eq!(verify(&keys, &t, &[STAFF_AUDIENCE], 900).await, Err(TokenError::NotYetValid));
+        assert_eq!(verify(&keys, &t, &[CITIZEN_AUDIENCE], 1_500).await, Err(TokenError::WrongAudience));
+        // Another platform's key (same kid format, different key): unknown kid.
+        let other = LocalKeys::generate();
+        let forged = issue(&other, &claims(STAFF_AUDIENCE)).await.unwrap();
+        assert_eq!(verify(&keys, &forged, &[STAFF_AUDIENCE], 1_500).await, Err(TokenError::BadSignature));
+        // Our kid, but claims changed after signing.
+        let parts: Vec<&str> = t.split('.').collect();
+        let mut c = claims(STAFF_AUDIENCE);
+        c.roles = vec!["operator".into(), "auditor".into()];
+        let tampered = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap()), parts[2]);
+        assert_eq!(verify(&keys, &tampered, &[STAFF_AUDIENCE], 1_500).await, Err(TokenError::BadSignature));
+        // alg=none and HS256 headers are refused before any key is used.
+        for alg in ["none", "HS256"] {
+            let h = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","typ":"JWT","kid":"{}"}}"#, keys.current_kid()));
+            let t = format!("{h}.{}.{}", parts[1], parts[2]);
+            assert!(verify(&keys, &t, &[STAFF_AUDIENCE], 1_500).await.is_err(), "{alg}");
+        }
+        for junk in ["", "a.b", "a.b.c", &"x".repeat(5000)] {
+            assert_eq!(verify(&keys, junk, &[STAFF_AUDIENCE], 1_500).await, Err(TokenError::Malformed), "{junk:.20}");
+        }
+    }
+}
