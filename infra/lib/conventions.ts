@@ -1,0 +1,117 @@
+// Names and sizes shared by the stacks, the tests and scripts/deploy. Physical names follow the
+// Rust adapters (shared/src/config.rs, shared/aws/src/dynamodb.rs, shared/aws/src/sqs.rs):
+// table = MKPF_TABLE_PREFIX + name, queue = MKPF_QUEUE_PREFIX + name, dead-letter queue =
+// MKPF_QUEUE_PREFIX + dead-letter name; the prefixes are "<stage>-".
+
+import type { FunctionKind, FunctionSpec, QueueSpec } from './manifest';
+import type { StageName } from './stage-config';
+
+export const tablePrefix = (stage: StageName) => `${stage}-`;
+export const queuePrefix = (stage: StageName) => `${stage}-`;
+export const tableName = (stage: StageName, name: string) => `${tablePrefix(stage)}${name}`;
+export const queueName = (stage: StageName, name: string) => `${queuePrefix(stage)}${name}`;
+export const functionName = (stage: StageName, binary: string) => `mkpf-${stage}-${binary}`;
+export const platformStackName = (stage: StageName) => `Mkpf-${stage}`;
+export const edgeStackName = (stage: StageName) => `Mkpf-${stage}-edge`;
+
+/** WebACLs for CloudFront must live in us-east-1. */
+export const EDGE_REGION = 'us-east-1';
+
+/** The header CloudFront adds to every origin request; the API's authorizer checks it. */
+export const ORIGIN_VERIFY_HEADER = 'x-origin-verify';
+
+/**
+ * The route whose function checks that DynamoDB and SQS are reachable (ListTables, ListQueues:
+ * actions without resource-level permissions). Only this function gets them.
+ */
+export const HEALTH_ROUTE = 'health';
+
+/** Memory (MB) and timeout (s) per kind of function. */
+export interface Sizing {
+  readonly memoryMb: number;
+  readonly timeoutSecs: number;
+}
+
+// Rust binaries are small and start fast, but TLS handshakes to DynamoDB/SQS on a cold start are
+// CPU-bound, and Lambda CPU grows with memory: 512 MB is the measured-cost sweet spot to revisit
+// with docs/performance.md numbers.
+export const ROUTE_SIZING: Sizing = { memoryMb: 512, timeoutSecs: 10 }; // API Gateway waits 30 s at most
+export const JOB_SIZING: Sizing = { memoryMb: 1024, timeoutSecs: 300 };
+export const CONSUMER_MEMORY_MB = 512;
+
+/**
+ * AWS recommends a queue visibility timeout of at least 6 times the consuming function's timeout
+ * (a batch may be retried while throttled); the consumer's timeout is derived from the queue.
+ */
+export const VISIBILITY_PER_TIMEOUT = 6;
+
+export function consumerTimeoutSecs(q: QueueSpec): number {
+  return Math.min(900, Math.floor(q.visibilityTimeoutSecs / VISIBILITY_PER_TIMEOUT));
+}
+
+export function sizingOf(f: FunctionSpec, queues: readonly QueueSpec[]): Sizing {
+  const kind: FunctionKind = f.kind;
+  switch (kind) {
+    case 'route':
+      return ROUTE_SIZING;
+    case 'job':
+      return JOB_SIZING;
+    case 'consumer': {
+      const q = queues.find((x) => x.name === (f as unknown as { queue: string }).queue);
+      if (!q) throw new Error(`consumer ${f.name}: no queue`);
+      return { memoryMb: CONSUMER_MEMORY_MB, timeoutSecs: consumerTimeoutSecs(q) };
+    }
+  }
+}
+
+/**
+ * Reserved concurrency where a function protects a downstream: a consumer never runs more
+ * copies than its queue's max_concurrency (what the receiving side, e.g. a provider's webhook
+ * endpoint, was sized for; equal to the event source's MaximumConcurrency, as AWS advises), and a
+ * job runs one copy at a time (a manual run never overlaps the scheduled one). Routes are limited
+ * by API Gateway throttling instead, so they do not take reserved capacity from the account.
+ */
+export function reservedConcurrencyOf(f: FunctionSpec, queues: readonly QueueSpec[]): number | undefined {
+  if (f.kind === 'job') return 1;
+  if (f.kind === 'consumer') {
+    const q = queues.find((x) => x.name === (f as unknown as { queue: string }).queue);
+    return q?.maxConcurrency;
+  }
+  return undefined;
+}
+
+/** DynamoDB actions per declared access. */
+export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem'];
+export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/** The DynamoDB operations the adapter calls (for the SystemErrors alarm). */
+export const TABLE_OPERATIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'TransactWriteItems', 'BatchGetItem', 'BatchWriteItem'];
+/** SQS actions for a queue a function sends to: the adapter resolves the URL by name first. */
+export const QUEUE_SEND_ACTIONS = ['sqs:SendMessage', 'sqs:GetQueueUrl'];
+/** SQS actions for a queue a function inspects (depth). */
+export const QUEUE_INSPECT_ACTIONS = ['sqs:GetQueueUrl', 'sqs:GetQueueAttributes'];
+export const SIGN_ACTIONS = ['kms:Sign', 'kms:GetPublicKey'];
+export const VERIFY_ACTIONS = ['kms:GetPublicKey'];
+export const HEALTH_ACTIONS = ['dynamodb:ListTables', 'sqs:ListQueues'];
+
+/**
+ * Functions, with their roles, log groups, API routes, event source mappings, schedules and
+ * alarms (about 11 resources per route), live in nested stacks, because one CloudFormation stack
+ * holds at most 500 resources and the route table will outgrow that. A function's group is a
+ * stable hash of its binary name: adding or removing a function never moves another one to a
+ * different stack (which would fail, since function names are fixed). Changing FUNCTION_GROUPS
+ * moves functions: do it only together with a planned, staged migration.
+ */
+export const FUNCTION_GROUPS = 8;
+
+/** CloudFormation's limit of resources per stack (nested stacks included, each on its own). */
+export const MAX_RESOURCES_PER_STACK = 500;
+
+export function functionGroupOf(binary: string): number {
+  // FNV-1a, 32 bit.
+  let h = 0x811c9dc5;
+  for (const c of Buffer.from(binary, 'utf8')) {
+    h ^= c;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % FUNCTION_GROUPS;
+}

@@ -1,0 +1,169 @@
+// The edge stack (us-east-1): the WAF web ACL in front of the API.
+//
+// Why here: WAFv2 cannot be associated with an API Gateway HTTP API. The API is therefore served
+// through a CloudFront distribution (platform stack) and the web ACL is attached to CloudFront;
+// web ACLs for CloudFront must be created in us-east-1, hence this small separate stack. The
+// distribution adds a secret header that the API's authorizer checks, so the execute-api
+// endpoint cannot be used to go around the WAF.
+//
+// Rules, in order:
+//   0. planned-stop (only while stages/<stage>.json has planned_stop): 503 problem+json with
+//      Retry-After for the listed path prefixes, except for the allowed source CIDRs;
+//   1. rate limit per client IP on everything, 2. a tighter one on /v1/ops/ (staff routes);
+//   3. AWS managed rule groups: IP reputation, known bad inputs, common rule set.
+
+import { ArnFormat, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import type { Construct } from 'constructs';
+import type { StageConfig } from './stage-config';
+
+export interface EdgeStackProps extends StackProps {
+  readonly config: StageConfig;
+}
+
+export class EdgeStack extends Stack {
+  readonly webAcl: wafv2.CfnWebACL;
+  readonly webAclArn: string;
+
+  constructor(scope: Construct, id: string, props: EdgeStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const metric = (name: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
+      cloudWatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+      metricName: `mkpf-${config.stage}-${name}`,
+    });
+
+    const rules: wafv2.CfnWebACL.RuleProperty[] = [];
+    const customResponseBodies: Record<string, wafv2.CfnWebACL.CustomResponseBodyProperty> = {
+      'too-many-requests': {
+        contentType: 'APPLICATION_JSON',
+        content: JSON.stringify({
+          type: 'about:blank',
+          title: 'Too Many Requests',
+          status: 429,
+          code: 'rate_limited',
+          detail: 'Too many requests from this address; retry later.',
+        }),
+      },
+    };
+
+    if (config.plannedStop) {
+      const stop = config.plannedStop;
+      customResponseBodies['planned-stop'] = {
+        contentType: 'APPLICATION_JSON',
+        content: JSON.stringify({ type: 'about:blank', title: 'Service Unavailable', status: 503, code: 'service_unavailable', detail: stop.message }),
+      };
+      const pathMatches: wafv2.CfnWebACL.StatementProperty[] = stop.paths.map((p) => ({
+        byteMatchStatement: {
+          fieldToMatch: { uriPath: {} },
+          positionalConstraint: 'STARTS_WITH',
+          searchString: p,
+          textTransformations: [{ priority: 0, type: 'NONE' }],
+        },
+      }));
+      const onPaths: wafv2.CfnWebACL.StatementProperty = pathMatches.length === 1 ? pathMatches[0] : { orStatement: { statements: pathMatches } };
+      let statement = onPaths;
+      if (stop.allowCidrs.length > 0) {
+        const allowed = new wafv2.CfnIPSet(this, 'PlannedStopAllowed', {
+          name: `mkpf-${config.stage}-planned-stop-allowed`,
+          scope: 'CLOUDFRONT',
+          ipAddressVersion: 'IPV4',
+          addresses: [...stop.allowCidrs],
+          description: `Sources admitted during a planned stop, from stages/${config.stage}.json`,
+        });
+        statement = { andStatement: { statements: [onPaths, { notStatement: { statement: { ipSetReferenceStatement: { arn: allowed.attrArn } } } }] } };
+      }
+      rules.push({
+        name: 'planned-stop',
+        priority: 0,
+        statement,
+        action: {
+          block: {
+            customResponse: {
+              responseCode: 503,
+              customResponseBodyKey: 'planned-stop',
+              responseHeaders: [{ name: 'retry-after', value: String(stop.retryAfterSecs) }],
+            },
+          },
+        },
+        visibilityConfig: metric('planned-stop'),
+      });
+    }
+
+    const rateLimited = { block: { customResponse: { responseCode: 429, customResponseBodyKey: 'too-many-requests', responseHeaders: [{ name: 'retry-after', value: '300' }] } } };
+    rules.push({
+      name: 'rate-per-ip',
+      priority: 10,
+      statement: { rateBasedStatement: { limit: config.waf.requestsPerIpPer5Min, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
+      action: rateLimited,
+      visibilityConfig: metric('rate-per-ip'),
+    });
+    rules.push({
+      name: 'rate-per-ip-ops',
+      priority: 11,
+      statement: {
+        rateBasedStatement: {
+          limit: config.waf.opsRequestsPerIpPer5Min,
+          aggregateKeyType: 'IP',
+          evaluationWindowSec: 300,
+          scopeDownStatement: {
+            byteMatchStatement: {
+              fieldToMatch: { uriPath: {} },
+              positionalConstraint: 'STARTS_WITH',
+              searchString: '/v1/ops/',
+              textTransformations: [{ priority: 0, type: 'LOWERCASE' }],
+            },
+          },
+        },
+      },
+      action: rateLimited,
+      visibilityConfig: metric('rate-per-ip-ops'),
+    });
+
+    const managed = (name: string, priority: number, excluded: wafv2.CfnWebACL.RuleActionOverrideProperty[] = []): wafv2.CfnWebACL.RuleProperty => ({
+      name,
+      priority,
+      statement: { managedRuleGroupStatement: { vendorName: 'AWS', name, ruleActionOverrides: excluded.length > 0 ? excluded : undefined } },
+      overrideAction: { none: {} },
+      visibilityConfig: metric(name),
+    });
+    rules.push(managed('AWSManagedRulesAmazonIpReputationList', 20));
+    rules.push(managed('AWSManagedRulesKnownBadInputsRuleSet', 21));
+    // The common rule set blocks bodies over 8 KB; the platform enforces its own limit
+    // (MKPF_MAX_BODY_BYTES, 64 KiB by default, answered with a problem+json 413), so that one
+    // rule only counts.
+    rules.push(managed('AWSManagedRulesCommonRuleSet', 22, [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }]));
+
+    this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      name: `mkpf-${config.stage}-api`,
+      description: `MKPF ${config.stage} API on CloudFront: rate limits and AWS managed rules`,
+      scope: 'CLOUDFRONT',
+      defaultAction: { allow: {} },
+      customResponseBodies,
+      rules,
+      visibilityConfig: metric('web-acl'),
+    });
+    this.webAclArn = this.webAcl.attrArn;
+
+    // WAF logs: the log group name must start with aws-waf-logs-. The Authorization header is
+    // redacted (bearer tokens never reach a log).
+    const wafLogGroupName = `aws-waf-logs-mkpf-${config.stage}`;
+    const wafLogs = new logs.LogGroup(this, 'WafLogs', {
+      logGroupName: wafLogGroupName,
+      retention: config.logRetentionDays as logs.RetentionDays,
+      removalPolicy: config.retainLogsOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    const logging = new wafv2.CfnLoggingConfiguration(this, 'WafLogging', {
+      resourceArn: this.webAcl.attrArn,
+      // The log group ARN without the trailing ":*" that LogGroup.logGroupArn carries.
+      logDestinationConfigs: [this.formatArn({ service: 'logs', resource: 'log-group', resourceName: wafLogGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      redactedFields: [{ singleHeader: { Name: 'authorization' } }],
+    });
+    logging.node.addDependency(wafLogs);
+
+    new CfnOutput(this, 'WebAclArn', { value: this.webAcl.attrArn });
+    new CfnOutput(this, 'PlannedStop', { value: config.plannedStop ? `on: ${config.plannedStop.paths.join(' ')}` : 'off' });
+  }
+}

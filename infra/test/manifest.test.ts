@@ -1,0 +1,119 @@
+// The manifest loader: both shapes of table use, signing keys, and refusal of anything
+// inconsistent (one line per problem).
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MANIFEST_PATH } from '../lib/app';
+import { ManifestError, allFunctions, loadManifest, parseManifest } from '../lib/manifest';
+import { NEXT_MANIFEST_PATH, V1_MANIFEST_PATH, rawManifest } from './helpers';
+
+function problemsOf(raw: unknown): string[] {
+  try {
+    parseManifest(raw);
+  } catch (e) {
+    assert.ok(e instanceof ManifestError, String(e));
+    return e.problems;
+  }
+  return [];
+}
+
+describe('manifest loader', () => {
+  it('reads the checked-in manifest and both fixtures', () => {
+    for (const f of [MANIFEST_PATH, V1_MANIFEST_PATH, NEXT_MANIFEST_PATH]) {
+      const m = loadManifest(f);
+      assert.ok(m.routes.length > 0 && m.tables.length > 0, f);
+      assert.equal(m.scheduleTimezone, 'Asia/Tokyo');
+    }
+  });
+
+  it('a plain table name means read_write; an object carries its access', () => {
+    const raw = rawManifest(V1_MANIFEST_PATH);
+    raw.routes[0].tables = ['ops', { name: 'idempotency', access: 'read' }];
+    const m = parseManifest(raw);
+    assert.deepEqual(m.routes[0].tables, [
+      { name: 'ops', access: 'read_write' },
+      { name: 'idempotency', access: 'read' },
+    ]);
+  });
+
+  it('a table listed twice gets the wider access', () => {
+    const raw = rawManifest(V1_MANIFEST_PATH);
+    raw.routes[0].tables = [{ name: 'ops', access: 'read' }, 'ops', { name: 'ops', access: 'read' }];
+    assert.deepEqual(parseManifest(raw).routes[0].tables, [{ name: 'ops', access: 'read_write' }]);
+  });
+
+  it('signing keys and signs_with / verifies_with are optional and default to none', () => {
+    const m = loadManifest(V1_MANIFEST_PATH);
+    assert.deepEqual(m.signingKeys, []);
+    for (const f of allFunctions(m)) {
+      assert.deepEqual([f.signsWith, f.verifiesWith, f.inspectsQueues], [[], [], []]);
+    }
+  });
+
+  it('reads signing keys and their use', () => {
+    const m = loadManifest(NEXT_MANIFEST_PATH);
+    assert.deepEqual(m.signingKeys, [
+      { name: 'staff-tokens', keySpec: 'ECC_NIST_P256', signingAlgorithm: 'ECDSA_SHA_256', env: 'MKPF_STAFF_TOKEN_KMS_KEY', purpose: 'signs short-lived staff access tokens' },
+      { name: 'audit-seal', keySpec: 'ECC_NIST_P384', signingAlgorithm: 'ECDSA_SHA_384', env: 'MKPF_AUDIT_SEAL_KMS_KEY', purpose: 'seals audit exports' },
+    ]);
+    assert.deepEqual(m.consumers.find((c) => c.name === 'audit-export')!.signsWith, ['audit-seal']);
+    assert.deepEqual(m.routes.find((r) => r.name === 'staff-login')!.signsWith, ['staff-tokens']);
+    assert.deepEqual(m.routes.find((r) => r.name === 'staff-me')!.verifiesWith, ['staff-tokens']);
+  });
+
+  it('refuses unknown tables, queues and keys, with one line each', () => {
+    const raw = rawManifest(NEXT_MANIFEST_PATH);
+    raw.routes[0].tables.push({ name: 'nope', access: 'read' });
+    raw.routes[0].sends_to = ['no-queue'];
+    raw.routes[0].verifies_with = ['no-key'];
+    raw.routes[0].inspects_queues = ['no-queue-either'];
+    raw.consumers[0].queue = 'missing';
+    const p = problemsOf(raw);
+    assert.equal(p.length, 5, p.join('\n'));
+    assert.ok(p.some((x) => x.includes('unknown table "nope"')));
+    assert.ok(p.some((x) => x.includes('unknown queue "no-queue"')));
+    assert.ok(p.some((x) => x.includes('unknown signing key "no-key"')));
+    assert.ok(p.some((x) => x.includes('inspects unknown queue "no-queue-either"')));
+    assert.ok(p.some((x) => x.includes('consumes unknown queue "missing"')));
+  });
+
+  it('refuses bad access levels, duplicate names, a binary used twice and a route declared twice', () => {
+    const raw = rawManifest(NEXT_MANIFEST_PATH);
+    raw.routes[0].tables = [{ name: 'ops', access: 'write' }];
+    raw.routes[2].name = raw.routes[1].name;
+    raw.jobs[0].binary = raw.routes[3].binary;
+    raw.routes[4].method = raw.routes[5].method;
+    raw.routes[4].path = raw.routes[5].path;
+    raw.tables.push({ ...raw.tables[0] });
+    const p = problemsOf(raw).join('\n');
+    assert.match(p, /access: expected "read" or "read_write", got "write"/);
+    assert.match(p, /duplicate route name/);
+    assert.match(p, /duplicate binary/);
+    assert.match(p, /duplicate route \(method and path\)/);
+    assert.match(p, /duplicate table name/);
+  });
+
+  it('refuses values AWS would refuse', () => {
+    const raw = rawManifest(NEXT_MANIFEST_PATH);
+    raw.queues[0].max_concurrency = 1; // event source mappings need at least 2
+    raw.queues[0].visibility_timeout_secs = 5; // leaves no consumer timeout at 6x
+    raw.queues[0].retention_secs = 2000000; // over SQS's 14 days
+    raw.routes[0].path = '/v1/{bad param}';
+    raw.routes[1].method = 'FETCH';
+    raw.jobs[0].schedule_expression = 'every day';
+    raw.signing_keys[0].key_spec = 'SYMMETRIC_DEFAULT';
+    raw.signing_keys.push({ name: 'other', key_spec: 'ECC_NIST_P384', signing_algorithm: 'ECDSA_SHA_256', env: 'MKPF_BACKEND' });
+    const p = problemsOf(raw).join('\n');
+    for (const needle of ['max_concurrency', 'visibility_timeout_secs', 'retention_secs', '.path', 'FETCH', 'schedule_expression', 'SYMMETRIC_DEFAULT', 'does not go with ECC_NIST_P384', 'MKPF_BACKEND is set by the platform']) {
+      assert.ok(p.includes(needle), `expected a problem about ${needle} in:\n${p}`);
+    }
+  });
+
+  it('names the file and every problem in the error message', () => {
+    assert.throws(() => loadManifest('/nonexistent/manifest.json'), /invalid manifest \/nonexistent\/manifest.json:\n  - cannot read it as JSON/);
+    const raw = rawManifest(V1_MANIFEST_PATH);
+    delete raw.routes;
+    raw.tables[0].partition_key = 7;
+    assert.throws(() => parseManifest(raw, 'x.json'), (e: Error) => /invalid manifest x.json:\n {2}- /.test(e.message) && /routes: expected a list/.test(e.message) && /partition_key/.test(e.message));
+  });
+});

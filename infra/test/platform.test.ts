@@ -1,0 +1,436 @@
+// The platform stack, checked item by item against the manifest it was built from — for the
+// checked-in manifest and for the fixture with the coming additions.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Match } from 'aws-cdk-lib/assertions';
+import { allFunctions } from '../lib/manifest';
+import { MANIFESTS, type Synth, asList, getAttArnOf, logicalId, resourcesOf, synth } from './helpers';
+import { iamProblems, statementsOf } from './iam-check';
+
+for (const { label, manifest } of MANIFESTS) {
+  describe(`platform stack from ${label}`, () => {
+    const s: Synth = synth({ manifest, nag: false });
+    const { platform: p, json, config } = s;
+    const id = (c: unknown) => logicalId(c);
+    const fnId = (binary: string) => id(p.functions.get(binary)!.fn);
+
+    describe('tables', () => {
+      it('one table per manifest table and no other', () => {
+        assert.deepEqual(
+          Object.values(resourcesOf(json, 'AWS::DynamoDB::Table')).map((t) => t.Properties.TableName).sort(),
+          manifest.tables.map((t) => `staging-${t.name}`).sort(),
+        );
+      });
+      for (const t of manifest.tables) {
+        it(`${t.name}: keys, GSIs, TTL, on demand, PITR, deletion protection, customer-managed key, retained`, () => {
+          const r = json.Resources[id(p.tables.get(t.name))];
+          const props = r.Properties;
+          assert.equal(props.TableName, `staging-${t.name}`);
+          assert.deepEqual(props.KeySchema, [
+            { AttributeName: t.partitionKey, KeyType: 'HASH' },
+            ...(t.sortKey ? [{ AttributeName: t.sortKey, KeyType: 'RANGE' }] : []),
+          ]);
+          assert.equal(props.BillingMode, 'PAY_PER_REQUEST');
+          assert.equal(props.PointInTimeRecoverySpecification?.PointInTimeRecoveryEnabled, true);
+          assert.equal(props.DeletionProtectionEnabled, true);
+          assert.equal(r.DeletionPolicy, 'Retain');
+          assert.equal(r.UpdateReplacePolicy, 'Retain');
+          assert.deepEqual(props.SSESpecification, { KMSMasterKeyId: { 'Fn::GetAtt': [id(p.dataKey), 'Arn'] }, SSEEnabled: true, SSEType: 'KMS' });
+          if (t.ttlAttribute) assert.deepEqual(props.TimeToLiveSpecification, { AttributeName: t.ttlAttribute, Enabled: true });
+          else assert.equal(props.TimeToLiveSpecification, undefined);
+          const gsis = asList(props.GlobalSecondaryIndexes) as any[];
+          assert.deepEqual(
+            gsis.map((g) => ({ name: g.IndexName, keys: g.KeySchema, projection: g.Projection.ProjectionType })),
+            t.indexes.map((i) => ({
+              name: i.name,
+              keys: [{ AttributeName: i.partitionKey, KeyType: 'HASH' }, ...(i.sortKey ? [{ AttributeName: i.sortKey, KeyType: 'RANGE' }] : [])],
+              projection: 'ALL',
+            })),
+          );
+          // Every key attribute is a string, declared once.
+          const attrs = new Set([t.partitionKey, t.sortKey, ...t.indexes.flatMap((i) => [i.partitionKey, i.sortKey])].filter((a): a is string => !!a));
+          assert.deepEqual(
+            (props.AttributeDefinitions as any[]).map((a) => `${a.AttributeName}:${a.AttributeType}`).sort(),
+            [...attrs].map((a) => `${a}:S`).sort(),
+          );
+        });
+      }
+    });
+
+    describe('queues', () => {
+      it('every SQS queue is a manifest queue with a redrive policy, or a dead-letter queue', () => {
+        const queues = resourcesOf(json, 'AWS::SQS::Queue');
+        const dlqTargets = new Set(Object.values(queues).map((q) => getAttArnOf(q.Properties.RedrivePolicy?.deadLetterTargetArn)).filter(Boolean));
+        dlqTargets.add(id(p.schedulerDlq));
+        for (const [qid, q] of Object.entries(queues)) {
+          assert.ok(q.Properties.RedrivePolicy || dlqTargets.has(qid), `${q.Properties.QueueName} has no dead-letter queue and is none`);
+          assert.deepEqual(q.Properties.KmsMasterKeyId, { 'Fn::GetAtt': [id(p.dataKey), 'Arn'] }, `${q.Properties.QueueName} is not encrypted with the data key`);
+        }
+        assert.equal(Object.keys(queues).length, manifest.queues.length * 2 + 1);
+      });
+      for (const q of manifest.queues) {
+        it(`${q.name}: name, visibility, retention, DLQ ${q.deadLetterQueue} after ${q.maxReceives} receives, TLS only`, () => {
+          const { queue, dlq } = p.queues.get(q.name)!;
+          const props = json.Resources[id(queue)].Properties;
+          assert.equal(props.QueueName, `staging-${q.name}`);
+          assert.equal(props.VisibilityTimeout, q.visibilityTimeoutSecs);
+          assert.equal(props.MessageRetentionPeriod, q.retentionSecs);
+          assert.deepEqual(props.RedrivePolicy, { deadLetterTargetArn: { 'Fn::GetAtt': [id(dlq), 'Arn'] }, maxReceiveCount: q.maxReceives });
+          const dlqProps = json.Resources[id(dlq)].Properties;
+          assert.equal(dlqProps.QueueName, `staging-${q.deadLetterQueue}`);
+          assert.equal(dlqProps.MessageRetentionPeriod, 14 * 24 * 3600);
+          for (const target of [queue, dlq]) {
+            s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+              Queues: [{ Ref: id(target) }],
+              PolicyDocument: {
+                Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+              },
+            });
+          }
+        });
+      }
+    });
+
+    describe('functions', () => {
+      const fns = allFunctions(manifest);
+      it('one Lambda per route, consumer and job (plus the origin-verify authorizer)', () => {
+        const names = Object.values(resourcesOf(json, 'AWS::Lambda::Function')).map((f) => f.Properties.FunctionName);
+        assert.deepEqual(names.sort(), [...fns.map((f) => `mkpf-staging-${f.binary}`), 'mkpf-staging-origin-verify'].sort());
+      });
+      for (const f of fns) {
+        it(`${f.kind} ${f.name}: provided.al2023 on arm64, sizing, X-Ray, JSON logs to its own log group, environment`, () => {
+          const props = json.Resources[fnId(f.binary)].Properties;
+          assert.equal(props.Runtime, 'provided.al2023');
+          assert.deepEqual(props.Architectures, ['arm64']);
+          assert.equal(props.Handler, 'bootstrap');
+          assert.deepEqual(props.TracingConfig, { Mode: 'Active' });
+          assert.equal(props.LoggingConfig.LogFormat, 'JSON');
+          const logGroupId = id(p.functions.get(f.binary)!.logGroup);
+          assert.deepEqual(props.LoggingConfig.LogGroup, { Ref: logGroupId });
+          const lg = json.Resources[logGroupId].Properties;
+          assert.equal(lg.LogGroupName, `/aws/lambda/mkpf-staging-${f.binary}`);
+          assert.equal(lg.RetentionInDays, config.logRetentionDays);
+          const expectedEnv: Record<string, unknown> = { MKPF_BACKEND: 'aws', MKPF_TABLE_PREFIX: 'staging-', MKPF_QUEUE_PREFIX: 'staging-', MKPF_LOG: 'info' };
+          for (const k of manifest.signingKeys) {
+            if (f.signsWith.includes(k.name) || f.verifiesWith.includes(k.name)) expectedEnv[k.env] = { 'Fn::GetAtt': [id(p.signingKeys.get(k.name)), 'Arn'] };
+          }
+          assert.deepEqual(props.Environment.Variables, expectedEnv);
+          if (f.kind === 'route') {
+            assert.equal(props.Timeout, 10);
+            assert.equal(props.MemorySize, 512);
+            assert.equal(props.ReservedConcurrentExecutions, undefined, 'routes are limited by API throttling, not reserved concurrency');
+          }
+          if (f.kind === 'job') {
+            assert.equal(props.Timeout, 300);
+            assert.equal(props.ReservedConcurrentExecutions, 1, 'a job never overlaps itself');
+          }
+          if (f.kind === 'consumer') {
+            const q = manifest.queues.find((x) => x.name === (f as any).queue)!;
+            assert.ok(q.visibilityTimeoutSecs >= 6 * props.Timeout, `visibility ${q.visibilityTimeoutSecs} s < 6 x timeout ${props.Timeout} s`);
+            assert.equal(props.Timeout, Math.floor(q.visibilityTimeoutSecs / 6));
+            assert.equal(props.ReservedConcurrentExecutions, q.maxConcurrency, 'a consumer protects its downstream');
+          }
+        });
+      }
+    });
+
+    describe('least-privilege IAM, derived from the manifest', () => {
+      for (const f of allFunctions(manifest)) {
+        it(`${f.kind} ${f.name} touches only what it declares (tables ${f.tables.map((t) => `${t.name}:${t.access}`).join(' ') || '-'}, sends to ${f.sendsTo.join(' ') || '-'}, signs ${f.signsWith.join(' ') || '-'}, verifies ${f.verifiesWith.join(' ') || '-'})`, () => {
+          assert.deepEqual(iamProblems(s, f), []);
+        });
+      }
+      it('only the health route may list tables and queues', () => {
+        for (const f of allFunctions(manifest)) {
+          const actions = statementsOf(s, f.binary).statements.flatMap((st) => asList<string>(st.Action));
+          const lists = actions.includes('dynamodb:ListTables') || actions.includes('sqs:ListQueues');
+          assert.equal(lists, f.kind === 'route' && f.name === 'health', `${f.name}`);
+        }
+      });
+      it('the checker itself catches too much and too little', () => {
+        const f = allFunctions(manifest).find((x) => x.tables.length > 0)!;
+        const tampered = structuredClone(json);
+        const roleId = id(p.functions.get(f.binary)!.role);
+        const policy = Object.values(resourcesOf(tampered, 'AWS::IAM::Policy')).find((x) => x.Properties.Roles.some((r: any) => r.Ref === roleId))!;
+        const tableStmt = policy.Properties.PolicyDocument.Statement.find((st: any) => String(st.Sid).startsWith('Table'));
+        // Too much: a scan and an undeclared queue. Too little: the table statement without its index.
+        tableStmt.Action = [...asList(tableStmt.Action), 'dynamodb:Scan'];
+        policy.Properties.PolicyDocument.Statement.push({ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [id(p.schedulerDlq), 'Arn'] } });
+        const problems = iamProblems(s, f, tampered);
+        assert.ok(problems.some((x) => x.includes('dynamodb:Scan')), problems.join('\n'));
+        assert.ok(problems.some((x) => x.includes('none of its declared')), problems.join('\n'));
+        const reduced = structuredClone(json);
+        const policy2 = Object.values(resourcesOf(reduced, 'AWS::IAM::Policy')).find((x) => x.Properties.Roles.some((r: any) => r.Ref === roleId))!;
+        policy2.Properties.PolicyDocument.Statement = policy2.Properties.PolicyDocument.Statement.filter((st: any) => !String(st.Sid).startsWith('Table'));
+        assert.ok(iamProblems(s, f, reduced).some((x) => x.includes('lacks')));
+      });
+    });
+
+    describe('signing keys', () => {
+      it('one asymmetric SIGN_VERIFY key per manifest signing key, with an alias; data and alarm keys rotate', () => {
+        const keys = resourcesOf(json, 'AWS::KMS::Key');
+        assert.equal(Object.keys(keys).length, 2 + manifest.signingKeys.length);
+        for (const k of manifest.signingKeys) {
+          const keyId = id(p.signingKeys.get(k.name));
+          const r = keys[keyId];
+          assert.equal(r.Properties.KeySpec, k.keySpec);
+          assert.equal(r.Properties.KeyUsage, 'SIGN_VERIFY');
+          assert.equal(r.DeletionPolicy, 'Retain');
+          s.template.hasResourceProperties('AWS::KMS::Alias', { AliasName: `alias/mkpf-staging-${k.name}`, TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+        }
+        for (const k of [p.dataKey, p.alarmsKey]) assert.equal(keys[id(k)].Properties.EnableKeyRotation, true);
+      });
+    });
+
+    describe('consumers', () => {
+      it('one SQS event source mapping per consumer and no other', () => {
+        assert.equal(Object.keys(resourcesOf(json, 'AWS::Lambda::EventSourceMapping')).length, manifest.consumers.length);
+      });
+      for (const c of manifest.consumers) {
+        it(`${c.name}: batch size, maximum concurrency, partial batch failures`, () => {
+          const q = manifest.queues.find((x) => x.name === c.queue)!;
+          s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+            FunctionName: { Ref: fnId(c.binary) },
+            EventSourceArn: { 'Fn::GetAtt': [id(p.queues.get(c.queue)!.queue), 'Arn'] },
+            BatchSize: q.batchSize,
+            FunctionResponseTypes: ['ReportBatchItemFailures'],
+            ScalingConfig: { MaximumConcurrency: q.maxConcurrency },
+            MaximumBatchingWindowInSeconds: q.batchSize > 10 ? 1 : Match.absent(),
+          });
+        });
+      }
+    });
+
+    describe('jobs', () => {
+      it('one schedule per job and no other', () => {
+        assert.equal(Object.keys(resourcesOf(json, 'AWS::Scheduler::Schedule')).length, manifest.jobs.length);
+      });
+      for (const j of manifest.jobs) {
+        it(`${j.name}: ${j.scheduleExpression} in ${manifest.scheduleTimezone}, retries, dead-letter queue`, () => {
+          s.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+            Name: `mkpf-staging-${j.name}`,
+            ScheduleExpression: j.scheduleExpression,
+            ScheduleExpressionTimezone: 'Asia/Tokyo',
+            State: 'ENABLED',
+            FlexibleTimeWindow: { Mode: 'OFF' },
+            Target: Match.objectLike({
+              Arn: { 'Fn::GetAtt': [fnId(j.binary), 'Arn'] },
+              DeadLetterConfig: { Arn: { 'Fn::GetAtt': [id(p.schedulerDlq), 'Arn'] } },
+              RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 3 }),
+            }),
+          });
+        });
+      }
+    });
+
+    describe('HTTP API', () => {
+      const routes = resourcesOf(json, 'AWS::ApiGatewayV2::Route');
+      const integrations = resourcesOf(json, 'AWS::ApiGatewayV2::Integration');
+      it('one route per manifest route and no other', () => {
+        assert.deepEqual(
+          Object.values(routes).map((r) => r.Properties.RouteKey).sort(),
+          manifest.routes.map((r) => `${r.method} ${r.path}`).sort(),
+        );
+      });
+      for (const r of manifest.routes) {
+        it(`${r.method} ${r.path} → its own function ${r.binary}, behind the origin check`, () => {
+          const route = json.Resources[id(p.routes.get(r.name))].Properties;
+          const integrationId = route.Target['Fn::Join'][1][1].Ref;
+          assert.deepEqual(integrations[integrationId].Properties.IntegrationUri, { 'Fn::GetAtt': [fnId(r.binary), 'Arn'] });
+          assert.equal(integrations[integrationId].Properties.PayloadFormatVersion, '2.0');
+          assert.equal(route.AuthorizationType, 'CUSTOM');
+          s.template.hasResourceProperties('AWS::Lambda::Permission', {
+            Action: 'lambda:InvokeFunction',
+            FunctionName: { 'Fn::GetAtt': [fnId(r.binary), 'Arn'] },
+            Principal: 'apigateway.amazonaws.com',
+          });
+        });
+      }
+      it('stage: throttling, per-route limits for the public (hot) routes only, detailed metrics, JSON access log without paths', () => {
+        const stage = Object.values(resourcesOf(json, 'AWS::ApiGatewayV2::Stage'));
+        assert.equal(stage.length, 1);
+        const props = stage[0].Properties;
+        assert.equal(props.StageName, '$default');
+        assert.equal(props.AutoDeploy, true);
+        assert.deepEqual(props.DefaultRouteSettings, {
+          DetailedMetricsEnabled: true,
+          ThrottlingBurstLimit: config.api.routeThrottle.burst,
+          ThrottlingRateLimit: config.api.routeThrottle.ratePerSec,
+        });
+        const hot = manifest.routes.filter((r) => r.public);
+        assert.deepEqual(Object.keys(props.RouteSettings ?? {}).sort(), hot.map((r) => `${r.method} ${r.path}`).sort());
+        for (const key of Object.keys(props.RouteSettings ?? {})) {
+          assert.deepEqual(props.RouteSettings[key], {
+            ThrottlingRateLimit: config.api.publicRouteThrottle.ratePerSec,
+            ThrottlingBurstLimit: config.api.publicRouteThrottle.burst,
+            DetailedMetricsEnabled: true,
+          });
+        }
+        assert.deepEqual(props.AccessLogSettings.DestinationArn, { 'Fn::GetAtt': [Object.keys(resourcesOf(json, 'AWS::Logs::LogGroup')).find((k) => json.Resources[k].Properties.LogGroupName === '/mkpf/staging/api-access'), 'Arn'] });
+        const format = JSON.parse(props.AccessLogSettings.Format);
+        assert.equal(format.requestId, '$context.requestId');
+        assert.equal(format.routeKey, '$context.routeKey');
+        assert.ok(!JSON.stringify(format).includes('$context.path'), 'paths may carry identifiers: route keys only');
+      });
+      it('authorizer: the origin header, simple responses, cached 5 minutes', () => {
+        s.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+          AuthorizerType: 'REQUEST',
+          IdentitySource: ['$request.header.x-origin-verify'],
+          EnableSimpleResponses: true,
+          AuthorizerResultTtlInSeconds: 300,
+          AuthorizerPayloadFormatVersion: '2.0',
+        });
+      });
+    });
+
+    describe('CloudFront + WAF in front of the API', () => {
+      it('distribution: WAF web ACL of the edge stack, secret origin header, HTTPS only, no caching, all viewer headers but Host, access logs', () => {
+        const d = Object.values(resourcesOf(json, 'AWS::CloudFront::Distribution'));
+        assert.equal(d.length, 1);
+        const cfg = d[0].Properties.DistributionConfig;
+        assert.equal(cfg.WebACLId['Fn::GetStackOutput'].StackName, 'Mkpf-staging-edge');
+        assert.equal(cfg.WebACLId['Fn::GetStackOutput'].Region, 'us-east-1');
+        const origin = cfg.Origins[0];
+        assert.equal(origin.CustomOriginConfig.OriginProtocolPolicy, 'https-only');
+        assert.deepEqual(origin.CustomOriginConfig.OriginSSLProtocols, ['TLSv1.2']);
+        assert.equal(origin.OriginCustomHeaders[0].HeaderName, 'x-origin-verify');
+        assert.match(JSON.stringify(origin.OriginCustomHeaders[0].HeaderValue), /resolve:secretsmanager:/);
+        assert.match(JSON.stringify(origin.DomainName), new RegExp(id(p.api)));
+        const b = cfg.DefaultCacheBehavior;
+        assert.equal(b.ViewerProtocolPolicy, 'https-only');
+        assert.equal(b.CachePolicyId, '4135ea2d-6df8-44a3-9df3-4b5a84be39ad'); // Managed-CachingDisabled
+        assert.equal(b.OriginRequestPolicyId, 'b689b0a8-53d0-40ab-baf2-68738e2966ac'); // Managed-AllViewerExceptHostHeader
+        assert.deepEqual(b.AllowedMethods.sort(), ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT']);
+        assert.ok(cfg.Logging?.Bucket, 'access logging');
+      });
+      it('web ACL (us-east-1, CloudFront scope): per-IP rate limits and AWS managed rule groups, logs without Authorization', () => {
+        const e = s.edgeTemplate.toJSON();
+        const acl = Object.values(resourcesOf(e, 'AWS::WAFv2::WebACL'));
+        assert.equal(acl.length, 1);
+        const props = acl[0].Properties;
+        assert.equal(props.Scope, 'CLOUDFRONT');
+        assert.deepEqual(props.DefaultAction, { Allow: {} });
+        const byName = Object.fromEntries((props.Rules as any[]).map((r) => [r.Name, r]));
+        assert.deepEqual(byName['rate-per-ip'].Statement.RateBasedStatement, { Limit: config.waf.requestsPerIpPer5Min, AggregateKeyType: 'IP', EvaluationWindowSec: 300 });
+        assert.equal(byName['rate-per-ip-ops'].Statement.RateBasedStatement.Limit, config.waf.opsRequestsPerIpPer5Min);
+        assert.equal(byName['rate-per-ip-ops'].Statement.RateBasedStatement.ScopeDownStatement.ByteMatchStatement.SearchString, '/v1/ops/');
+        for (const g of ['AWSManagedRulesCommonRuleSet', 'AWSManagedRulesKnownBadInputsRuleSet', 'AWSManagedRulesAmazonIpReputationList']) {
+          assert.deepEqual(byName[g]?.Statement.ManagedRuleGroupStatement.VendorName, 'AWS', g);
+        }
+        assert.equal(byName['planned-stop'], undefined, 'no planned stop unless the stage file says so');
+        assert.equal(e.Description.includes('us-east-1'), true);
+        const logging = Object.values(resourcesOf(e, 'AWS::WAFv2::LoggingConfiguration'));
+        assert.equal(logging.length, 1);
+        assert.deepEqual(logging[0].Properties.RedactedFields, [{ SingleHeader: { Name: 'authorization' } }]);
+      });
+    });
+
+    describe('alarms to the SNS topic', () => {
+      const alarms = Object.values(resourcesOf(json, 'AWS::CloudWatch::Alarm'));
+      const named = (name: string) => {
+        const a = alarms.find((x) => x.Properties.AlarmName === name);
+        assert.ok(a, `alarm ${name} missing`);
+        return a.Properties;
+      };
+      const metricsOf = (a: any): any[] => (a.Metrics ?? []).filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric);
+      it('every alarm notifies the topic on alarm and on recovery; the topic is encrypted and TLS-only', () => {
+        const topic = { Ref: id(p.alarmTopic) };
+        for (const a of alarms) {
+          assert.deepEqual(a.Properties.AlarmActions, [topic], a.Properties.AlarmName);
+          assert.deepEqual(a.Properties.OKActions, [topic], a.Properties.AlarmName);
+        }
+        s.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [id(p.alarmsKey), 'Arn'] } });
+      });
+      for (const r of manifest.routes) {
+        it(`route ${r.name}: 5xx rate and p99 latency`, () => {
+          const rate = named(`mkpf-staging-route-${r.name}-5xx-rate`);
+          const dims = (m: any) => Object.fromEntries(m.Dimensions.map((d: any) => [d.Name, d.Value]));
+          const ms = metricsOf(rate);
+          assert.deepEqual(ms.map((m) => m.MetricName).sort(), ['5xx', 'Count']);
+          for (const m of ms) assert.deepEqual({ ...dims(m), ApiId: undefined }, { ApiId: undefined, Stage: '$default', Method: r.method, Resource: r.path });
+          assert.equal(rate.Threshold, config.alarms.route5xxPercent);
+          assert.match(rate.Metrics.find((m: any) => m.Expression).Expression, new RegExp(`requests >= ${config.alarms.routeMinRequests}`));
+          const p99 = named(`mkpf-staging-route-${r.name}-p99-latency`);
+          assert.equal(p99.MetricName, 'Latency');
+          assert.equal(p99.ExtendedStatistic, 'p99');
+          assert.equal(p99.Threshold, config.alarms.routeP99LatencyMs);
+          assert.deepEqual(
+            Object.fromEntries(p99.Dimensions.filter((d: any) => d.Name !== 'ApiId').map((d: any) => [d.Name, d.Value])),
+            { Stage: '$default', Method: r.method, Resource: r.path },
+          );
+        });
+      }
+      for (const f of allFunctions(manifest)) {
+        it(`function ${f.binary}: errors and throttles`, () => {
+          for (const [suffix, metric] of [['errors', 'Errors'], ['throttles', 'Throttles']]) {
+            const a = named(`mkpf-staging-fn-${f.binary}-${suffix}`);
+            assert.equal(a.MetricName, metric);
+            assert.deepEqual(a.Dimensions, [{ Name: 'FunctionName', Value: { Ref: fnId(f.binary) } }]);
+            assert.equal(a.Threshold, 1);
+          }
+        });
+      }
+      for (const q of manifest.queues) {
+        it(`queue ${q.name}: dead-letter queue not empty, oldest message age`, () => {
+          const { queue, dlq } = p.queues.get(q.name)!;
+          const d = named(`mkpf-staging-queue-${q.name}-dlq-not-empty`);
+          assert.equal(d.MetricName, 'ApproximateNumberOfMessagesVisible');
+          assert.deepEqual(d.Dimensions, [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(dlq), 'QueueName'] } }]);
+          assert.equal(d.Threshold, 0);
+          assert.equal(d.ComparisonOperator, 'GreaterThanThreshold');
+          const age = named(`mkpf-staging-queue-${q.name}-oldest-message`);
+          assert.equal(age.MetricName, 'ApproximateAgeOfOldestMessage');
+          assert.deepEqual(age.Dimensions, [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(queue), 'QueueName'] } }]);
+          assert.ok(age.Threshold <= q.retentionSecs / 2);
+        });
+      }
+      it('scheduler dead-letter queue not empty', () => {
+        assert.equal(named('mkpf-staging-queue-scheduler-dlq-not-empty').MetricName, 'ApproximateNumberOfMessagesVisible');
+      });
+      for (const t of manifest.tables) {
+        it(`table ${t.name}: throttles (table and each index) and system errors`, () => {
+          for (const key of [t.name, ...t.indexes.map((i) => `${t.name}-${i.name}`)]) {
+            const a = named(`mkpf-staging-table-${key}-throttles`);
+            assert.deepEqual(metricsOf(a).map((m) => m.MetricName).sort(), ['ReadThrottleEvents', 'WriteThrottleEvents']);
+          }
+          const sys = named(`mkpf-staging-table-${t.name}-system-errors`);
+          const ops = metricsOf(sys).map((m) => {
+            assert.equal(m.MetricName, 'SystemErrors');
+            return m.Dimensions.find((d: any) => d.Name === 'Operation').Value;
+          });
+          for (const op of ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'TransactWriteItems']) assert.ok(ops.includes(op), op);
+          assert.ok(ops.length <= 10, 'CloudWatch alarms take at most 10 metrics');
+        });
+      }
+      it('a dashboard shows every route, function, queue and table', () => {
+        const d = Object.values(resourcesOf(json, 'AWS::CloudWatch::Dashboard'));
+        assert.equal(d.length, 1);
+        const body = JSON.stringify(d[0].Properties.DashboardBody);
+        for (const r of manifest.routes) assert.ok(body.includes(`\\"${r.path}\\"`), r.path);
+        for (const f of allFunctions(manifest)) assert.ok(body.includes(`\\"label\\":\\"${f.binary}\\"`), f.binary);
+        for (const q of manifest.queues) assert.ok(body.includes(`\\"label\\":\\"${q.name} DLQ\\"`), q.name);
+        for (const t of manifest.tables) assert.ok(body.includes(`\\"label\\":\\"${t.name} read\\"`), t.name);
+      });
+    });
+
+    describe('backups', () => {
+      it(`daily backups at 03:00 Asia/Tokyo kept ${config.backup.dailyRetentionDays} days, of every table, into a vault under the data key`, () => {
+        const plan = Object.values(resourcesOf(json, 'AWS::Backup::BackupPlan'));
+        assert.equal(plan.length, 1);
+        const rules = plan[0].Properties.BackupPlan.BackupPlanRule as any[];
+        const daily = rules.find((r) => r.RuleName === 'daily');
+        assert.equal(daily.ScheduleExpression, 'cron(0 3 * * ? *)');
+        assert.equal(daily.ScheduleExpressionTimezone, 'Asia/Tokyo');
+        assert.equal(daily.Lifecycle.DeleteAfterDays, config.backup.dailyRetentionDays);
+        assert.equal(rules.some((r) => r.RuleName === 'monthly'), config.backup.monthlyRetentionDays > 0);
+        const selection = Object.values(resourcesOf(json, 'AWS::Backup::BackupSelection'))[0].Properties.BackupSelection;
+        assert.deepEqual(
+          selection.Resources.map((r: any) => getAttArnOf(r)).sort(),
+          manifest.tables.map((t) => id(p.tables.get(t.name))).sort(),
+        );
+        s.template.hasResourceProperties('AWS::Backup::BackupVault', { EncryptionKeyArn: { 'Fn::GetAtt': [id(p.dataKey), 'Arn'] } });
+      });
+    });
+  });
+}

@@ -1,0 +1,221 @@
+// Stages from context and stages/<stage>.json, the Lambda code source (zips or placeholder), a
+// planned stop, and the CDK entry point (bin/app.ts) as the CLI runs it.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { INFRA_DIR, addStage, newApp } from '../lib/app';
+import { allFunctions, loadManifest } from '../lib/manifest';
+import { loadStageConfig, parseStageConfig } from '../lib/stage-config';
+import { NEXT_MANIFEST_PATH, logicalId, mergedJson, resourcesOf, runApp, synth, tmpDir } from './helpers';
+
+const staging = synth({ stage: 'staging', nag: false });
+const production = synth({ stage: 'production', nag: false });
+
+describe('stages', () => {
+  it('each stage has its own stacks, names and prefixes', () => {
+    for (const [s, stage] of [
+      [staging, 'staging'],
+      [production, 'production'],
+    ] as const) {
+      assert.equal(s.platform.stackName, `Mkpf-${stage}`);
+      assert.equal(s.edge.stackName, `Mkpf-${stage}-edge`);
+      for (const t of Object.values(resourcesOf(s.json, 'AWS::DynamoDB::Table'))) assert.match(t.Properties.TableName, new RegExp(`^${stage}-`));
+      for (const f of Object.values(resourcesOf(s.json, 'AWS::Lambda::Function'))) {
+        assert.match(f.Properties.FunctionName, new RegExp(`^mkpf-${stage}-`));
+        if (f.Properties.Environment.Variables.MKPF_BACKEND) {
+          assert.equal(f.Properties.Environment.Variables.MKPF_TABLE_PREFIX, `${stage}-`);
+          assert.equal(f.Properties.Environment.Variables.MKPF_QUEUE_PREFIX, `${stage}-`);
+        }
+      }
+    }
+  });
+
+  it('production takes its values from stages/production.json', () => {
+    const c = loadStageConfig('production');
+    const j = production.json;
+    for (const lg of Object.values(resourcesOf(j, 'AWS::Logs::LogGroup'))) {
+      assert.equal(lg.Properties.RetentionInDays, c.logRetentionDays);
+      assert.equal(lg.DeletionPolicy, 'Retain');
+    }
+    const stage = Object.values(resourcesOf(j, 'AWS::ApiGatewayV2::Stage'))[0].Properties;
+    assert.equal(stage.DefaultRouteSettings.ThrottlingRateLimit, c.api.routeThrottle.ratePerSec);
+    const rules = Object.values(resourcesOf(j, 'AWS::Backup::BackupPlan'))[0].Properties.BackupPlan.BackupPlanRule as any[];
+    assert.deepEqual(
+      rules.map((r) => [r.RuleName, r.Lifecycle.DeleteAfterDays]),
+      [
+        ['daily', c.backup.dailyRetentionDays],
+        ['monthly', c.backup.monthlyRetentionDays],
+      ],
+    );
+    assert.notEqual(c.logRetentionDays, loadStageConfig('staging').logRetentionDays, 'the stages differ, so this test can tell them apart');
+    const waf = Object.values(resourcesOf(production.edgeTemplate.toJSON(), 'AWS::WAFv2::WebACL'))[0].Properties.Rules as any[];
+    assert.equal(waf.find((r) => r.Name === 'rate-per-ip').Statement.RateBasedStatement.Limit, c.waf.requestsPerIpPer5Min);
+  });
+
+  it('nothing account-specific is written: no account id, the region comes from the stage file', () => {
+    for (const s of [staging, production]) {
+      for (const t of [s.json, s.edgeTemplate.toJSON()]) {
+        const text = JSON.stringify(t);
+        assert.ok(!/\b\d{12}\b/.test(text), 'a 12-digit account id in the template');
+        assert.ok(text.includes('"AWS::AccountId"') || !text.includes('arn:aws'), 'ARNs built from AWS::AccountId');
+      }
+      assert.equal(s.platform.region, loadStageConfig(s.config.stage).region);
+      assert.equal(s.edge.region, 'us-east-1');
+    }
+  });
+
+  it('alarm e-mail recipients come from the stage file', () => {
+    const c = { ...loadStageConfig('staging'), alarms: { ...loadStageConfig('staging').alarms, emails: ['ops@example.org', 'oncall@example.org'] } };
+    const s = synth({ stage: 'staging', config: c, nag: false });
+    const subs = Object.values(resourcesOf(s.json, 'AWS::SNS::Subscription'));
+    assert.deepEqual(subs.map((x) => [x.Properties.Protocol, x.Properties.Endpoint]).sort(), [
+      ['email', 'oncall@example.org'],
+      ['email', 'ops@example.org'],
+    ]);
+    assert.equal(Object.keys(resourcesOf(staging.json, 'AWS::SNS::Subscription')).length, 0);
+  });
+
+  it('a stage file with a bad value is refused, one line per problem', () => {
+    const raw = JSON.parse(fs.readFileSync(path.join(INFRA_DIR, 'stages', 'staging.json'), 'utf8'));
+    raw.log_retention_days = 42;
+    raw.alarms.emails = ['not-an-address'];
+    raw.planned_stop = { paths: [], allow_cidrs: ['10.0.0.0'], message: '' };
+    assert.throws(
+      () => parseStageConfig('staging', raw),
+      (e: Error) => ['log_retention_days', 'alarms.emails[0]', 'planned_stop.paths', 'planned_stop.allow_cidrs[0]', 'planned_stop.message'].every((k) => e.message.includes(k)),
+    );
+  });
+});
+
+describe('planned stop', () => {
+  const base = loadStageConfig('production');
+  const stopped = synth({
+    stage: 'production',
+    nag: false,
+    config: {
+      ...base,
+      plannedStop: { paths: ['/v1/notices', '/v1/ops/'], allowCidrs: ['203.0.113.0/24'], retryAfterSecs: 7200, message: '受付期間は終了しました' },
+    },
+  });
+  const acl = Object.values(resourcesOf(stopped.edgeTemplate.toJSON(), 'AWS::WAFv2::WebACL'))[0].Properties;
+  const rule = (acl.Rules as any[]).find((r) => r.Name === 'planned-stop');
+
+  it('blocks the listed paths first, with 503, Retry-After and a problem+json body', () => {
+    assert.ok(rule, 'no planned-stop rule');
+    assert.equal(rule.Priority, 0);
+    assert.equal(Math.min(...(acl.Rules as any[]).map((r) => r.Priority)), 0);
+    const block = rule.Action.Block.CustomResponse;
+    assert.equal(block.ResponseCode, 503);
+    assert.deepEqual(block.ResponseHeaders, [{ Name: 'retry-after', Value: '7200' }]);
+    const body = JSON.parse(acl.CustomResponseBodies[block.CustomResponseBodyKey].Content);
+    assert.deepEqual(body, { type: 'about:blank', title: 'Service Unavailable', status: 503, code: 'service_unavailable', detail: '受付期間は終了しました' });
+    const paths = rule.Statement.AndStatement.Statements[0].OrStatement.Statements.map((s: any) => s.ByteMatchStatement.SearchString);
+    assert.deepEqual(paths, ['/v1/notices', '/v1/ops/']);
+  });
+
+  it('lets the allowed sources through', () => {
+    const not = rule.Statement.AndStatement.Statements[1].NotStatement.Statement.IPSetReferenceStatement;
+    const ipset = stopped.edgeTemplate.toJSON().Resources[not.Arn['Fn::GetAtt'][0]];
+    assert.deepEqual(ipset.Properties.Addresses, ['203.0.113.0/24']);
+    assert.equal(ipset.Properties.Scope, 'CLOUDFRONT');
+  });
+
+  it('changes nothing but the edge stack', () => {
+    assert.deepEqual(stopped.json, production.json);
+  });
+});
+
+describe('Lambda code source', () => {
+  it('placeholder: one dummy asset, and a rule that makes any deployment fail', () => {
+    const j = staging.json;
+    assert.deepEqual(j.Parameters.LambdaCodeSource.AllowedValues, ['placeholder']);
+    const rule = j.Rules.PlaceholderCodeIsNotDeployable.Assertions[0];
+    assert.match(rule.AssertDescription, /placeholder.*scripts\/deploy/);
+    assert.deepEqual(rule.Assert, { 'Fn::Equals': [{ Ref: 'LambdaCodeSource' }, 'scripts-package'] });
+    const keys = new Set(
+      Object.values(resourcesOf(j, 'AWS::Lambda::Function'))
+        .filter((f) => f.Properties.Runtime === 'provided.al2023')
+        .map((f) => JSON.stringify(f.Properties.Code)),
+    );
+    assert.equal(keys.size, 1);
+  });
+
+  it('dist: each function from its own zip; no placeholder rule', () => {
+    const dir = tmpDir('dist');
+    const manifest = loadManifest(NEXT_MANIFEST_PATH);
+    for (const f of allFunctions(manifest)) fs.writeFileSync(path.join(dir, `${f.binary}.zip`), `zip of ${f.binary}`);
+    const app = newApp({ outdir: tmpDir('out') });
+    const { platform } = addStage(app, { stage: 'staging', manifest, code: { kind: 'dist', dir }, nag: false });
+    const j = mergedJson(platform);
+    assert.equal(j.Rules?.PlaceholderCodeIsNotDeployable, undefined);
+    assert.equal(j.Parameters.LambdaCodeSource, undefined);
+    const codes = allFunctions(manifest).map((f) => JSON.stringify(j.Resources[logicalId(platform.functions.get(f.binary)!.fn)].Properties.Code));
+    assert.equal(new Set(codes).size, codes.length, 'every function has its own code');
+  });
+
+  it('dist: a missing zip stops synthesis and names every missing file', () => {
+    const dir = tmpDir('dist-missing');
+    const manifest = loadManifest(NEXT_MANIFEST_PATH);
+    const [first, ...rest] = allFunctions(manifest);
+    fs.writeFileSync(path.join(dir, `${first.binary}.zip`), 'x');
+    const app = newApp({ outdir: tmpDir('out') });
+    assert.throws(
+      () => addStage(app, { stage: 'staging', manifest, code: { kind: 'dist', dir }, nag: false }),
+      (e: Error) => /scripts\/package/.test(e.message) && rest.every((f) => e.message.includes(`${f.binary}.zip`)) && !e.message.includes(`${first.binary}.zip`),
+    );
+  });
+});
+
+describe('bin/app.ts (as the CDK CLI runs it)', () => {
+  it('refuses to synthesize without a stage', () => {
+    const r = runApp({ lambdaCode: 'placeholder' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /choose a stage with -c stage=<staging\|production>/);
+  });
+
+  it('refuses an unknown stage and an unknown code source', () => {
+    assert.match(runApp({ stage: 'prod', lambdaCode: 'placeholder' }).stderr, /choose a stage/);
+    assert.match(runApp({ stage: 'staging', lambdaCode: 'zips' }).stderr, /lambdaCode must be "dist" or "placeholder"/);
+  });
+
+  it('without -c lambdaCode it wants the zips of scripts/package', () => {
+    const r = runApp({ stage: 'staging', lambdaDist: tmpDir('empty-dist') });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /missing Lambda zips \(build them with scripts\/package/);
+  });
+
+  it('synthesizes both stacks of a stage with -c stage=... -c lambdaCode=placeholder', () => {
+    const r = runApp({ stage: 'production', lambdaCode: 'placeholder' });
+    assert.equal(r.status, 0, r.stderr);
+    for (const f of ['Mkpf-production.template.json', 'Mkpf-production-edge.template.json']) assert.ok(fs.existsSync(path.join(r.outdir, f)), f);
+  });
+});
+
+describe('scripts/deploy', () => {
+  const deploy = (args: string[], env: Record<string, string> = {}) => {
+    const e: Record<string, string | undefined> = { ...process.env, ...env };
+    if (!('AWS_PROFILE' in env)) delete e.AWS_PROFILE;
+    return spawnSync(path.join(INFRA_DIR, '..', 'scripts', 'deploy'), args, { env: e as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 30_000 });
+  };
+
+  it('refuses without an explicit stage', () => {
+    const r = deploy([], { AWS_PROFILE: 'someone' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /name the stage explicitly/);
+  });
+
+  it('refuses without an AWS profile (AWS_PROFILE or --profile)', () => {
+    const r = deploy(['staging']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no AWS profile/);
+  });
+
+  it('refuses an unknown stage', () => {
+    const r = deploy(['prod', '--profile', 'someone']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /unknown argument 'prod'/);
+  });
+});
