@@ -9,8 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-pub const TOKEN: &str = "e2e-operator-token-0123456789abcdefghijkl";
-
 /// The directory holding the workspace's binaries (target/<profile>).
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
@@ -40,17 +38,21 @@ pub fn data_dir(tag: &str) -> PathBuf {
 pub struct Platform {
     child: Option<Child>,
     pub base: String,
+    /// Role → staff token, from the local demo seed (`MKPF_LOCAL_DEMO_TOKENS`).
+    pub tokens: serde_json::Value,
 }
 
 impl Platform {
-    /// Starts `mkpf-local` on 127.0.0.1 with a free port and waits for its "listening" line.
+    /// Starts `mkpf-local` on 127.0.0.1 with a free port and the local demo seed, and waits for
+    /// its "listening" line.
     pub fn start(data: &Path, extra_env: &[(&str, &str)]) -> Platform {
+        let token_file = data.join("demo-tokens.json");
         let mut cmd = Command::new(bin("mkpf-local"));
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("MKPF_DATA_DIR", data)
             .env("MKPF_BIND", "127.0.0.1:0")
-            .env("MKPF_DEV_OPERATOR_TOKEN", TOKEN)
+            .env("MKPF_LOCAL_DEMO_TOKENS", &token_file)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (k, v) in extra_env {
@@ -71,7 +73,17 @@ impl Platform {
             }
         });
         let addr = rx.recv_timeout(Duration::from_secs(30)).expect("mkpf-local did not report its address within 30 s");
-        Platform { child: Some(child), base: format!("http://{addr}") }
+        let tokens = std::fs::read_to_string(&token_file).expect("the demo seed's token file");
+        Platform {
+            child: Some(child),
+            base: format!("http://{addr}"),
+            tokens: serde_json::from_str(&tokens).expect("JSON"),
+        }
+    }
+
+    /// A staff token of the demo seed: `operator`, `auditor`, `patch_approver`, `municipal_staff`.
+    pub fn token(&self, role: &str) -> String {
+        self.tokens[role].as_str().unwrap_or_else(|| panic!("no demo token for {role}")).to_owned()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -60,8 +60,8 @@ struct Args {
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     timeout: u64,
 
-    /// Operator bearer token for `notices-create` (development-only token of the local platform).
-    #[arg(long, env = "MKPF_DEV_OPERATOR_TOKEN", hide_env_values = true)]
+    /// Operator bearer token for `notices-create` (e.g. from the local demo seed's token file).
+    #[arg(long, env = "MKPF_STAFF_TOKEN", hide_env_values = true)]
     token: Option<String>,
 
     /// Also report the CPU time this process (the platform) used during each scenario (Linux).
@@ -604,9 +604,7 @@ async fn run(args: Args) -> Result<bool, String> {
     if args.scenario.contains(&Scenario::NoticesCreate) {
         match args.token.as_deref() {
             None | Some("") => {
-                return Err(
-                    "notices-create needs the operator token: set MKPF_DEV_OPERATOR_TOKEN or pass --token".into()
-                );
+                return Err("notices-create needs an operator token: set MKPF_STAFF_TOKEN or pass --token".into());
             }
             Some(_) => {}
         }

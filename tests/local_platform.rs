@@ -12,7 +12,7 @@ fn client() -> reqwest::Client {
 async fn create_notice(p: &Platform, key: &str, body: Value) -> Value {
     let r = client()
         .post(p.url("/v1/ops/notices"))
-        .bearer_auth(TOKEN)
+        .bearer_auth(p.token("operator"))
         .header("idempotency-key", key)
         .json(&body)
         .send()
@@ -23,12 +23,13 @@ async fn create_notice(p: &Platform, key: &str, body: Value) -> Value {
 }
 
 async fn status_of(p: &Platform, path: &str) -> u16 {
-    client().get(p.url(path)).bearer_auth(TOKEN).send().await.unwrap().status().as_u16()
+    client().get(p.url(path)).bearer_auth(p.token("operator")).send().await.unwrap().status().as_u16()
 }
 
 /// Messages the ops-tasks consumer finished, from `GET /metrics`.
 async fn consumed(p: &Platform) -> f64 {
-    let metrics: Value = client().get(p.url("/metrics")).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap();
+    let metrics: Value =
+        client().get(p.url("/metrics")).bearer_auth(p.token("operator")).send().await.unwrap().json().await.unwrap();
     metrics["series"]
         .as_array()
         .unwrap()
@@ -51,7 +52,7 @@ async fn health_answers_and_data_survives_a_restart() {
     let p = Platform::start(&data, &[]);
     let got: Value = client()
         .get(p.url(&format!("/v1/ops/notices/{id}")))
-        .bearer_auth(TOKEN)
+        .bearer_auth(p.token("operator"))
         .send()
         .await
         .unwrap()
@@ -108,18 +109,18 @@ fn bad_configuration_stops_the_start_with_every_problem_named() {
         .env_clear()
         .env("MKPF_BACKEND", "postgres")
         .env("MKPF_BIND", "not-an-address")
-        .env("MKPF_DEV_OPERATOR_TOKEN", "short")
+        .env("MKPF_MAX_BODY_BYTES", "12")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    for var in ["MKPF_BACKEND", "MKPF_BIND", "MKPF_DEV_OPERATOR_TOKEN"] {
+    for var in ["MKPF_BACKEND", "MKPF_BIND", "MKPF_MAX_BODY_BYTES"] {
         assert!(err.contains(var), "{var} not named in: {err}");
     }
     let aws = std::process::Command::new(bin("mkpf-local"))
         .env_clear()
         .env("MKPF_BACKEND", "aws")
-        .env("MKPF_DEV_OPERATOR_TOKEN", TOKEN)
+        .env("MKPF_LOCAL_DEMO_TOKENS", "/tmp/never-written.json")
         .output()
         .unwrap();
     assert_eq!(aws.status.code(), Some(2));

@@ -248,7 +248,9 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.0.len(), 5, "{e}");
         let text = e.to_string();
-        for name in ["MKPF_BACKEND", "MKPF_BIND", "MKPF_MAX_BODY_BYTES", "MKPF_TABLE_PREFIX", "MKPF_NOTICE_RETENTION_DAYS"] {
+        for name in
+            ["MKPF_BACKEND", "MKPF_BIND", "MKPF_MAX_BODY_BYTES", "MKPF_TABLE_PREFIX", "MKPF_NOTICE_RETENTION_DAYS"]
+        {
             assert!(text.contains(name), "{name} missing from: {text}");
         }
     }

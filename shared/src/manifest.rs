@@ -63,6 +63,7 @@ pub fn manifest() -> Value {
             "sends_to": qnames(r.sends_to),
             "signs_with": keys(r.signs_tokens),
             "verifies_with": keys(r.verifies_tokens()),
+            "inspects_queues": qnames(r.inspects_queues),
         })).collect::<Vec<_>>(),
         "consumers": CONSUMERS.iter().map(|c| json!({
             "name": c.name,

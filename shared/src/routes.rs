@@ -121,6 +121,8 @@ pub struct RouteSpec {
     pub sends_to: &'static [&'static QueueDef],
     /// Signs access tokens (needs the signing key, not just the public key).
     pub signs_tokens: bool,
+    /// Queues whose depths the handler reads (their dead-letter queues too).
+    pub inspects_queues: &'static [&'static QueueDef],
     pub handler: fn(MethodFilter) -> MethodRouter<App>,
 }
 
@@ -221,6 +223,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: &[read(&tables::OPS)],
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, platform::health),
     },
     RouteSpec {
@@ -239,6 +242,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: &[],
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, platform::openapi),
     },
     RouteSpec {
@@ -257,6 +261,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: &[],
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: queues::ALL,
         handler: |m| axum::routing::on(m, platform::metrics),
     },
     RouteSpec {
@@ -275,6 +280,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: &[read(&tables::OPS)],
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, ops_http::public_list),
     },
     RouteSpec {
@@ -293,6 +299,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: &[write(&tables::OPS), write(&tables::IDEMPOTENCY)],
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, ops_http::create),
     },
     RouteSpec {
@@ -314,6 +321,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: &[read(&tables::OPS)],
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, ops_http::list),
     },
     RouteSpec {
@@ -332,6 +340,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: &[read(&tables::OPS)],
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, ops_http::get),
     },
     RouteSpec {
@@ -350,6 +359,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: &[write(&tables::OPS)],
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, ops_http::update),
     },
     RouteSpec {
@@ -368,6 +378,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: &[write(&tables::OPS)],
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, ops_http::withdraw),
     },
     RouteSpec {
@@ -386,6 +397,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: &[write(&tables::STAFF), write(&tables::AUDIT)],
         sends_to: &[],
         signs_tokens: true,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::sign_in),
     },
     RouteSpec {
@@ -404,6 +416,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: STAFF_RW,
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::sign_out),
     },
     RouteSpec {
@@ -422,6 +435,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: STAFF_R,
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::me),
     },
     RouteSpec {
@@ -440,6 +454,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: STAFF_RW,
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::change_password),
     },
     RouteSpec {
@@ -458,6 +473,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: STAFF_RW,
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::start_totp),
     },
     RouteSpec {
@@ -476,6 +492,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: STAFF_RW,
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::confirm_totp),
     },
     RouteSpec {
@@ -494,6 +511,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: STAFF_RW,
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::create),
     },
     RouteSpec {
@@ -506,7 +524,11 @@ pub static ROUTES: &[RouteSpec] = &[
         summary: "Staff accounts of the platform or of one municipality (audited)",
         tag: "staff",
         query: &[
-            ("municipality", "list this municipality's staff (default: the platform's own staff)", r#"{"type":"string","pattern":"^[0-9]{6}$"}"#),
+            (
+                "municipality",
+                "list this municipality's staff (default: the platform's own staff)",
+                r#"{"type":"string","pattern":"^[0-9]{6}$"}"#,
+            ),
             ("limit", "page size, 1 to 100 (default 50)", r#"{"type":"integer","minimum":1,"maximum":100}"#),
             ("cursor", "`next_cursor` of the previous page", r#"{"type":"string","maxLength":2048}"#),
         ],
@@ -516,6 +538,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: STAFF_R,
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::list),
     },
     RouteSpec {
@@ -534,6 +557,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: STAFF_R,
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::get),
     },
     RouteSpec {
@@ -552,6 +576,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: STAFF_RW,
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::reset_mfa),
     },
     RouteSpec {
@@ -570,6 +595,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: STAFF_RW,
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::reset_password),
     },
     RouteSpec {
@@ -588,6 +614,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: STAFF_RW,
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::disable),
     },
     RouteSpec {
@@ -609,6 +636,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: STAFF_R,
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::list_municipal),
     },
     RouteSpec {
@@ -622,7 +650,11 @@ pub static ROUTES: &[RouteSpec] = &[
         tag: "audit",
         query: &[
             ("from", "first Asia/Tokyo date, YYYY-MM-DD (required)", r#"{"type":"string","format":"date"}"#),
-            ("to", "last Asia/Tokyo date, YYYY-MM-DD, at most 31 days after `from` (required)", r#"{"type":"string","format":"date"}"#),
+            (
+                "to",
+                "last Asia/Tokyo date, YYYY-MM-DD, at most 31 days after `from` (required)",
+                r#"{"type":"string","format":"date"}"#,
+            ),
             ("limit", "records per page, 1 to 5000 (default 1000)", r#"{"type":"integer","minimum":1,"maximum":5000}"#),
             ("cursor", "the `MKPF-Next-Cursor` header of the previous page", r#"{"type":"string","maxLength":512}"#),
         ],
@@ -632,6 +664,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: &[read(&tables::AUDIT)],
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, audit_http::export),
     },
     RouteSpec {
@@ -645,7 +678,11 @@ pub static ROUTES: &[RouteSpec] = &[
         tag: "audit",
         query: &[
             ("from", "first Asia/Tokyo date, YYYY-MM-DD (required)", r#"{"type":"string","format":"date"}"#),
-            ("to", "last Asia/Tokyo date, YYYY-MM-DD, at most 31 days after `from` (required)", r#"{"type":"string","format":"date"}"#),
+            (
+                "to",
+                "last Asia/Tokyo date, YYYY-MM-DD, at most 31 days after `from` (required)",
+                r#"{"type":"string","format":"date"}"#,
+            ),
         ],
         request: None,
         response: Some(schema::<audit_http::VerificationView>),
@@ -653,6 +690,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tables: &[read(&tables::AUDIT)],
         sends_to: &[],
         signs_tokens: false,
+        inspects_queues: &[],
         handler: |m| axum::routing::on(m, audit_http::verification),
     },
 ];

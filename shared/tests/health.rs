@@ -27,7 +27,8 @@ async fn unhealthy_store_is_named_and_checks_are_reused_briefly() {
     let h = harness();
     let flaky = Arc::new(FaultyStore::new(h.app.store.clone()));
     flaky.fail_health.store(true, Ordering::SeqCst);
-    let app = mkpf::App::new(h.app.config.clone(), flaky.clone(), h.app.queue.clone(), h.clock.clone(), h.app.keys.clone());
+    let app =
+        mkpf::App::new(h.app.config.clone(), flaky.clone(), h.app.queue.clone(), h.clock.clone(), h.app.keys.clone());
     let router = mkpf::http::full_router(app.clone());
 
     let (status, body) = get_health(&router).await;

@@ -61,9 +61,15 @@ impl Platform {
 
     /// The event with `${STAFF_TOKEN}` replaced by an operator token of this platform.
     async fn signed(&self, event: &str) -> String {
-        let token = mkpf::staff::demo::token_for(&self.app, "events-operator", &[mkpf::domain::staff::Role::Operator], None, 3600)
-            .await
-            .expect("a test operator token");
+        let token = mkpf::staff::demo::token_for(
+            &self.app,
+            "events-operator",
+            &[mkpf::domain::staff::Role::Operator],
+            None,
+            3600,
+        )
+        .await
+        .expect("a test operator token");
         event.replace("${STAFF_TOKEN}", &token)
     }
 

@@ -77,7 +77,13 @@ async fn store_faults_are_retried_with_growing_jittered_backoff() {
     let h = harness();
     let throttled = FaultyStore::new(h.app.store.clone());
     throttled.fail_writes.store(true, std::sync::atomic::Ordering::SeqCst);
-    let failing = mkpf::App::new(h.app.config.clone(), Arc::new(throttled), h.app.queue.clone(), h.clock.clone(), h.app.keys.clone());
+    let failing = mkpf::App::new(
+        h.app.config.clone(),
+        Arc::new(throttled),
+        h.app.queue.clone(),
+        h.clock.clone(),
+        h.app.keys.clone(),
+    );
     let spec = consumer("ops-tasks").unwrap();
     h.app
         .queue

@@ -12,9 +12,9 @@ use common::*;
 use mkpf::adapters::local_keys::LocalKeys;
 use mkpf::domain::staff::StaffId;
 use mkpf::http::auth::Access;
+use mkpf::routes::{CONSUMERS, JOBS, ROUTES, binaries};
 use mkpf::staff::sessions;
 use mkpf::tokens;
-use mkpf::routes::{CONSUMERS, JOBS, ROUTES, binaries};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -76,7 +76,11 @@ fn names_and_paths_are_unique() {
         assert!(!r.access.is_empty(), "{} admits nobody: declare its access", r.name);
         if r.idempotent {
             assert_eq!(r.verb.as_str(), "POST", "{}: only creating POSTs take Idempotency-Key", r.name);
-            assert!(r.tables.iter().any(|t| t.table.name == "idempotency"), "{} must declare the idempotency table", r.name);
+            assert!(
+                r.tables.iter().any(|t| t.table.name == "idempotency"),
+                "{} must declare the idempotency table",
+                r.name
+            );
         }
     }
     for c in CONSUMERS {
@@ -124,14 +128,17 @@ const GUARD_CODES: &[&str] = &[
     "totp_enrolment_required",
 ];
 
+/// Decides something from a route's access list.
+type OnAccess<T> = Box<dyn Fn(&[Access]) -> T>;
+
 /// The callers of the matrix: a label, the token (if any) and whether the route's access list
 /// admits this caller.
 struct Caller {
     label: String,
     token: Option<String>,
-    admitted: Box<dyn Fn(&[Access]) -> bool>,
+    admitted: OnAccess<bool>,
     /// The guard's answer when refused: (status, code).
-    refusal: Box<dyn Fn(&[Access]) -> (StatusCode, &'static str)>,
+    refusal: OnAccess<(StatusCode, &'static str)>,
 }
 
 async fn signed(h: &Harness, claims: &tokens::Claims) -> String {
@@ -173,10 +180,8 @@ async fn callers(h: &Harness) -> Vec<Caller> {
         });
     }
     // An operator whose password must change first: only self-service routes.
-    let acc = mkpf::staff::account::load(h.app.store.as_ref(), &StaffId::parse(OPERATOR.0).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let acc =
+        mkpf::staff::account::load(h.app.store.as_ref(), &StaffId::parse(OPERATOR.0).unwrap()).await.unwrap().unwrap();
     let restricted = sessions::open(&h.app, &acc, vec!["password_change".into()], 600).await.unwrap();
     h.app.store.transact(vec![restricted.op]).await.unwrap();
     v.push(Caller {
@@ -201,7 +206,8 @@ async fn callers(h: &Harness) -> Vec<Caller> {
     // Credentials that must never work.
     let expired = mkpf::staff::demo::token_for(&h.app, OPERATOR.0, OPERATOR.1, None, -1).await.unwrap();
     let other_key = LocalKeys::generate();
-    let foreign = tokens::issue(&other_key, &claims(h, tokens::STAFF_AUDIENCE, OPERATOR.0, &["operator"], 900)).await.unwrap();
+    let foreign =
+        tokens::issue(&other_key, &claims(h, tokens::STAFF_AUDIENCE, OPERATOR.0, &["operator"], 900)).await.unwrap();
     let wrong_aud = signed(h, &claims(h, "mkpf-elsewhere", OPERATOR.0, &["operator"], 900)).await;
     let auditor = mkpf::staff::demo::token_for(&h.app, AUDITOR.0, AUDITOR.1, None, 3600).await.unwrap();
     let parts: Vec<&str> = auditor.split('.').collect();
@@ -210,7 +216,10 @@ async fn callers(h: &Harness) -> Vec<Caller> {
     let tampered = format!(
         "{}.{}.{}",
         parts[0],
-        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, serde_json::to_vec(&escalated).unwrap()),
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            serde_json::to_vec(&escalated).unwrap()
+        ),
         parts[2]
     );
     let unsessioned = signed(h, &claims(h, tokens::STAFF_AUDIENCE, OPERATOR.0, &["operator"], 900)).await;
@@ -287,7 +296,12 @@ fn providers_and_relying_systems_reach_only_routes_that_name_them() {
     let rp = Principal::RelyingSystem(RelyingSystemPrincipal { client_id: "city-portal".into() });
     for r in ROUTES {
         let public = r.access.contains(&Access::Public);
-        assert_eq!(authorize(r.access, &provider).is_ok(), public || r.access.contains(&Access::Provider), "{}", r.name);
+        assert_eq!(
+            authorize(r.access, &provider).is_ok(),
+            public || r.access.contains(&Access::Provider),
+            "{}",
+            r.name
+        );
         assert_eq!(authorize(r.access, &rp).is_ok(), public || r.access.contains(&Access::RelyingSystem), "{}", r.name);
     }
 }

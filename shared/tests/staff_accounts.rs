@@ -57,8 +57,12 @@ async fn onboard(h: &Harness, id: &str, otp: &str) -> (String, Vec<u8>) {
     assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
     let secret = secret_from_base32(started.body["secret"].as_str().unwrap()).unwrap();
     assert!(started.body["provisioning_uri"].as_str().unwrap().starts_with(&format!("otpauth://totp/MKPF:{id}?")));
-    let confirmed =
-        h.call("POST", "/v1/staff/me/totp/confirm").bearer(&t).json(json!({"code": code_now(h, id, &secret)})).send().await;
+    let confirmed = h
+        .call("POST", "/v1/staff/me/totp/confirm")
+        .bearer(&t)
+        .json(json!({"code": code_now(h, id, &secret)}))
+        .send()
+        .await;
     assert_eq!(confirmed.status, StatusCode::NO_CONTENT, "{}", confirmed.body);
     // Confirming ended the restricted session; the next code is a fresh step.
     h.clock.advance(time::Duration::seconds(30));
@@ -207,11 +211,20 @@ async fn staff_cannot_grant_themselves_or_others_more_power() {
     // Role combinations are checked.
     for (body, field) in [
         (json!({"staff_id": "a.b", "display_name": "x", "roles": ["municipal_staff"]}), "municipality"),
-        (json!({"staff_id": "a.b", "display_name": "x", "roles": ["operator"], "municipality": "131016"}), "municipality"),
-        (json!({"staff_id": "a.b", "display_name": "x", "roles": ["municipal_staff", "operator"], "municipality": "131016"}), "roles"),
+        (
+            json!({"staff_id": "a.b", "display_name": "x", "roles": ["operator"], "municipality": "131016"}),
+            "municipality",
+        ),
+        (
+            json!({"staff_id": "a.b", "display_name": "x", "roles": ["municipal_staff", "operator"], "municipality": "131016"}),
+            "roles",
+        ),
         (json!({"staff_id": "a.b", "display_name": "x", "roles": ["root"]}), "roles"),
         (json!({"staff_id": "a.b", "display_name": "x", "roles": []}), "roles"),
-        (json!({"staff_id": "a.b", "display_name": "x", "roles": ["municipal_staff"], "municipality": "131017"}), "municipality"),
+        (
+            json!({"staff_id": "a.b", "display_name": "x", "roles": ["municipal_staff"], "municipality": "131017"}),
+            "municipality",
+        ),
         (json!({"staff_id": "A", "display_name": "x", "roles": ["auditor"]}), "staff_id"),
     ] {
         let r = h.op("POST", "/v1/ops/staff").json(body.clone()).send().await;
@@ -236,7 +249,8 @@ async fn municipal_staff_see_only_their_own_municipality() {
     create(&h, "osaka.clerk", &["municipal_staff"], Some("271004")).await;
     let own = h.call("GET", "/v1/municipalities/131016/staff").staff(CHIYODA).send().await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.body);
-    let ids: Vec<&str> = own.body["items"].as_array().unwrap().iter().map(|i| i["staff_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        own.body["items"].as_array().unwrap().iter().map(|i| i["staff_id"].as_str().unwrap()).collect();
     assert!(ids.contains(&"chiyoda.clerk") && !ids.contains(&"osaka.clerk"), "{ids:?}");
     let other = h.call("GET", "/v1/municipalities/271004/staff").staff(CHIYODA).send().await;
     assert_eq!((other.status, other.code()), (StatusCode::FORBIDDEN, "municipality_forbidden"));
@@ -312,7 +326,8 @@ async fn the_first_operator_is_bootstrapped_once() {
         .await
         .unwrap();
     assert_eq!(acc.roles, [mkpf::domain::staff::Role::Operator]);
-    let again = bootstrap(&h.app, &ctx, StaffId::parse("second.op").unwrap(), DisplayName::parse("Second").unwrap()).await;
+    let again =
+        bootstrap(&h.app, &ctx, StaffId::parse("second.op").unwrap(), DisplayName::parse("Second").unwrap()).await;
     assert!(matches!(again, Err(AdminError::AlreadyBootstrapped)), "{again:?}");
     let first = sign_in(&h, "first.op", otp.expose(), None).await;
     assert_eq!(first.status, StatusCode::CREATED);

@@ -55,7 +55,12 @@ enum Cmd {
     },
     /// Print the current code of a base32 TOTP secret, like an authenticator app (for the
     /// README walk-through and tests).
-    TotpCode { secret: String },
+    TotpCode {
+        secret: String,
+        /// The code of a later 30-second step (0: the current one).
+        #[arg(long, default_value_t = 0)]
+        steps_ahead: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -371,12 +376,13 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Cmd::Staff { cmd } => staff(cmd).await,
         Cmd::Audit { cmd } => audit(cmd).await,
-        Cmd::TotpCode { secret } => {
+        Cmd::TotpCode { secret, steps_ahead } => {
             let bytes = mkpf::staff::secrets::secret_from_base32(&secret)?;
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_err(|e| e.to_string())?
-                .as_secs() as i64;
+                .as_secs() as i64
+                + 30 * i64::from(steps_ahead);
             let id = mkpf::domain::staff::StaffId::parse("any").map_err(|e| e.to_string())?;
             println!("{}", mkpf::staff::secrets::totp_code_at(&bytes, &id, now));
             Ok(())

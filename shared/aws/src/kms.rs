@@ -28,13 +28,9 @@ impl KmsTokenKeys {
     }
 
     async fn fetch_public(&self) -> Result<Arc<jsonwebtoken::DecodingKey>, KeyError> {
-        let out = self
-            .client
-            .get_public_key()
-            .key_id(&self.key_id)
-            .send()
-            .await
-            .map_err(|e| KeyError::Unavailable(format!("KMS GetPublicKey: {}", aws_sdk_kms::error::DisplayErrorContext(e))))?;
+        let out = self.client.get_public_key().key_id(&self.key_id).send().await.map_err(|e| {
+            KeyError::Unavailable(format!("KMS GetPublicKey: {}", aws_sdk_kms::error::DisplayErrorContext(e)))
+        })?;
         let der = out.public_key().ok_or_else(|| KeyError::Invalid("KMS returned no public key".into()))?;
         let pk = p256::PublicKey::from_public_key_der(der.as_ref())
             .map_err(|e| KeyError::Invalid(format!("the KMS key is not a P-256 key: {e}")))?;

@@ -244,3 +244,166 @@ mod queue {
         assert_eq!(q.redrive(&WORK, 10).await.unwrap(), 2);
     }
 }
+
+/// The KMS token signer against moto's KMS: an ECC_NIST_P256 key signs tokens that verify with
+/// the public key KMS hands out, and tokens of another key are refused.
+mod kms {
+    use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    use mkpf::ports::TokenKeys;
+    use mkpf::tokens::{self, Claims, TokenError};
+    use mkpf_aws::KmsTokenKeys;
+
+    fn client() -> aws_sdk_kms::Client {
+        let conf = aws_sdk_kms::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(super::REGION))
+            .endpoint_url(super::endpoint())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
+            .build();
+        aws_sdk_kms::Client::from_conf(conf)
+    }
+
+    async fn new_key(client: &aws_sdk_kms::Client) -> String {
+        let out = client
+            .create_key()
+            .key_spec(KeySpec::EccNistP256)
+            .key_usage(KeyUsageType::SignVerify)
+            .send()
+            .await
+            .expect("create a KMS key on moto");
+        out.key_metadata().expect("metadata").key_id().to_owned()
+    }
+
+    fn claims() -> Claims {
+        Claims {
+            iss: tokens::ISSUER.into(),
+            aud: tokens::STAFF_AUDIENCE.into(),
+            sub: "op".into(),
+            sid: "s".into(),
+            iat: 1_000,
+            exp: 2_000,
+            roles: vec!["operator".into()],
+            muni: None,
+            pending: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn kms_signed_tokens_verify_and_other_keys_are_refused() {
+        let client = client();
+        let keys = KmsTokenKeys::new(client.clone(), new_key(&client).await);
+        let t = tokens::issue(&keys, &claims()).await.expect("KMS Sign");
+        assert_eq!(tokens::verify(&keys, &t, &[tokens::STAFF_AUDIENCE], 1_500).await, Ok(claims()));
+        // Every signature verifies (ECDSA is randomised; s is normalised to the low half).
+        for _ in 0..5 {
+            let t = tokens::issue(&keys, &claims()).await.unwrap();
+            assert!(tokens::verify(&keys, &t, &[tokens::STAFF_AUDIENCE], 1_500).await.is_ok());
+        }
+        let other = KmsTokenKeys::new(client.clone(), new_key(&client).await);
+        assert_ne!(other.current_kid(), keys.current_kid());
+        let foreign = tokens::issue(&other, &claims()).await.unwrap();
+        assert_eq!(
+            tokens::verify(&keys, &foreign, &[tokens::STAFF_AUDIENCE], 1_500).await,
+            Err(TokenError::BadSignature)
+        );
+        // A key that does not exist: a clear unavailability, never a panic or a valid token.
+        let missing = KmsTokenKeys::new(client, "alias/does-not-exist");
+        assert!(matches!(tokens::issue(&missing, &claims()).await, Err(mkpf::ports::KeyError::Unavailable(_))));
+    }
+}
+
+/// Staff accounts and the audit trail on DynamoDB (moto): audited changes are one
+/// TransactWriteItems each, chains stay intact under concurrent writers, and an edited record is
+/// found by `verify`.
+mod audit_on_dynamodb {
+    use std::sync::Arc;
+
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use mkpf::App;
+    use mkpf::adapters::local_keys::LocalKeys;
+    use mkpf::audit::{self, Actor, Context, Event};
+    use mkpf::domain::staff::{DisplayName, Role, StaffId};
+    use mkpf::ports::store::*;
+    use mkpf::ports::{Clock, JST, SystemClock};
+    use mkpf_aws::{DynamoStore, SqsQueue, create_tables};
+
+    async fn app() -> (App, Arc<DynamoStore>) {
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(super::REGION))
+            .endpoint_url(super::endpoint())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
+            .build();
+        let client = aws_sdk_dynamodb::Client::from_conf(conf);
+        let prefix = super::unique_prefix();
+        create_tables(&client, &prefix, mkpf::tables::ALL).await.expect("create tables on moto");
+        let store = Arc::new(DynamoStore::new(client, prefix.clone(), Arc::new(SystemClock)));
+        let sqs = aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::Config::builder()
+                .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+                .region(aws_sdk_sqs::config::Region::new(super::REGION))
+                .endpoint_url(super::endpoint())
+                .credentials_provider(aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "static"))
+                .build(),
+        );
+        let dir = std::env::temp_dir().join(format!("mkpf-moto-{prefix}"));
+        let config = mkpf::config::Config::for_tests(dir);
+        let app = App::new(
+            config,
+            store.clone(),
+            Arc::new(SqsQueue::new(sqs, prefix)),
+            Arc::new(SystemClock),
+            Arc::new(LocalKeys::generate()),
+        );
+        (app, store)
+    }
+
+    #[tokio::test]
+    async fn audited_changes_commit_in_one_transaction_and_tampering_is_found() {
+        let (app, store) = app().await;
+        let ctx = Context::new(Actor::cli("moto-test"));
+        let before = store.round_trips();
+        let s = mkpf::staff::admin::NewStaff::new(
+            StaffId::parse("moto.op").unwrap(),
+            DisplayName::parse("Moto").unwrap(),
+            vec![Role::Operator],
+            None,
+        )
+        .unwrap();
+        mkpf::staff::admin::create(&app, &ctx, s.clone()).await.unwrap();
+        // One head read (a fresh process knows no chain head) and one transaction.
+        assert_eq!(store.round_trips() - before, 2);
+        assert!(matches!(mkpf::staff::admin::create(&app, &ctx, s).await, Err(mkpf::staff::admin::AdminError::Exists)));
+
+        let mut tasks = Vec::new();
+        for i in 0..24 {
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                let ctx = Context::new(Actor::new("staff", Some("w")));
+                audit::commit_event(&app, &ctx, Event::success("test.write", vec![format!("item:{i}")])).await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let day = SystemClock.now().to_offset(JST).date();
+        let report = audit::verify(store.as_ref(), day, day, |_, _| {}).await.unwrap();
+        assert!(report.ok(), "{:?}", report.findings);
+        assert_eq!(report.records, 25, "the create and 24 writes (the refused duplicate rolled back with its record)");
+
+        let (records, _) = audit::export_page(store.as_ref(), day, day, None, 100).await.unwrap();
+        let victim = records.iter().find(|r| r.action == "staff.create").unwrap();
+        let key = Key::new(format!("CHAIN#{}", victim.chain.replace('/', "#")), format!("SEQ#{:020}", victim.seq));
+        let mut item = store.get(&mkpf::tables::AUDIT, &key).await.unwrap().unwrap();
+        let body = item.get("body").unwrap().as_s().unwrap().replace("moto-test", "intruder");
+        item.insert("body".into(), Value::S(body));
+        store.put(&mkpf::tables::AUDIT, item, None).await.unwrap();
+        let report = audit::verify(store.as_ref(), day, day, |_, _| {}).await.unwrap();
+        assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+        assert_eq!(
+            (report.findings[0].chain.as_str(), report.findings[0].seq),
+            (victim.chain.as_str(), Some(victim.seq))
+        );
+    }
+}

@@ -137,7 +137,7 @@ pub async fn commit(app: &App, ctx: &Context, event: Event, ops: Vec<TxOp>) -> R
             Err(StoreError::TransactionCanceled { reasons }) => {
                 *cached = None;
                 let own = &reasons[..n.min(reasons.len())];
-                if own.iter().any(|r| *r == CancelReason::ConditionFailed) {
+                if own.contains(&CancelReason::ConditionFailed) {
                     return Err(StoreError::TransactionCanceled { reasons: own.to_vec() });
                 }
                 // The head moved (another process wrote this shard) or a write conflicted: re-read.

@@ -146,9 +146,13 @@ async fn verify_chain(store: &dyn Store, chain: &str, report: &mut VerifyReport)
             let (last_seq, last_hash) = last.unwrap_or((0, String::new()));
             if head_seq != last_seq as i64 {
                 let problem = if head_seq > last_seq as i64 {
-                    format!("the head records {head_seq} records but the chain ends at {last_seq}: the last records were removed")
+                    format!(
+                        "the head records {head_seq} records but the chain ends at {last_seq}: the last records were removed"
+                    )
                 } else {
-                    format!("the chain runs past its head ({last_seq} > {head_seq}): records were appended outside the platform")
+                    format!(
+                        "the chain runs past its head ({last_seq} > {head_seq}): records were appended outside the platform"
+                    )
                 };
                 find(Some(last_seq), problem);
             } else if head_hash != last_hash {

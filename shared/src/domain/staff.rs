@@ -59,9 +59,10 @@ impl Role {
         }
     }
     pub fn parse(s: &str) -> Result<Role, String> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            format!("unknown role {s:?}; roles are operator, municipal_staff, auditor, patch_approver")
-        })
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role {s:?}; roles are operator, municipal_staff, auditor, patch_approver"))
     }
 }
 
@@ -124,7 +125,7 @@ impl NewPassword {
 
     pub fn parse(s: &str, id: &StaffId) -> Result<NewPassword, String> {
         let n = s.chars().count();
-        if n < Self::MIN_CHARS || n > Self::MAX_CHARS {
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&n) {
             return Err(format!("a password is {} to {} characters", Self::MIN_CHARS, Self::MAX_CHARS));
         }
         let mut distinct: Vec<char> = s.chars().collect();

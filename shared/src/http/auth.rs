@@ -161,12 +161,13 @@ pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, A
         .filter(|t| !t.is_empty())
         .ok_or_else(|| unauthenticated("token_invalid", "the Authorization header must be `Bearer <token>`"))?;
     let audiences = [tokens::STAFF_AUDIENCE, tokens::CITIZEN_AUDIENCE];
-    let claims = tokens::verify(app.keys.as_ref(), token, &audiences, app.clock.epoch_secs()).await.map_err(|e| match e {
-        TokenError::Expired => unauthenticated("token_expired", "the token has expired; sign in again"),
-        TokenError::WrongAudience => unauthenticated("token_invalid", "the token is not meant for this API"),
-        TokenError::Key(k) => ApiError::unavailable(k),
-        _ => unauthenticated("token_invalid", "the bearer token is not valid"),
-    })?;
+    let claims =
+        tokens::verify(app.keys.as_ref(), token, &audiences, app.clock.epoch_secs()).await.map_err(|e| match e {
+            TokenError::Expired => unauthenticated("token_expired", "the token has expired; sign in again"),
+            TokenError::WrongAudience => unauthenticated("token_invalid", "the token is not meant for this API"),
+            TokenError::Key(k) => ApiError::unavailable(k),
+            _ => unauthenticated("token_invalid", "the bearer token is not valid"),
+        })?;
     match claims.aud.as_str() {
         tokens::STAFF_AUDIENCE => {
             let roles = claims
@@ -236,7 +237,8 @@ impl<S: Send + Sync> FromRequestParts<S> for AuditCtx {
 
 /// Builds the audit context from a request's extensions.
 pub fn context(ext: &axum::http::Extensions) -> audit::Context {
-    let actor = ext.get::<Principal>().map(Principal::audit_actor).unwrap_or_else(|| audit::Actor::new("anonymous", None));
+    let actor =
+        ext.get::<Principal>().map(Principal::audit_actor).unwrap_or_else(|| audit::Actor::new("anonymous", None));
     audit::Context {
         actor,
         request_id: current_request_id(),

@@ -2,11 +2,11 @@
 //! Request bodies are parsed into domain types here, at the edge; `NoticeError` is mapped to
 //! problems once, in `From<NoticeError> for ApiError`.
 
+use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 

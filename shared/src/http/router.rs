@@ -102,9 +102,7 @@ fn source_ip(req: &Request) -> Option<String> {
     {
         return c.http.source_ip.clone();
     }
-    req.extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+    req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
 }
 
 const SECURITY_HEADERS: [(&str, &str); 6] = [

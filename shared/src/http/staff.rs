@@ -415,7 +415,11 @@ pub async fn list_municipal(
     let Path(raw) = code.map_err(|_| not_found())?;
     let code = MunicipalityCode::parse(&raw).map_err(|_| not_found())?;
     if !me.may_access_municipality(code.as_str()) {
-        let ev = crate::audit::Event::denied("staff.list", vec![format!("municipality:{}", code.as_str())], "municipality_forbidden");
+        let ev = crate::audit::Event::denied(
+            "staff.list",
+            vec![format!("municipality:{}", code.as_str())],
+            "municipality_forbidden",
+        );
         crate::audit::commit_event(&app, &ctx, ev).await?;
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -6,8 +6,8 @@ pub mod keys;
 pub mod queue;
 pub mod store;
 
-pub use keys::{KeyError, TokenKeys};
 pub use clock::{Clock, JST, ManualClock, SystemClock};
+pub use keys::{KeyError, TokenKeys};
 pub use queue::{OutMessage, Queue, QueueDef, QueueDepth, QueueError, Received};
 pub use store::{
     CancelReason, CmpOp, Cond, Cursor, IndexDef, Item, ItemExt, Key, Page, Query, SkCond, Store, StoreError, TableDef,

@@ -102,7 +102,9 @@ impl StaffAccount {
         let roles = match i.get("roles") {
             Some(Value::L(l)) => l
                 .iter()
-                .map(|v| v.as_s().ok_or_else(|| bad("role not a string".into())).and_then(|s| Role::parse(s).map_err(bad)))
+                .map(|v| {
+                    v.as_s().ok_or_else(|| bad("role not a string".into())).and_then(|s| Role::parse(s).map_err(bad))
+                })
                 .collect::<Result<Vec<_>, _>>()?,
             _ => return Err(bad("roles missing".into())),
         };

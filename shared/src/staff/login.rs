@@ -61,7 +61,8 @@ async fn fail(app: &App, ctx: &Context, acc: &StaffAccount, code: &'static str) 
         next.locked_until = now + LOCK_SECS;
         next.failed_logins = 0;
     }
-    let ev = Event::denied("staff.login", target(acc.id.as_str()), code).with_detail(json!({"code": code, "locked": locked}));
+    let ev = Event::denied("staff.login", target(acc.id.as_str()), code)
+        .with_detail(json!({"code": code, "locked": locked}));
     match audit::commit(app, ctx, ev, vec![acc.replace_op(&next)]).await {
         // A concurrent attempt changed the account first; this attempt still failed.
         Ok(()) | Err(StoreError::TransactionCanceled { .. }) => {}
@@ -211,7 +212,7 @@ pub async fn change_password(
     }
     let mut next = acc.clone();
     next.version += 1;
-    next.password_hash = Some(hash_password(&new).await.map_err(|e| StoreError::Unavailable(e))?);
+    next.password_hash = Some(hash_password(&new).await.map_err(StoreError::Unavailable)?);
     next.password_changed_at = now;
     next.must_change_password = false;
     next.failed_logins = 0;
@@ -233,13 +234,18 @@ pub async fn start_totp_enrolment(
         return Err(SelfServiceError::TotpAlreadyEnrolled);
     }
     let secret = new_totp_secret();
-    let (uri, b32) = provisioning(&secret, id).map_err(|e| StoreError::Unavailable(e))?;
+    let (uri, b32) = provisioning(&secret, id).map_err(StoreError::Unavailable)?;
     let mut next = acc.clone();
     next.version += 1;
     next.totp_pending = Some(secret);
-    audit::commit(app, ctx, Event::success("staff.totp_enrolment_start", target(id.as_str())), vec![acc.replace_op(&next)])
-        .await
-        .map_err(cancelled_to_conflict)?;
+    audit::commit(
+        app,
+        ctx,
+        Event::success("staff.totp_enrolment_start", target(id.as_str())),
+        vec![acc.replace_op(&next)],
+    )
+    .await
+    .map_err(cancelled_to_conflict)?;
     Ok((uri, b32))
 }
 

@@ -119,7 +119,9 @@ mod tests {
         // RFC 6238 appendix B, SHA-1 seed, last 6 digits.
         let seed = b"12345678901234567890";
         let id = StaffId::parse("rfc").unwrap();
-        for (t, code) in [(59, "287082"), (1_111_111_109, "081804"), (1_234_567_890, "005924"), (2_000_000_000, "279037")] {
+        for (t, code) in
+            [(59, "287082"), (1_111_111_109, "081804"), (1_234_567_890, "005924"), (2_000_000_000, "279037")]
+        {
             assert_eq!(totp_code_at(seed, &id, t), code);
             let c = TotpCode::parse(code).unwrap();
             assert_eq!(check_totp(seed, &id, &c, t), Some(t / 30));

@@ -12,6 +12,8 @@ pub struct FaultyStore {
     inner: Arc<dyn Store>,
     /// Deletes and transactions answer `Throttled`.
     pub fail_writes: AtomicBool,
+    /// Transactions that write the audit trail answer `Unavailable`.
+    pub fail_audit: AtomicBool,
     /// Health checks answer `Unavailable`.
     pub fail_health: AtomicBool,
     /// How many health checks reached the store.
@@ -23,6 +25,7 @@ impl FaultyStore {
         FaultyStore {
             inner,
             fail_writes: AtomicBool::new(false),
+            fail_audit: AtomicBool::new(false),
             fail_health: AtomicBool::new(false),
             health_checks: AtomicUsize::new(0),
         }
@@ -49,6 +52,9 @@ impl Store for FaultyStore {
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
         if self.fail_writes.load(Ordering::SeqCst) {
             return Err(StoreError::Throttled);
+        }
+        if self.fail_audit.load(Ordering::SeqCst) && ops.iter().any(|o| o.table().name == "audit") {
+            return Err(StoreError::Unavailable("injected audit fault".into()));
         }
         self.inner.transact(ops).await
     }

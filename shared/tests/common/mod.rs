@@ -8,8 +8,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use mkpf::App;
-use mkpf::config::Config;
 use mkpf::adapters::local_keys::LocalKeys;
+use mkpf::config::Config;
 use mkpf::domain::staff::Role;
 use mkpf::ports::{Clock, ManualClock};
 use tower::ServiceExt;
@@ -87,7 +87,8 @@ impl Harness {
         if let Some(tok) = t.get(who.0) {
             return tok.clone();
         }
-        let tok = mkpf::staff::demo::token_for(&self.app, who.0, who.1, who.2, 3650 * 86_400).await.expect("test token");
+        let tok =
+            mkpf::staff::demo::token_for(&self.app, who.0, who.1, who.2, 3650 * 86_400).await.expect("test token");
         t.insert(who.0.to_owned(), tok.clone());
         tok
     }

@@ -1,0 +1,281 @@
+//! The audit trail: what gets recorded, that records and changes commit together, that chains
+//! stay intact under concurrent writers (in one process and across processes), that every kind
+//! of tampering with a single record is detected and pinpointed, and the auditor's export.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::http::StatusCode;
+use common::*;
+use mkpf::audit::{self, Actor, AuditRecord, Context, Event, Outcome, verify};
+use mkpf::ports::store::*;
+use mkpf::tables::AUDIT;
+use mkpf::testing::faulty_store::FaultyStore;
+use serde_json::json;
+
+fn today(h: &Harness) -> time::Date {
+    h.app.clock.now().to_offset(mkpf::ports::JST).date()
+}
+
+async fn report(h: &Harness) -> audit::VerifyReport {
+    verify(h.app.store.as_ref(), today(h), today(h), |_, _| {}).await.unwrap()
+}
+
+/// `n` records from as many concurrent writers.
+async fn write_records(h: &Harness, n: usize) {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let app = h.app.clone();
+        tasks.push(tokio::spawn(async move {
+            let ctx = Context::new(Actor::new("staff", Some(&format!("writer-{i}"))));
+            audit::commit_event(&app, &ctx, Event::success("test.write", vec![format!("item:{i}")])).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+}
+
+/// The stored items of the longest chain of today: (pk, items in sequence order).
+async fn longest_chain(h: &Harness) -> (String, Vec<Item>) {
+    let mut best = (String::new(), Vec::new());
+    for shard in 0..audit::SHARDS {
+        let pk = format!("CHAIN#{}#{shard:02}", today(h));
+        let page =
+            h.app.store.query(Query::new(&AUDIT, pk.clone()).sk(SkCond::BeginsWith("SEQ#".into()))).await.unwrap();
+        if page.items.len() > best.1.len() {
+            best = (pk, page.items);
+        }
+    }
+    assert!(best.1.len() >= 4, "need a chain of at least 4 records, got {}", best.1.len());
+    best
+}
+
+fn body(i: &Item) -> AuditRecord {
+    serde_json::from_str(i.get("body").unwrap().as_s().unwrap()).unwrap()
+}
+
+fn with_body(i: &Item, r: &AuditRecord) -> Item {
+    let mut i = i.clone();
+    i.insert("body".into(), Value::S(r.to_json()));
+    i
+}
+
+fn chain_of(pk: &str) -> String {
+    pk.trim_start_matches("CHAIN#").replacen('#', "/", 1)
+}
+
+#[tokio::test]
+async fn concurrent_writers_in_one_process_keep_every_chain_intact() {
+    let h = harness();
+    write_records(&h, 200).await;
+    let r = report(&h).await;
+    assert!(r.ok(), "{:?}", r.findings);
+    assert_eq!(r.records, 200);
+    assert!(r.chains > 1, "writers spread over shards");
+}
+
+#[tokio::test]
+async fn two_processes_writing_the_same_chains_stay_intact() {
+    let h = harness();
+    // A second App over the same store: its own cached chain heads, like another Lambda instance.
+    let other = mkpf::App::new(
+        h.app.config.clone(),
+        h.app.store.clone(),
+        h.app.queue.clone(),
+        h.clock.clone(),
+        h.app.keys.clone(),
+    );
+    let mut tasks = Vec::new();
+    for i in 0..120 {
+        let app = if i % 2 == 0 { h.app.clone() } else { other.clone() };
+        tasks.push(tokio::spawn(async move {
+            let ctx = Context::new(Actor::new("staff", Some("x")));
+            audit::commit_event(&app, &ctx, Event::success("test.write", vec![format!("item:{i}")])).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let r = report(&h).await;
+    assert!(r.ok(), "{:?}", r.findings);
+    assert_eq!(r.records, 120);
+}
+
+#[tokio::test]
+async fn a_change_and_its_record_commit_together() {
+    let h = harness();
+    let faulty = Arc::new(FaultyStore::new(h.app.store.clone()));
+    let app =
+        mkpf::App::new(h.app.config.clone(), faulty.clone(), h.app.queue.clone(), h.clock.clone(), h.app.keys.clone());
+    let router = mkpf::http::full_router(app);
+    let token = h.token(&OPERATOR).await;
+    faulty.fail_audit.store(true, Ordering::SeqCst);
+    let req = axum::http::Request::post("/v1/ops/notices")
+        .header("authorization", format!("Bearer {token}"))
+        .header("idempotency-key", "k1")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(r#"{"title":"t","body":"b"}"#))
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(router, req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE, "a failed audit write fails the operation");
+    let list = h.op("GET", "/v1/ops/notices").send().await;
+    assert_eq!(list.body["items"], json!([]), "and the change did not happen");
+}
+
+#[tokio::test]
+async fn every_change_and_refusal_is_recorded_with_who_what_and_where() {
+    let h = harness();
+    let created = h
+        .op("POST", "/v1/ops/notices")
+        .header("idempotency-key", "a")
+        .json(json!({"title": "Maintenance", "body": "b"}))
+        .send()
+        .await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let request_id = created.header("x-request-id").unwrap().to_owned();
+    h.op("POST", &format!("/v1/ops/notices/{id}/withdraw")).send().await;
+    // A refused caller: an auditor may not create notices.
+    let refused =
+        h.call("POST", "/v1/ops/notices").staff(AUDITOR).header("idempotency-key", "b").json(json!({})).send().await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let forged = h.call("GET", "/v1/ops/notices").bearer("forged.token.value").send().await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+
+    let records = all_records(&h).await;
+    let find = |action: &str| records.iter().filter(|r| r.action == action).collect::<Vec<_>>();
+    let create = find("notice.create");
+    assert_eq!(create.len(), 1);
+    assert_eq!(create[0].actor, Actor::new("staff", Some(OPERATOR.0)));
+    assert_eq!(create[0].targets, [format!("notice:{id}")]);
+    assert_eq!(create[0].request_id.as_deref(), Some(request_id.as_str()));
+    assert_eq!(create[0].outcome, Outcome::Success);
+    assert_eq!(find("notice.withdraw").len(), 1);
+    let denied = find("auth.denied");
+    assert_eq!(denied.len(), 2, "{denied:?}");
+    assert!(denied.iter().any(|r| r.actor.id.as_deref() == Some(AUDITOR.0) && r.detail["code"] == "forbidden"));
+    assert!(denied.iter().any(|r| r.actor.kind == "anonymous" && r.detail["code"] == "token_invalid"));
+    assert!(denied.iter().all(|r| r.outcome == Outcome::Denied && r.targets[0].starts_with("route:")));
+    // Titles and bodies (and tokens) never enter the trail.
+    let all: String = records.iter().map(AuditRecord::to_json).collect();
+    assert!(!all.contains("Maintenance") && !all.contains("forged.token"), "{all}");
+    assert!(report(&h).await.ok());
+}
+
+#[tokio::test]
+async fn an_altered_record_is_pinpointed() {
+    let h = harness();
+    write_records(&h, 100).await;
+    let (pk, items) = longest_chain(&h).await;
+    let mut rec = body(&items[2]);
+    rec.actor = Actor::new("staff", Some("someone-else"));
+    h.app.store.put(&AUDIT, with_body(&items[2], &rec), None).await.unwrap();
+    let r = report(&h).await;
+    assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
+    assert_eq!((r.findings[0].chain.as_str(), r.findings[0].seq), (chain_of(&pk).as_str(), Some(3)));
+    assert!(r.findings[0].problem.contains("altered"), "{}", r.findings[0].problem);
+}
+
+#[tokio::test]
+async fn an_altered_record_with_a_recomputed_hash_breaks_the_next_link() {
+    let h = harness();
+    write_records(&h, 100).await;
+    let (pk, items) = longest_chain(&h).await;
+    let mut rec = body(&items[1]);
+    rec.outcome = Outcome::Denied;
+    rec.hash = rec.compute_hash();
+    h.app.store.put(&AUDIT, with_body(&items[1], &rec), None).await.unwrap();
+    let r = report(&h).await;
+    assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
+    assert_eq!((r.findings[0].chain.as_str(), r.findings[0].seq), (chain_of(&pk).as_str(), Some(3)));
+    assert!(r.findings[0].problem.contains("does not link to record 2"), "{}", r.findings[0].problem);
+}
+
+#[tokio::test]
+async fn a_removed_record_is_pinpointed() {
+    let h = harness();
+    write_records(&h, 100).await;
+    let (pk, items) = longest_chain(&h).await;
+    h.app.store.delete(&AUDIT, &AUDIT.key_of(&items[1]).unwrap(), None).await.unwrap();
+    let r = report(&h).await;
+    assert!(!r.ok());
+    assert_eq!((r.findings[0].chain.as_str(), r.findings[0].seq), (chain_of(&pk).as_str(), Some(2)));
+    assert!(r.findings[0].problem.contains("record 2 is missing"), "{:?}", r.findings);
+}
+
+#[tokio::test]
+async fn a_removed_last_record_is_caught_by_the_head() {
+    let h = harness();
+    write_records(&h, 100).await;
+    let (pk, items) = longest_chain(&h).await;
+    let last = items.last().unwrap();
+    h.app.store.delete(&AUDIT, &AUDIT.key_of(last).unwrap(), None).await.unwrap();
+    let r = report(&h).await;
+    assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
+    assert_eq!(r.findings[0].chain, chain_of(&pk));
+    assert!(r.findings[0].problem.contains("last records were removed"), "{}", r.findings[0].problem);
+}
+
+#[tokio::test]
+async fn reordered_records_are_pinpointed() {
+    let h = harness();
+    write_records(&h, 100).await;
+    let (pk, items) = longest_chain(&h).await;
+    // Swap the contents of positions 2 and 3.
+    let (a, b) = (body(&items[1]), body(&items[2]));
+    h.app.store.put(&AUDIT, with_body(&items[1], &b), None).await.unwrap();
+    h.app.store.put(&AUDIT, with_body(&items[2], &a), None).await.unwrap();
+    let r = report(&h).await;
+    assert!(!r.ok());
+    assert!(r.findings.iter().all(|f| f.chain == chain_of(&pk)));
+    assert!(r.findings.iter().any(|f| f.seq == Some(2) && f.problem.contains("reordered")), "{:?}", r.findings);
+}
+
+#[tokio::test]
+async fn auditors_export_json_lines_and_others_cannot() {
+    let h = harness();
+    write_records(&h, 25).await;
+    let d = today(&h);
+    let mut lines = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("/v1/audit/records?from={d}&to={d}&limit=10");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let r = h.call("GET", &url).staff(AUDITOR).send().await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.header("content-type"), Some("application/x-ndjson"));
+        let text = String::from_utf8(r.raw.clone()).unwrap();
+        lines.extend(text.lines().map(|l| serde_json::from_str::<AuditRecord>(l).unwrap()));
+        match r.header("mkpf-next-cursor") {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let written = lines.iter().filter(|r| r.action == "test.write").count();
+    assert_eq!(written, 25, "every record exactly once across pages");
+    let mut keys: Vec<(String, u64)> = lines.iter().map(|r| (r.chain.clone(), r.seq)).collect();
+    keys.dedup();
+    assert_eq!(keys.len(), lines.len());
+    for who in [OPERATOR, CHIYODA] {
+        let r = h.call("GET", &format!("/v1/audit/records?from={d}&to={d}")).staff(who).send().await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    for bad in ["from=2026-11-25", "from=2026-11-25&to=2026-11-24", "from=2026-01-01&to=2026-03-01", "from=x&to=y"] {
+        let r = h.call("GET", &format!("/v1/audit/records?{bad}")).staff(AUDITOR).send().await;
+        assert!(
+            r.status == StatusCode::BAD_REQUEST || r.status == StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            r.status
+        );
+    }
+    // The verification route agrees, and reading the trail is itself recorded.
+    let v = h.call("GET", &format!("/v1/audit/verification?from={d}&to={d}")).staff(AUDITOR).send().await;
+    assert_eq!(v.body["intact"], true, "{}", v.body);
+    assert!(
+        all_records(&h).await.iter().any(|r| r.action == "audit.export" && r.actor.id.as_deref() == Some(AUDITOR.0))
+    );
+}

@@ -1,0 +1,156 @@
+//! End-to-end: the operator CLI and the local platform as processes. The first operator is
+//! bootstrapped with `mkpf-admin`, signs in over HTTP with the one-time password, changes it,
+//! enrols TOTP (codes from `mkpf-admin totp-code`, as from an authenticator app) and works;
+//! `mkpf-admin audit verify` passes on an untouched trail and names the record an attacker
+//! edited directly in the store; `audit export` writes JSON Lines.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mkpf::ports::store::*;
+use mkpf_tests::*;
+use serde_json::{Value, json};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
+}
+
+fn today_jst() -> String {
+    let d = time::OffsetDateTime::now_utc().to_offset(mkpf::ports::JST).date();
+    d.to_string()
+}
+
+fn run_admin(data: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = admin(data, args, &[]);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn sign_in(p: &Platform, id: &str, password: &str, code: Option<&str>) -> (u16, Value) {
+    let mut body = json!({"staff_id": id, "password": password});
+    if let Some(c) = code {
+        body["totp_code"] = c.into();
+    }
+    let r = client().post(p.url("/v1/staff/sessions")).json(&body).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_first_operator_is_bootstrapped_with_the_cli_and_signs_in_with_totp() {
+    let data = data_dir("bootstrap");
+    let (ok, out, err) = run_admin(&data, &["staff", "bootstrap", "--id", "root.op", "--name", "First Operator"]);
+    assert!(ok, "{err}");
+    let created: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(created["roles"], json!(["operator"]));
+    let otp = created["one_time_password"].as_str().unwrap().to_owned();
+    assert!(!err.contains(&otp), "the password goes to stdout only");
+    let (again, _, err) = run_admin(&data, &["staff", "bootstrap", "--id", "other.op", "--name", "Other"]);
+    assert!(!again && err.contains("already bootstrapped"), "{err}");
+
+    let p = Platform::start(&data, &[]);
+    let (status, first) = sign_in(&p, "root.op", &otp, None).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["pending"], json!(["password_change", "totp_enrolment"]));
+    let t = first["access_token"].as_str().unwrap();
+    let new_pw = "correct horse battery staple";
+    let r = client()
+        .post(p.url("/v1/staff/me/password"))
+        .bearer_auth(t)
+        .json(&json!({"current_password": otp, "new_password": new_pw}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (_, second) = sign_in(&p, "root.op", new_pw, None).await;
+    let t = second["access_token"].as_str().unwrap().to_owned();
+    let enrol: Value =
+        client().post(p.url("/v1/staff/me/totp")).bearer_auth(&t).send().await.unwrap().json().await.unwrap();
+    let secret = enrol["secret"].as_str().unwrap().to_owned();
+    let code = |secret: &str, steps_ahead: &str| {
+        let (ok, out, err) = run_admin(&data, &["totp-code", secret, "--steps-ahead", steps_ahead]);
+        assert!(ok, "{err}");
+        out.trim().to_owned()
+    };
+    let c = code(&secret, "0");
+    let r = client()
+        .post(p.url("/v1/staff/me/totp/confirm"))
+        .bearer_auth(&t)
+        .json(&json!({"code": c}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    // The code just used for enrolment cannot sign in again; the next step's code (accepted one
+    // step early, for clock skew) can.
+    let (status, replay) = sign_in(&p, "root.op", new_pw, Some(&c)).await;
+    assert_eq!((status, replay["code"].as_str()), (401, Some("totp_replayed")));
+    let (status, full) = sign_in(&p, "root.op", new_pw, Some(&code(&secret, "1"))).await;
+    assert_eq!(status, 201, "{full}");
+    assert_eq!(full["pending"], json!([]), "{full}");
+    let token = full["access_token"].as_str().unwrap();
+    let r = client()
+        .post(p.url("/v1/ops/staff"))
+        .bearer_auth(token)
+        .json(&json!({"staff_id": "kobe.audit", "display_name": "Kobe", "roles": ["auditor"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert!(p.stop().success());
+}
+
+#[tokio::test]
+async fn audit_verify_passes_on_an_untouched_trail_and_names_an_edited_record() {
+    let data = data_dir("audit-cli");
+    let p = Platform::start(&data, &[]);
+    for i in 0..30 {
+        let r = client()
+            .post(p.url("/v1/ops/notices"))
+            .bearer_auth(p.token("operator"))
+            .header("idempotency-key", format!("n{i}"))
+            .json(&json!({"title": format!("notice {i}"), "body": "b"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    assert!(p.stop().success());
+    let day = today_jst();
+
+    let (ok, out, err) = run_admin(&data, &["audit", "verify", "--from", &day, "--to", &day]);
+    assert!(ok, "{out}{err}");
+    assert!(err.contains("intact"), "{err}");
+    let file = data.join("export.jsonl");
+    let (ok, _, err) =
+        run_admin(&data, &["audit", "export", "--from", &day, "--to", &day, "--out", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let lines: Vec<Value> =
+        std::fs::read_to_string(&file).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.iter().filter(|l| l["action"] == "notice.create").count(), 30);
+
+    // An attacker with write access to the store edits one record.
+    let target = {
+        let clock: Arc<dyn mkpf::ports::Clock> = Arc::new(mkpf::ports::SystemClock);
+        let (store, _queue) = mkpf::adapters::embedded::open(&data, clock).unwrap();
+        let rec = lines.iter().find(|l| l["action"] == "notice.create").unwrap();
+        let chain = rec["chain"].as_str().unwrap().to_owned();
+        let seq = rec["seq"].as_u64().unwrap();
+        let key = Key::new(format!("CHAIN#{}", chain.replace('/', "#")), format!("SEQ#{seq:020}"));
+        let mut item = store.get(&mkpf::tables::AUDIT, &key).await.unwrap().unwrap();
+        let body = item.get("body").unwrap().as_s().unwrap().replace("demo-operator", "someone-else");
+        item.insert("body".into(), mkpf::ports::Value::S(body));
+        store.put(&mkpf::tables::AUDIT, item, None).await.unwrap();
+        (chain, seq)
+    };
+    let (ok, out, err) = run_admin(&data, &["audit", "verify", "--from", &day, "--to", &day]);
+    assert!(!ok, "verification must fail: {out}{err}");
+    let findings: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(findings.len(), 1, "{out}");
+    assert_eq!(findings[0]["chain"], target.0.as_str());
+    assert_eq!(findings[0]["seq"], target.1);
+    assert!(findings[0]["problem"].as_str().unwrap().contains("altered"), "{out}");
+}
