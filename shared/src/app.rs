@@ -18,6 +18,8 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     /// Signs and verifies access tokens.
     pub keys: Arc<dyn TokenKeys>,
+    /// Signs and verifies the daily audit seals.
+    pub seal_keys: Arc<dyn TokenKeys>,
     /// This process's view of the audit chains.
     pub audit: crate::audit::Chains,
     pub metrics: Arc<Metrics>,
@@ -29,6 +31,7 @@ pub struct Deps {
 }
 
 impl App {
+    /// Dependencies with one key for tokens and audit seals (tests); see [`App::with_seal_keys`].
     pub fn new(
         config: Config,
         store: Arc<dyn Store>,
@@ -36,12 +39,26 @@ impl App {
         clock: Arc<dyn Clock>,
         keys: Arc<dyn TokenKeys>,
     ) -> App {
+        let seal_keys = keys.clone();
+        App::with_seal_keys(config, store, queue, clock, keys, seal_keys)
+    }
+
+    /// Like [`App::new`], with a separate key for the audit seals (as deployed).
+    pub fn with_seal_keys(
+        config: Config,
+        store: Arc<dyn Store>,
+        queue: Arc<dyn Queue>,
+        clock: Arc<dyn Clock>,
+        keys: Arc<dyn TokenKeys>,
+        seal_keys: Arc<dyn TokenKeys>,
+    ) -> App {
         App(Arc::new(Deps {
             config,
             store,
             queue,
             clock,
             keys,
+            seal_keys,
             audit: crate::audit::Chains::default(),
             metrics: Arc::new(Metrics::new()),
             emit_emf: std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some(),

@@ -34,6 +34,11 @@ pub const VARS: &[(&str, &str, &str)] = &[
         "(unset)",
         "KMS key (ARN, id or alias) of the ES256 key signing staff tokens, on functions that sign or verify them with `MKPF_BACKEND=aws` (locally: a key file in `MKPF_DATA_DIR`)",
     ),
+    (
+        "MKPF_AUDIT_SEAL_KMS_KEY",
+        "(unset)",
+        "KMS key (ARN, id or alias) of the ES256 key signing the daily audit seals, on the seal job and audit verification with `MKPF_BACKEND=aws` (locally: a key file in `MKPF_DATA_DIR`)",
+    ),
     ("MKPF_MAX_BODY_BYTES", "65536", "largest request body accepted (1024 ..= 6291456)"),
     (
         "MKPF_NOTICE_RETENTION_DAYS",
@@ -59,6 +64,8 @@ pub struct Config {
     pub local_demo_tokens: Option<PathBuf>,
     /// The KMS key signing staff tokens (aws backend).
     pub staff_token_kms_key: Option<String>,
+    /// The KMS key signing audit seals (aws backend).
+    pub audit_seal_kms_key: Option<String>,
     pub max_body_bytes: usize,
     pub notice_retention_days: u32,
     pub log_filter: String,
@@ -74,6 +81,7 @@ impl fmt::Debug for Config {
             .field("queue_prefix", &self.queue_prefix)
             .field("local_demo_tokens", &self.local_demo_tokens)
             .field("staff_token_kms_key", &self.staff_token_kms_key)
+            .field("audit_seal_kms_key", &self.audit_seal_kms_key)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("notice_retention_days", &self.notice_retention_days)
             .finish()
@@ -166,6 +174,7 @@ impl Config {
                 .push("MKPF_LOCAL_DEMO_TOKENS is a local-only demo seed and is refused with MKPF_BACKEND=aws".into());
         }
         let staff_token_kms_key = get("MKPF_STAFF_TOKEN_KMS_KEY");
+        let audit_seal_kms_key = get("MKPF_AUDIT_SEAL_KMS_KEY");
         let max_body_bytes = parse_range(
             "MKPF_MAX_BODY_BYTES",
             get("MKPF_MAX_BODY_BYTES"),
@@ -196,6 +205,7 @@ impl Config {
                 queue_prefix,
                 local_demo_tokens,
                 staff_token_kms_key,
+                audit_seal_kms_key,
                 max_body_bytes,
                 notice_retention_days,
                 log_filter,

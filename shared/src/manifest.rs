@@ -6,16 +6,16 @@
 use serde_json::{Value, json};
 
 use crate::ports::QueueDef;
-use crate::routes::{CONSUMERS, JOBS, ROUTES, TableUse};
-
-/// The signing key of staff tokens: an asymmetric KMS key on AWS.
-pub const STAFF_TOKEN_KEY: &str = "staff-tokens";
+use crate::routes::{CONSUMERS, JOBS, KeyUse, ROUTES, SigningKey, TableUse};
 
 fn uses(ts: &[TableUse]) -> Vec<Value> {
     ts.iter().map(|u| json!({"name": u.table.name, "access": u.access.as_str()})).collect()
 }
-fn keys(on: bool) -> Vec<&'static str> {
-    if on { vec![STAFF_TOKEN_KEY] } else { vec![] }
+fn signs(uses: &[KeyUse]) -> Vec<&'static str> {
+    uses.iter().filter_map(|u| if let KeyUse::Sign(k) = u { Some(k.name()) } else { None }).collect()
+}
+fn verifies(uses: &[KeyUse]) -> Vec<&'static str> {
+    uses.iter().filter_map(|u| if let KeyUse::Verify(k) = u { Some(k.name()) } else { None }).collect()
 }
 fn qnames(qs: &[&QueueDef]) -> Vec<&'static str> {
     qs.iter().map(|q| q.name).collect()
@@ -44,13 +44,13 @@ pub fn manifest() -> Value {
             "max_concurrency": q.max_concurrency,
             "purpose": q.purpose,
         })).collect::<Vec<_>>(),
-        "signing_keys": [{
-            "name": STAFF_TOKEN_KEY,
+        "signing_keys": SigningKey::ALL.iter().map(|k| json!({
+            "name": k.name(),
             "key_spec": "ECC_NIST_P256",
             "signing_algorithm": "ECDSA_SHA_256",
-            "env": "MKPF_STAFF_TOKEN_KMS_KEY",
-            "purpose": "signs staff access tokens (ES256 JWTs); functions that only verify get the public key",
-        }],
+            "env": k.env(),
+            "purpose": k.purpose(),
+        })).collect::<Vec<_>>(),
         "routes": ROUTES.iter().map(|r| json!({
             "name": r.name,
             "method": r.verb.as_str(),
@@ -61,8 +61,8 @@ pub fn manifest() -> Value {
             "idempotent": r.idempotent,
             "tables": uses(&r.table_uses()),
             "sends_to": qnames(r.sends_to),
-            "signs_with": keys(r.signs_tokens),
-            "verifies_with": keys(r.verifies_tokens()),
+            "signs_with": signs(&r.key_uses()),
+            "verifies_with": verifies(&r.key_uses()),
             "inspects_queues": qnames(r.inspects_queues),
         })).collect::<Vec<_>>(),
         "consumers": CONSUMERS.iter().map(|c| json!({
@@ -70,8 +70,8 @@ pub fn manifest() -> Value {
             "queue": c.queue.name,
             "binary": c.binary,
             "tables": uses(c.tables),
-            "signs_with": keys(false),
-            "verifies_with": keys(false),
+            "signs_with": Vec::<&str>::new(),
+            "verifies_with": Vec::<&str>::new(),
             "sends_to": qnames(c.sends_to),
         })).collect::<Vec<_>>(),
         "jobs": JOBS.iter().map(|j| json!({
@@ -79,8 +79,8 @@ pub fn manifest() -> Value {
             "binary": j.binary,
             "schedule_expression": j.schedule.expression(),
             "tables": uses(j.tables),
-            "signs_with": keys(false),
-            "verifies_with": keys(false),
+            "signs_with": signs(j.keys),
+            "verifies_with": verifies(j.keys),
             "sends_to": qnames(j.sends_to),
         })).collect::<Vec<_>>(),
     })

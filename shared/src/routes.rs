@@ -93,6 +93,47 @@ pub const fn write(t: &'static TableDef) -> TableUse {
     TableUse { table: t, access: TableAccess::ReadWrite }
 }
 
+/// The platform's signing keys: an asymmetric KMS key each on AWS, a key file each locally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningKey {
+    /// Signs staff access tokens (and, later, citizen session tokens).
+    StaffTokens,
+    /// Signs the daily seals of the audit chains; only the seal job may sign with it.
+    AuditSeal,
+}
+
+impl SigningKey {
+    pub const ALL: [SigningKey; 2] = [SigningKey::StaffTokens, SigningKey::AuditSeal];
+    pub fn name(self) -> &'static str {
+        match self {
+            SigningKey::StaffTokens => "staff-tokens",
+            SigningKey::AuditSeal => "audit-seal",
+        }
+    }
+    /// The variable naming the KMS key on AWS.
+    pub fn env(self) -> &'static str {
+        match self {
+            SigningKey::StaffTokens => "MKPF_STAFF_TOKEN_KMS_KEY",
+            SigningKey::AuditSeal => "MKPF_AUDIT_SEAL_KMS_KEY",
+        }
+    }
+    pub fn purpose(self) -> &'static str {
+        match self {
+            SigningKey::StaffTokens => {
+                "signs staff access tokens (ES256 JWTs); functions that only verify get the public key"
+            }
+            SigningKey::AuditSeal => "signs the daily seal of the audit chains' heads (ES256); only the seal job signs",
+        }
+    }
+}
+
+/// How a function uses a signing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    Sign(SigningKey),
+    Verify(SigningKey),
+}
+
 /// One HTTP route.
 pub struct RouteSpec {
     /// Stable name: metrics dimension, log field, manifest key.
@@ -119,8 +160,9 @@ pub struct RouteSpec {
     pub tables: &'static [TableUse],
     /// Queues the handler sends to.
     pub sends_to: &'static [&'static QueueDef],
-    /// Signs access tokens (needs the signing key, not just the public key).
-    pub signs_tokens: bool,
+    /// Signing keys the handler signs with or verifies with, beyond the staff-token verification
+    /// every route that needs credentials does (see [`RouteSpec::key_uses`]).
+    pub keys: &'static [KeyUse],
     /// Queues whose depths the handler reads (their dead-letter queues too).
     pub inspects_queues: &'static [&'static QueueDef],
     pub handler: fn(MethodFilter) -> MethodRouter<App>,
@@ -147,9 +189,14 @@ impl RouteSpec {
         v
     }
 
-    /// Verifies access tokens (every route that needs credentials).
-    pub fn verifies_tokens(&self) -> bool {
-        !self.is_public()
+    /// Every key use of the route's function: its declared ones, plus verifying staff tokens for a
+    /// route that needs credentials.
+    pub fn key_uses(&self) -> Vec<KeyUse> {
+        let mut v = self.keys.to_vec();
+        if !self.is_public() && !v.contains(&KeyUse::Sign(SigningKey::StaffTokens)) {
+            v.push(KeyUse::Verify(SigningKey::StaffTokens));
+        }
+        v
     }
 }
 
@@ -192,6 +239,7 @@ pub struct JobSpec {
     pub summary: &'static str,
     pub tables: &'static [TableUse],
     pub sends_to: &'static [&'static QueueDef],
+    pub keys: &'static [KeyUse],
     pub run: fn(App) -> BoxFuture<'static, Result<serde_json::Value, String>>,
 }
 
@@ -222,7 +270,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: &[read(&tables::OPS)],
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, platform::health),
     },
@@ -241,7 +289,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: &[],
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, platform::openapi),
     },
@@ -260,7 +308,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: &[],
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: queues::ALL,
         handler: |m| axum::routing::on(m, platform::metrics),
     },
@@ -279,7 +327,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: &[read(&tables::OPS)],
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, ops_http::public_list),
     },
@@ -298,7 +346,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 201,
         tables: &[write(&tables::OPS), write(&tables::IDEMPOTENCY)],
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, ops_http::create),
     },
@@ -320,7 +368,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: &[read(&tables::OPS)],
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, ops_http::list),
     },
@@ -339,7 +387,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: &[read(&tables::OPS)],
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, ops_http::get),
     },
@@ -358,7 +406,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: &[write(&tables::OPS)],
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, ops_http::update),
     },
@@ -377,7 +425,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: &[write(&tables::OPS)],
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, ops_http::withdraw),
     },
@@ -396,7 +444,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 201,
         tables: &[write(&tables::STAFF), write(&tables::AUDIT)],
         sends_to: &[],
-        signs_tokens: true,
+        keys: &[KeyUse::Sign(SigningKey::StaffTokens)],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::sign_in),
     },
@@ -415,7 +463,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 204,
         tables: STAFF_RW,
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::sign_out),
     },
@@ -434,7 +482,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: STAFF_R,
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::me),
     },
@@ -453,7 +501,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 204,
         tables: STAFF_RW,
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::change_password),
     },
@@ -472,7 +520,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 201,
         tables: STAFF_RW,
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::start_totp),
     },
@@ -491,7 +539,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 204,
         tables: STAFF_RW,
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::confirm_totp),
     },
@@ -510,7 +558,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 201,
         tables: STAFF_RW,
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::create),
     },
@@ -537,7 +585,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: STAFF_R,
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::list),
     },
@@ -556,7 +604,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: STAFF_R,
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::get),
     },
@@ -575,7 +623,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: STAFF_RW,
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::reset_mfa),
     },
@@ -594,7 +642,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: STAFF_RW,
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::reset_password),
     },
@@ -613,7 +661,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: STAFF_RW,
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::disable),
     },
@@ -635,7 +683,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: STAFF_R,
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, staff_http::list_municipal),
     },
@@ -663,7 +711,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: &[read(&tables::AUDIT)],
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, audit_http::export),
     },
@@ -689,7 +737,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 200,
         tables: &[read(&tables::AUDIT)],
         sends_to: &[],
-        signs_tokens: false,
+        keys: &[KeyUse::Verify(SigningKey::AuditSeal)],
         inspects_queues: &[],
         handler: |m| axum::routing::on(m, audit_http::verification),
     },
@@ -707,20 +755,38 @@ pub static CONSUMERS: &[ConsumerSpec] = &[ConsumerSpec {
 }];
 
 /// Every scheduled job.
-pub static JOBS: &[JobSpec] = &[JobSpec {
-    name: "notice-retention",
-    schedule: Schedule::DailyJst { hour: 3, minute: 30 },
-    binary: "notice-retention-job",
-    summary: "Queue a purge for every notice past its retention period",
-    tables: &[read(&tables::OPS)],
-    sends_to: &[&queues::OPS_TASKS],
-    run: |app| {
-        Box::pin(async move {
-            let n = ops::notices::enqueue_purges(&app).await.map_err(|e| e.to_string())?;
-            Ok(serde_json::json!({ "purges_queued": n }))
-        })
+pub static JOBS: &[JobSpec] = &[
+    JobSpec {
+        name: "notice-retention",
+        schedule: Schedule::DailyJst { hour: 3, minute: 30 },
+        binary: "notice-retention-job",
+        summary: "Queue a purge for every notice past its retention period",
+        tables: &[read(&tables::OPS)],
+        sends_to: &[&queues::OPS_TASKS],
+        keys: &[],
+        run: |app| {
+            Box::pin(async move {
+                let n = ops::notices::enqueue_purges(&app).await.map_err(|e| e.to_string())?;
+                Ok(serde_json::json!({ "purges_queued": n }))
+            })
+        },
     },
-}];
+    JobSpec {
+        name: "audit-seal",
+        schedule: Schedule::DailyJst { hour: 0, minute: 15 },
+        binary: "audit-seal-job",
+        summary: "Sign the chain heads of every finished, unsealed day of the last week",
+        tables: &[write(&tables::AUDIT)],
+        sends_to: &[],
+        keys: &[KeyUse::Sign(SigningKey::AuditSeal)],
+        run: |app| {
+            Box::pin(async move {
+                let days = crate::audit::seal::seal_finished_days(&app).await?;
+                Ok(serde_json::json!({ "sealed_days": days.iter().map(ToString::to_string).collect::<Vec<_>>() }))
+            })
+        },
+    },
+];
 
 pub fn route(name: &str) -> Option<&'static RouteSpec> {
     ROUTES.iter().find(|r| r.name == name)

@@ -20,7 +20,7 @@ fn today(h: &Harness) -> time::Date {
 }
 
 async fn report(h: &Harness) -> audit::VerifyReport {
-    verify(h.app.store.as_ref(), today(h), today(h), |_, _| {}).await.unwrap()
+    verify(h.app.store.as_ref(), Some(h.app.seal_keys.as_ref()), today(h), today(h), |_, _| {}).await.unwrap()
 }
 
 /// `n` records from as many concurrent writers.
@@ -278,4 +278,65 @@ async fn auditors_export_json_lines_and_others_cannot() {
     assert!(
         all_records(&h).await.iter().any(|r| r.action == "audit.export" && r.actor.id.as_deref() == Some(AUDITOR.0))
     );
+}
+
+#[tokio::test]
+async fn a_consistent_rewrite_of_a_sealed_day_is_caught_by_its_seal() {
+    let h = harness();
+    write_records(&h, 100).await;
+    let day = today(&h);
+    let (pk, items) = longest_chain(&h).await;
+    let unsealed = report(&h).await;
+    assert!(unsealed.ok() && unsealed.unsealed_days == [day] && unsealed.sealed_days.is_empty());
+
+    // The next day the seal job signs the heads of every finished day of the past week (empty
+    // days too: a seal of nothing proves nothing was there); running it again changes nothing.
+    h.clock.advance(time::Duration::days(1));
+    let job = mkpf::routes::job("audit-seal").unwrap();
+    let first = mkpf::worker::run_job(&h.app, job).await.unwrap();
+    let days = first["sealed_days"].as_array().unwrap();
+    assert_eq!(days.len(), 7);
+    assert_eq!(days.last().unwrap(), &json!(day.to_string()));
+    assert_eq!(mkpf::worker::run_job(&h.app, job).await.unwrap(), json!({"sealed_days": []}));
+    let check =
+        || async { verify(h.app.store.as_ref(), Some(h.app.seal_keys.as_ref()), day, day, |_, _| {}).await.unwrap() };
+    let sealed = check().await;
+    assert!(sealed.ok(), "{:?}", sealed.findings);
+    assert_eq!(sealed.sealed_days, [day]);
+
+    // An attacker with write access rewrites the chain's last record AND its hash AND the head:
+    // every link checks out, but the chain no longer matches the signed seal.
+    let last = items.last().unwrap();
+    let mut rec = body(last);
+    rec.targets = vec!["item:forged".into()];
+    rec.hash = rec.compute_hash();
+    h.app.store.put(&AUDIT, with_body(last, &rec), None).await.unwrap();
+    let head = Key::new(pk.clone(), "HEAD");
+    h.app.store.update(&AUDIT, &head, Update::new().set("hash", rec.hash.clone()), None).await.unwrap();
+    let r = check().await;
+    assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
+    assert_eq!(r.findings[0].chain, chain_of(&pk));
+    assert!(r.findings[0].problem.contains("no longer matches its signed seal"), "{}", r.findings[0].problem);
+
+    // Replacing the seal with one the attacker signed does not help either.
+    let forged_keys = mkpf::adapters::local_keys::LocalKeys::generate();
+    let other = mkpf::App::with_seal_keys(
+        h.app.config.clone(),
+        h.app.store.clone(),
+        h.app.queue.clone(),
+        h.clock.clone(),
+        h.app.keys.clone(),
+        std::sync::Arc::new(forged_keys),
+    );
+    h.app.store.delete(&AUDIT, &Key::new(format!("SEAL#{day}"), "SEAL"), None).await.unwrap();
+    mkpf::worker::run_job(&other, job).await.unwrap();
+    let r = check().await;
+    assert!(
+        r.findings.iter().any(|f| f.chain == day.to_string() && f.problem.contains("signature")),
+        "{:?}",
+        r.findings
+    );
+    // And removing the seal shows the day as unsealed.
+    h.app.store.delete(&AUDIT, &Key::new(format!("SEAL#{day}"), "SEAL"), None).await.unwrap();
+    assert_eq!(check().await.unsealed_days, [day]);
 }

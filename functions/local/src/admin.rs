@@ -206,7 +206,14 @@ async fn audit(cmd: AuditCmd) -> Result<(), String> {
             if to < from {
                 return Err("--to is before --from".into());
             }
-            let report = mkpf::audit::verify(app.store.as_ref(), from, to, |done, total| {
+            let cfg = &app.config;
+            let seal_keys = if cfg.backend == mkpf::config::Backend::Aws && cfg.audit_seal_kms_key.is_none() {
+                eprintln!("MKPF_AUDIT_SEAL_KMS_KEY is not set: seals are not checked");
+                None
+            } else {
+                Some(app.seal_keys.as_ref())
+            };
+            let report = mkpf::audit::verify(app.store.as_ref(), seal_keys, from, to, |done, total| {
                 eprint!("\rverifying chains {done}/{total}");
                 if done == total {
                     eprintln!();
@@ -220,10 +227,15 @@ async fn audit(cmd: AuditCmd) -> Result<(), String> {
             for f in &report.findings {
                 println!("{}", serde_json::to_string(f).unwrap_or_default());
             }
+            if !report.unsealed_days.is_empty() {
+                let days: Vec<String> = report.unsealed_days.iter().map(ToString::to_string).collect();
+                eprintln!("not (yet) sealed, so checked without a seal: {}", days.join(", "));
+            }
             eprintln!(
-                "{} records in {} chains: {}",
+                "{} records in {} chains, {} sealed days: {}",
                 report.records,
                 report.chains,
+                report.sealed_days.len(),
                 if report.ok() { "intact".to_owned() } else { format!("{} problems", report.findings.len()) }
             );
             if !report.ok() {

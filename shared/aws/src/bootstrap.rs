@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use mkpf::App;
 use mkpf::adapters::embedded::{self, EmbeddedStore};
-use mkpf::adapters::local_keys::LocalKeys;
+use mkpf::adapters::local_keys::{LocalKeys, SEAL_KEY_FILE};
 use mkpf::config::{Backend, Config};
 use mkpf::ports::{Clock, SystemClock};
 use mkpf::runtime::LogTo;
@@ -36,7 +36,8 @@ pub async fn boot(config: Config, clock: Arc<dyn Clock>) -> Result<Booted, BoxEr
         Backend::Embedded => {
             let (store, queue) = embedded::open(&config.data_dir, clock.clone())?;
             let keys = Arc::new(LocalKeys::load_or_create(&config.data_dir)?);
-            let app = App::new(config, store.clone(), queue, clock, keys);
+            let seal_keys = Arc::new(LocalKeys::load_or_create_file(&config.data_dir, SEAL_KEY_FILE)?);
+            let app = App::with_seal_keys(config, store.clone(), queue, clock, keys, seal_keys);
             Ok(Booted { app, embedded_store: Some(store), aws: None })
         }
         Backend::Aws => {
@@ -45,12 +46,16 @@ pub async fn boot(config: Config, clock: Arc<dyn Clock>) -> Result<Booted, BoxEr
             let sqs = aws_sdk_sqs::Client::new(&sdk);
             let store = Arc::new(DynamoStore::new(dynamodb.clone(), config.table_prefix.clone(), clock.clone()));
             let queue = Arc::new(SqsQueue::new(sqs.clone(), config.queue_prefix.clone()));
-            // Functions that neither sign nor verify tokens get no key (and no KMS permission).
-            let keys: Arc<dyn mkpf::ports::TokenKeys> = match &config.staff_token_kms_key {
-                Some(key_id) => Arc::new(KmsTokenKeys::new(aws_sdk_kms::Client::new(&sdk), key_id.clone())),
-                None => Arc::new(mkpf::ports::keys::NoKeys),
+            // Functions that neither sign nor verify with a key get no key (and no KMS permission).
+            let kms = aws_sdk_kms::Client::new(&sdk);
+            let key = |id: &Option<String>| -> Arc<dyn mkpf::ports::TokenKeys> {
+                match id {
+                    Some(key_id) => Arc::new(KmsTokenKeys::new(kms.clone(), key_id.clone())),
+                    None => Arc::new(mkpf::ports::keys::NoKeys),
+                }
             };
-            let app = App::new(config, store.clone(), queue, clock, keys);
+            let (keys, seal_keys) = (key(&config.staff_token_kms_key), key(&config.audit_seal_kms_key));
+            let app = App::with_seal_keys(config, store.clone(), queue, clock, keys, seal_keys);
             Ok(Booted { app, embedded_store: None, aws: Some(AwsClients { dynamodb, sqs, store }) })
         }
     }

@@ -388,7 +388,7 @@ mod audit_on_dynamodb {
             t.await.unwrap().unwrap();
         }
         let day = SystemClock.now().to_offset(JST).date();
-        let report = audit::verify(store.as_ref(), day, day, |_, _| {}).await.unwrap();
+        let report = audit::verify(store.as_ref(), Some(app.seal_keys.as_ref()), day, day, |_, _| {}).await.unwrap();
         assert!(report.ok(), "{:?}", report.findings);
         assert_eq!(report.records, 25, "the create and 24 writes (the refused duplicate rolled back with its record)");
 
@@ -399,7 +399,7 @@ mod audit_on_dynamodb {
         let body = item.get("body").unwrap().as_s().unwrap().replace("moto-test", "intruder");
         item.insert("body".into(), Value::S(body));
         store.put(&mkpf::tables::AUDIT, item, None).await.unwrap();
-        let report = audit::verify(store.as_ref(), day, day, |_, _| {}).await.unwrap();
+        let report = audit::verify(store.as_ref(), Some(app.seal_keys.as_ref()), day, day, |_, _| {}).await.unwrap();
         assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
         assert_eq!(
             (report.findings[0].chain.as_str(), report.findings[0].seq),

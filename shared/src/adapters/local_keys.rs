@@ -1,6 +1,6 @@
-//! Token signing keys on local disk: one ES256 (P-256) private key in PKCS#8 PEM under
-//! `<data dir>/keys/`, created on first start with owner-only permissions. For the embedded
-//! backend and tests only; on AWS the key lives in KMS.
+//! Signing keys on local disk: ES256 (P-256) private keys in PKCS#8 PEM under `<data dir>/keys/`
+//! (one for staff tokens, one for audit seals), created on first start with owner-only
+//! permissions. For the embedded backend and tests only; on AWS the keys live in KMS.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use crate::ports::keys::{KeyError, TokenKeys, p256_decoding_key};
 
 pub const KEY_FILE: &str = "keys/staff-token-es256.pem";
+pub const SEAL_KEY_FILE: &str = "keys/audit-seal-es256.pem";
 
 pub struct LocalKeys {
     signing: SigningKey,
@@ -34,7 +35,12 @@ impl LocalKeys {
 
     /// Loads `<dir>/keys/staff-token-es256.pem`, creating it (mode 0600) if absent.
     pub fn load_or_create(dir: &Path) -> Result<LocalKeys, KeyError> {
-        let path = dir.join(KEY_FILE);
+        Self::load_or_create_file(dir, KEY_FILE)
+    }
+
+    /// Loads `<dir>/<file>`, creating it (mode 0600) if absent.
+    pub fn load_or_create_file(dir: &Path, file: &str) -> Result<LocalKeys, KeyError> {
+        let path = dir.join(file);
         let io = |e: std::io::Error| KeyError::Unavailable(format!("{}: {e}", path.display()));
         match std::fs::read_to_string(&path) {
             Ok(pem) => {

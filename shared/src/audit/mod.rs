@@ -6,11 +6,13 @@
 //! predecessor; the chain head item holds the last sequence number and hash. A record is written
 //! in the same store transaction as the change it records ([`commit`]); if the audit write fails,
 //! the change does not happen. [`verify`] walks a date range and names every altered, removed or
-//! reordered record; [`export`] pages through a range as JSON Lines.
+//! reordered record, and checks each day against its signed seal ([`seal`]); [`export`] pages
+//! through a range as JSON Lines.
 
 mod chain;
 mod export;
 mod record;
+pub mod seal;
 mod verify;
 
 pub use chain::{Chains, commit, commit_event};

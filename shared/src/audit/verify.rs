@@ -1,7 +1,7 @@
 //! Checking the chains of a date range: every record's hash, every link to its predecessor,
-//! gap-free sequence numbers, records at the position their sequence number says, and the head
-//! matching the last record. Each problem is reported with the chain and sequence number where
-//! it shows.
+//! gap-free sequence numbers, records at the position their sequence number says, the head
+//! matching the last record, and — for sealed days — every chain matching the signed seal. Each
+//! problem is reported with the chain and sequence number where it shows.
 
 use serde::Serialize;
 use time::Date;
@@ -9,6 +9,8 @@ use time::Date;
 use super::SHARDS;
 use super::chain::{HEAD_SK, SEQ_PREFIX, chain_pk};
 use super::record::{AuditRecord, genesis};
+use super::seal::{load_seal, open_seal};
+use crate::ports::keys::TokenKeys;
 use crate::ports::store::*;
 use crate::tables::AUDIT;
 
@@ -26,6 +28,11 @@ pub struct VerifyReport {
     pub chains: usize,
     pub records: u64,
     pub findings: Vec<Finding>,
+    /// Days whose chains were checked against a valid seal.
+    pub sealed_days: Vec<Date>,
+    /// Days with records but no seal (today, or the seal job has not run yet): their chains are
+    /// checked, but a consistent rewrite of a whole chain tail would not show.
+    pub unsealed_days: Vec<Date>,
 }
 
 impl VerifyReport {
@@ -38,10 +45,11 @@ fn seq_of(sk: &str) -> Option<u64> {
     sk.strip_prefix(SEQ_PREFIX)?.parse().ok()
 }
 
-/// Verifies every chain of every Asia/Tokyo date in `from..=to`. `progress` is told after each
-/// chain (done, total).
+/// Verifies every chain of every Asia/Tokyo date in `from..=to`, and each day against its seal
+/// when `seal_keys` is given. `progress` is told after each chain (done, total).
 pub async fn verify(
     store: &dyn Store,
+    seal_keys: Option<&dyn TokenKeys>,
     from: Date,
     to: Date,
     mut progress: impl FnMut(usize, usize),
@@ -52,12 +60,14 @@ pub async fn verify(
     let mut day = from;
     let mut done = 0;
     while day <= to {
+        let mut lasts = Vec::new();
         for shard in 0..SHARDS {
             let chain = format!("{day}/{shard:02}");
-            verify_chain(store, &chain, &mut report).await?;
+            lasts.push(verify_chain(store, &chain, &mut report).await?);
             done += 1;
             progress(done, total);
         }
+        check_seal(store, seal_keys, day, &lasts, &mut report).await?;
         match day.next_day() {
             Some(d) => day = d,
             None => break,
@@ -66,7 +76,62 @@ pub async fn verify(
     Ok(report)
 }
 
-async fn verify_chain(store: &dyn Store, chain: &str, report: &mut VerifyReport) -> Result<(), StoreError> {
+/// Compares a day's chains (their last records) with the day's seal.
+async fn check_seal(
+    store: &dyn Store,
+    keys: Option<&dyn TokenKeys>,
+    day: Date,
+    lasts: &[Option<(u64, String)>],
+    report: &mut VerifyReport,
+) -> Result<(), StoreError> {
+    let has_records = lasts.iter().any(Option::is_some);
+    let Some(jws) = load_seal(store, day).await? else {
+        if has_records {
+            report.unsealed_days.push(day);
+        }
+        return Ok(());
+    };
+    let Some(keys) = keys else {
+        report.unsealed_days.push(day);
+        return Ok(());
+    };
+    let claims = match open_seal(keys, &jws, day).await {
+        Ok(c) => c,
+        Err(crate::audit::seal::SealError::Key(k)) => return Err(StoreError::Unavailable(k.to_string())),
+        Err(e) => {
+            report.findings.push(Finding {
+                chain: day.to_string(),
+                seq: None,
+                problem: format!("the day's seal: {e}"),
+            });
+            return Ok(());
+        }
+    };
+    for (shard, last) in lasts.iter().enumerate() {
+        let (seq, hash) = last.clone().unwrap_or((0, String::new()));
+        let sealed = claims.heads.iter().find(|h| h.shard as usize == shard);
+        let (sealed_seq, sealed_hash) = sealed.map(|h| (h.seq, h.hash.clone())).unwrap_or((0, String::new()));
+        if (seq, &hash) != (sealed_seq, &sealed_hash) {
+            report.findings.push(Finding {
+                chain: format!("{day}/{shard:02}"),
+                seq: Some(sealed_seq.min(seq).max(1)),
+                problem: format!(
+                    "the chain no longer matches its signed seal (sealed: {sealed_seq} records, now {seq}): \
+                     records were rewritten, removed or added after the day was sealed"
+                ),
+            });
+        }
+    }
+    report.sealed_days.push(day);
+    Ok(())
+}
+
+/// Checks one chain; returns its last record's (seq, hash), if any.
+async fn verify_chain(
+    store: &dyn Store,
+    chain: &str,
+    report: &mut VerifyReport,
+) -> Result<Option<(u64, String)>, StoreError> {
     let pk = chain_pk(chain);
     let mut find = |seq: Option<u64>, problem: String| {
         report.findings.push(Finding { chain: chain.to_owned(), seq, problem });
@@ -137,8 +202,9 @@ async fn verify_chain(store: &dyn Store, chain: &str, report: &mut VerifyReport)
     }
     report.records += records;
     let head = store.get(&AUDIT, &Key::new(pk.clone(), HEAD_SK)).await?;
+    let result = last.clone();
     match (head, last) {
-        (None, None) => return Ok(()),
+        (None, None) => return Ok(None),
         (None, Some((seq, _))) => find(Some(seq), "the chain head is missing".into()),
         (Some(h), last) => {
             let head_seq = h.opt_n("seq").unwrap_or(-1);
@@ -161,5 +227,5 @@ async fn verify_chain(store: &dyn Store, chain: &str, report: &mut VerifyReport)
         }
     }
     report.chains += 1;
-    Ok(())
+    Ok(result)
 }

@@ -109,6 +109,10 @@ pub struct VerificationView {
     pub chains: usize,
     pub records: u64,
     pub findings: Vec<FindingView>,
+    /// Days checked against their signed seal (YYYY-MM-DD).
+    pub sealed_days: Vec<String>,
+    /// Days with records but no seal yet (today, or the seal job has not run).
+    pub unsealed_days: Vec<String>,
 }
 
 pub async fn verification(
@@ -118,7 +122,7 @@ pub async fn verification(
 ) -> Result<Json<VerificationView>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let (from, to) = range(&p.from, &p.to)?;
-    let report = audit::verify(app.store.as_ref(), from, to, |_, _| {}).await?;
+    let report = audit::verify(app.store.as_ref(), Some(app.seal_keys.as_ref()), from, to, |_, _| {}).await?;
     let ev = Event::success("audit.verify", vec![format!("range:{from}..{to}")])
         .with_detail(serde_json::json!({"records": report.records, "findings": report.findings.len()}));
     audit::commit_event(&app, &ctx, ev).await?;
@@ -126,6 +130,8 @@ pub async fn verification(
         intact: report.ok(),
         chains: report.chains,
         records: report.records,
+        sealed_days: report.sealed_days.iter().map(ToString::to_string).collect(),
+        unsealed_days: report.unsealed_days.iter().map(ToString::to_string).collect(),
         findings: report
             .findings
             .into_iter()
