@@ -37,6 +37,9 @@ pub fn data_dir(tag: &str) -> PathBuf {
 /// A running local platform.
 pub struct Platform {
     child: Option<Child>,
+    /// Every line the process wrote to stdout (its JSON log), collected by a reader thread.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
     pub base: String,
     /// Role → staff token, from the local demo seed (`MKPF_LOCAL_DEMO_TOKENS`).
     pub tokens: serde_json::Value,
@@ -63,19 +66,24 @@ impl Platform {
         let (tx, rx) = std::sync::mpsc::channel();
         // Reads the JSON log lines for the whole life of the process (so it never blocks on a
         // full pipe) and reports the address from the "listening" line.
-        std::thread::spawn(move || {
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = log.clone();
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
                     && v["message"] == "listening"
                 {
                     let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
                 }
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
             }
         });
         let addr = rx.recv_timeout(Duration::from_secs(30)).expect("mkpf-local did not report its address within 30 s");
         let tokens = std::fs::read_to_string(&token_file).expect("the demo seed's token file");
         Platform {
             child: Some(child),
+            log,
+            reader: Some(reader),
             base: format!("http://{addr}"),
             tokens: serde_json::from_str(&tokens).expect("JSON"),
         }
@@ -88,6 +96,18 @@ impl Platform {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Stops the process and returns its exit status and every line it logged on stdout.
+    pub fn stop_with_log(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let reader = self.reader.take();
+        let log = self.log.clone();
+        let status = self.stop();
+        if let Some(r) = reader {
+            let _ = r.join(); // stdout closed with the process: the reader has read everything
+        }
+        let lines = std::mem::take(&mut *log.lock().unwrap_or_else(|e| e.into_inner()));
+        (status, lines)
     }
 
     /// Stops the process with SIGTERM and returns its exit status.

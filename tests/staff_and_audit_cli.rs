@@ -154,3 +154,60 @@ async fn audit_verify_passes_on_an_untouched_trail_and_names_an_edited_record() 
     assert_eq!(findings[0]["seq"], target.1);
     assert!(findings[0]["problem"].as_str().unwrap().contains("altered"), "{out}");
 }
+
+/// The access log: one line per request, allowed or refused, with request id, route, status and
+/// principal kind — and never a token, a password or a display name.
+#[tokio::test]
+async fn every_request_is_access_logged_without_secrets_or_personal_data() {
+    let data = data_dir("access-log");
+    let p = Platform::start(&data, &[]);
+    let operator = p.token("operator");
+    let password = "an-attempted-password-0001";
+    let (status, _) = sign_in(&p, "demo-operator", password, None).await;
+    assert_eq!(status, 401);
+    let created = client()
+        .post(p.url("/v1/ops/staff"))
+        .bearer_auth(&operator)
+        .json(&json!({"staff_id": "yamada.audit", "display_name": "山田 花子", "roles": ["auditor"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created_id = created.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let read = client().get(p.url("/v1/ops/staff/yamada.audit")).bearer_auth(&operator).send().await.unwrap();
+    assert_eq!(read.status(), 200);
+    let refused = client()
+        .get(p.url("/v1/audit/records?from=2026-11-26&to=2026-11-26"))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let forged = client().get(p.url("/v1/ops/staff")).bearer_auth("forged.token.here").send().await.unwrap();
+    assert_eq!(forged.status(), 401);
+    let (status, lines) = p.stop_with_log();
+    assert!(status.success());
+
+    let access: Vec<Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "access")
+        .collect();
+    let find = |route: &str, status: u16| {
+        access
+            .iter()
+            .find(|v| v["route"] == route && v["status"] == status)
+            .unwrap_or_else(|| panic!("no access line for {route} {status}"))
+    };
+    assert_eq!(find("staff-sign-in", 401)["principal"], "anonymous");
+    let create = find("staff-create", 201);
+    assert_eq!(create["principal"], "staff");
+    assert_eq!(create["request_id"], created_id.as_str());
+    assert_eq!(find("staff-get", 200)["principal"], "staff");
+    assert_eq!(find("audit-export", 403)["principal"], "staff");
+    assert_eq!(find("staff-list", 401)["principal"], "invalid_credentials");
+    let everything = lines.join("\n");
+    for secret in [operator.as_str(), password, "山田", "forged.token.here"] {
+        assert!(!everything.contains(secret), "the log contains {secret:?}");
+    }
+}
