@@ -1,5 +1,5 @@
-//! Paging cursors on the wire: the store's cursor as base64url JSON. Use cases check that a
-//! cursor belongs to the list it is used on.
+//! Paging on the wire: `limit` and `cursor` (the store's cursor as base64url JSON). Use cases
+//! check that a cursor belongs to the list it is used on.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -9,6 +9,15 @@ use crate::ports::Cursor;
 
 pub fn encode(c: &Cursor) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).unwrap_or_default())
+}
+
+/// The `limit` (1–100, default 50) and decoded `cursor` of a paged list request.
+pub fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<(u32, Option<Cursor>), ApiError> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit must be from 1 to 100"));
+    }
+    Ok((limit, cursor.map(decode).transpose()?))
 }
 
 pub fn decode(s: &str) -> Result<Cursor, ApiError> {

@@ -268,11 +268,7 @@ pub async fn list(
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<NoticePage>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let limit = p.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit must be from 1 to 100"));
-    }
-    let cursor = p.cursor.as_deref().map(cursor::decode).transpose()?;
+    let (limit, cursor) = cursor::page(p.limit, p.cursor.as_deref())?;
     let (items, next) = notices::list(&app, cursor, limit).await?;
     let now = app.clock.now();
     Ok(Json(NoticePage {

@@ -61,7 +61,7 @@ async fn admit(app: &App, spec: &'static RouteSpec, req: &mut Request) -> Result
     } else {
         authenticate(app, req.headers()).await
     };
-    let refusal = match principal {
+    let (e, kind) = match principal {
         Ok(p) => match authorize(spec.access, &p) {
             Ok(()) => {
                 req.extensions_mut().insert(p.clone());
@@ -77,7 +77,6 @@ async fn admit(app: &App, spec: &'static RouteSpec, req: &mut Request) -> Result
         Err(e) if e.status.is_server_error() => return Err((e, "invalid_credentials")),
         Err(e) => (e, "invalid_credentials"),
     };
-    let (e, kind) = refusal;
     let ctx = context(req.extensions());
     let ev = crate::audit::Event::denied("auth.denied", vec![format!("route:{}", spec.name)], e.code);
     if let Err(err) = crate::audit::commit_event(app, &ctx, ev).await {

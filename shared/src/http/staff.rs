@@ -367,11 +367,7 @@ async fn list_scope(
     limit: Option<u32>,
     cursor: Option<String>,
 ) -> Result<Json<StaffPage>, ApiError> {
-    let limit = limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit must be from 1 to 100"));
-    }
-    let cursor = cursor.as_deref().map(cursor::decode).transpose()?;
+    let (limit, cursor) = cursor::page(limit, cursor.as_deref())?;
     let (items, next) = admin::list(app, ctx, municipality.as_ref(), cursor, limit).await.map_err(|e| match e {
         AdminError::Invalid { field: "cursor", .. } => {
             ApiError::bad_request("invalid_cursor", "the cursor does not belong to this list")
