@@ -9,7 +9,8 @@
 // Rules, in order:
 //   0. planned-stop (only while stages/<stage>.json has planned_stop): 503 problem+json with
 //      Retry-After for the listed path prefixes, except for the allowed source CIDRs;
-//   1. rate limit per client IP on everything, 2. a tighter one on /v1/ops/ (staff routes);
+//   1. rate limit per client IP on everything, 2. a tighter one on the staff routes
+//      (/v1/ops/, /v1/staff/, /v1/audit/: operations, sign-in, the audit trail);
 //   3. AWS managed rule groups: IP reputation, known bad inputs, common rule set.
 
 import { ArnFormat, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
@@ -17,6 +18,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import type { StageConfig } from './stage-config';
+
+/** Path prefixes of the staff routes, which get the tighter per-IP rate limit. */
+export const STAFF_PATH_PREFIXES = ['/v1/ops/', '/v1/staff/', '/v1/audit/'];
 
 export interface EdgeStackProps extends StackProps {
   readonly config: StageConfig;
@@ -108,12 +112,17 @@ export class EdgeStack extends Stack {
           limit: config.waf.opsRequestsPerIpPer5Min,
           aggregateKeyType: 'IP',
           evaluationWindowSec: 300,
+          // Staff routes: operations, staff sign-in and self-service, the audit trail.
           scopeDownStatement: {
-            byteMatchStatement: {
-              fieldToMatch: { uriPath: {} },
-              positionalConstraint: 'STARTS_WITH',
-              searchString: '/v1/ops/',
-              textTransformations: [{ priority: 0, type: 'LOWERCASE' }],
+            orStatement: {
+              statements: STAFF_PATH_PREFIXES.map((prefix) => ({
+                byteMatchStatement: {
+                  fieldToMatch: { uriPath: {} },
+                  positionalConstraint: 'STARTS_WITH',
+                  searchString: prefix,
+                  textTransformations: [{ priority: 0, type: 'LOWERCASE' }],
+                },
+              })),
             },
           },
         },

@@ -473,22 +473,23 @@ export class PlatformStack extends Stack {
         ),
       },
     });
-    // Per-route limits for the hot routes: the public (citizen-facing, anonymous) routes get
-    // their own rate and burst (stages/<stage>.json api.public_route_throttle); every other route
-    // has the stage default (api.route_throttle). Each route's bucket is its own, so a flood on
-    // one route never uses up another's.
+    // Per-route limits: the public (citizen-facing, anonymous) routes get their own, larger rate
+    // and burst (stages/<stage>.json api.public_route_throttle); routes that check credentials and
+    // mint tokens (those that sign with a key: sign-in) get a small one
+    // (api.credentials_route_throttle), which caps brute force and the password-hashing load;
+    // every other route has the stage default (api.route_throttle). Each route's bucket is its
+    // own, so a flood on one route never uses up another's.
     const cfnStage = this.apiStage.node.defaultChild as apigwv2.CfnStage;
-    const hot = manifest.routes.filter((r) => r.public);
-    if (hot.length > 0) {
+    const limited = manifest.routes.filter((r) => r.public || r.signsWith.length > 0);
+    if (limited.length > 0) {
       cfnStage.routeSettings = Object.fromEntries(
-        hot.map((r) => [
-          `${r.method} ${r.path}`,
-          {
-            ThrottlingRateLimit: config.api.publicRouteThrottle.ratePerSec,
-            ThrottlingBurstLimit: config.api.publicRouteThrottle.burst,
-            DetailedMetricsEnabled: true,
-          },
-        ]),
+        limited.map((r) => {
+          const t = r.signsWith.length > 0 ? config.api.credentialsRouteThrottle : config.api.publicRouteThrottle;
+          return [
+            `${r.method} ${r.path}`,
+            { ThrottlingRateLimit: t.ratePerSec, ThrottlingBurstLimit: t.burst, DetailedMetricsEnabled: true },
+          ];
+        }),
       );
     }
     // Route settings name routes by key, and autoDeploy must see every route: the stage comes

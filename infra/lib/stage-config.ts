@@ -31,7 +31,7 @@ export interface StageConfig {
   readonly region: string;
   readonly logRetentionDays: number;
   readonly retainLogsOnDelete: boolean;
-  readonly api: { readonly routeThrottle: Throttle; readonly publicRouteThrottle: Throttle };
+  readonly api: { readonly routeThrottle: Throttle; readonly publicRouteThrottle: Throttle; readonly credentialsRouteThrottle: Throttle };
   readonly waf: { readonly requestsPerIpPer5Min: number; readonly opsRequestsPerIpPer5Min: number };
   readonly alarms: {
     readonly emails: readonly string[];
@@ -116,6 +116,7 @@ export function parseStageConfig(stage: StageName, raw: any, source = `${stage}.
     api: {
       routeThrottle: throttle(raw?.api?.route_throttle, 'api.route_throttle'),
       publicRouteThrottle: throttle(raw?.api?.public_route_throttle, 'api.public_route_throttle'),
+      credentialsRouteThrottle: throttle(raw?.api?.credentials_route_throttle, 'api.credentials_route_throttle'),
     },
     waf: {
       // WAF rate-based rules: 10 ..= 2,000,000,000 requests per evaluation window.

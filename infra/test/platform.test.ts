@@ -258,15 +258,19 @@ for (const { label, manifest } of MANIFESTS) {
           ThrottlingBurstLimit: config.api.routeThrottle.burst,
           ThrottlingRateLimit: config.api.routeThrottle.ratePerSec,
         });
-        const hot = manifest.routes.filter((r) => r.public);
-        assert.deepEqual(Object.keys(props.RouteSettings ?? {}).sort(), hot.map((r) => `${r.method} ${r.path}`).sort());
-        for (const key of Object.keys(props.RouteSettings ?? {})) {
-          assert.deepEqual(props.RouteSettings[key], {
-            ThrottlingRateLimit: config.api.publicRouteThrottle.ratePerSec,
-            ThrottlingBurstLimit: config.api.publicRouteThrottle.burst,
+        const limited = manifest.routes.filter((r) => r.public || r.signsWith.length > 0);
+        assert.deepEqual(Object.keys(props.RouteSettings ?? {}).sort(), limited.map((r) => `${r.method} ${r.path}`).sort());
+        const staffSignIn = manifest.routes.find((r) => r.path === '/v1/staff/sessions');
+        if (staffSignIn) assert.ok(staffSignIn.signsWith.length > 0, 'staff sign-in mints tokens: the credentials limit');
+        for (const r of limited) {
+          const t = r.signsWith.length > 0 ? config.api.credentialsRouteThrottle : config.api.publicRouteThrottle;
+          assert.deepEqual(props.RouteSettings[`${r.method} ${r.path}`], {
+            ThrottlingRateLimit: t.ratePerSec,
+            ThrottlingBurstLimit: t.burst,
             DetailedMetricsEnabled: true,
           });
         }
+        assert.ok(config.api.credentialsRouteThrottle.ratePerSec < config.api.publicRouteThrottle.ratePerSec);
         assert.deepEqual(props.AccessLogSettings.DestinationArn, { 'Fn::GetAtt': [Object.keys(resourcesOf(json, 'AWS::Logs::LogGroup')).find((k) => json.Resources[k].Properties.LogGroupName === '/mkpf/staging/api-access'), 'Arn'] });
         const format = JSON.parse(props.AccessLogSettings.Format);
         assert.equal(format.requestId, '$context.requestId');
@@ -314,7 +318,14 @@ for (const { label, manifest } of MANIFESTS) {
         const byName = Object.fromEntries((props.Rules as any[]).map((r) => [r.Name, r]));
         assert.deepEqual(byName['rate-per-ip'].Statement.RateBasedStatement, { Limit: config.waf.requestsPerIpPer5Min, AggregateKeyType: 'IP', EvaluationWindowSec: 300 });
         assert.equal(byName['rate-per-ip-ops'].Statement.RateBasedStatement.Limit, config.waf.opsRequestsPerIpPer5Min);
-        assert.equal(byName['rate-per-ip-ops'].Statement.RateBasedStatement.ScopeDownStatement.ByteMatchStatement.SearchString, '/v1/ops/');
+        const prefixes = byName['rate-per-ip-ops'].Statement.RateBasedStatement.ScopeDownStatement.OrStatement.Statements.map(
+          (st: any) => st.ByteMatchStatement.SearchString,
+        );
+        assert.deepEqual(prefixes, ['/v1/ops/', '/v1/staff/', '/v1/audit/']);
+        for (const r of manifest.routes.filter((r) => !r.public || r.signsWith.length > 0)) {
+          if (r.path.startsWith('/v1/municipalities/') || !r.path.startsWith('/v1/')) continue;
+          assert.ok(prefixes.some((p: string) => r.path.startsWith(p)), `${r.path}: a staff route outside the tighter WAF limit`);
+        }
         for (const g of ['AWSManagedRulesCommonRuleSet', 'AWSManagedRulesKnownBadInputsRuleSet', 'AWSManagedRulesAmazonIpReputationList']) {
           assert.deepEqual(byName[g]?.Statement.ManagedRuleGroupStatement.VendorName, 'AWS', g);
         }
