@@ -83,6 +83,8 @@ export function reservedConcurrencyOf(f: FunctionSpec, queues: readonly QueueSpe
 /** DynamoDB actions per declared access. */
 export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem'];
 export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/** Append-only tables (the audit trail): put and update, but no DeleteItem and no BatchWriteItem (which can delete). */
+export const TABLE_APPEND_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
 /** The DynamoDB operations the adapter calls (for the SystemErrors alarm). */
 export const TABLE_OPERATIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'TransactWriteItems', 'BatchGetItem', 'BatchWriteItem'];
 /** SQS actions for a queue a function sends to: the adapter resolves the URL by name first. */

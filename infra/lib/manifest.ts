@@ -5,7 +5,8 @@
 //
 // The loader accepts both shapes the generator has produced or will produce:
 //  - `tables` of a route/consumer/job: plain strings (meaning read_write) or objects
-//    `{ "name": "ops", "access": "read" | "read_write" }`;
+//    `{ "name": "ops", "access": "read" | "append" | "read_write" }` (append: put and update,
+//    never delete — the audit trail);
 //  - `signing_keys` (top level) and `signs_with` / `verifies_with` (per function) may be absent.
 // Anything inconsistent (a reference to an unknown table, queue or key, a duplicate name, a
 // binary used twice, a value AWS would refuse) is an error with one line per problem, so a bad
@@ -13,7 +14,10 @@
 
 import * as fs from 'node:fs';
 
-export type TableAccess = 'read' | 'read_write';
+export type TableAccess = 'read' | 'append' | 'read_write';
+
+/** Narrowest first: where a table is listed twice, the wider access wins. */
+const ACCESS_ORDER: readonly TableAccess[] = ['read', 'append', 'read_write'];
 
 export interface IndexSpec {
   readonly name: string;
@@ -274,15 +278,16 @@ function uses(p: Problems, o: Obj, at: string) {
       const to = p.object(t, `${at}.tables[${i}]`) ?? {};
       name = p.string(to.name, `${at}.tables[${i}].name`);
       const a = to.access;
-      if (a === 'read' || a === 'read_write') {
-        access = a;
+      if (ACCESS_ORDER.includes(a as TableAccess)) {
+        access = a as TableAccess;
       } else {
-        p.add(`${at}.tables[${i}].access: expected "read" or "read_write", got ${JSON.stringify(a)}`);
+        p.add(`${at}.tables[${i}].access: expected "read", "append" or "read_write", got ${JSON.stringify(a)}`);
         access = 'read';
       }
     }
     // The same table listed twice: the wider access wins.
-    tables.set(name, tables.get(name) === 'read_write' ? 'read_write' : access);
+    const before = tables.get(name);
+    tables.set(name, before && ACCESS_ORDER.indexOf(before) > ACCESS_ORDER.indexOf(access) ? before : access);
   }
   const names = (v: unknown, field: string) =>
     v === undefined ? [] : [...new Set(p.array(v, `${at}.${field}`).map((x, i) => p.string(x, `${at}.${field}[${i}]`)))];

@@ -54,6 +54,7 @@ import {
   QUEUE_SEND_ACTIONS,
   SIGN_ACTIONS,
   TABLE_OPERATIONS,
+  TABLE_APPEND_ACTIONS,
   TABLE_READ_ACTIONS,
   TABLE_WRITE_ACTIONS,
   VERIFY_ACTIONS,
@@ -806,12 +807,18 @@ export class PlatformStack extends Stack {
     for (const use of spec.tables) {
       const table = this.tables.get(use.name)!;
       const def = tables.find((t) => t.name === use.name)!;
-      const write = use.access === 'read_write';
+      const write = use.access !== 'read';
       writesTables ||= write;
+      const actions =
+        use.access === 'read_write'
+          ? [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS]
+          : use.access === 'append'
+            ? [...TABLE_READ_ACTIONS, ...TABLE_APPEND_ACTIONS]
+            : TABLE_READ_ACTIONS;
       role.addToPolicy(
         new iam.PolicyStatement({
-          sid: `Table${pascal(use.name)}${write ? 'ReadWrite' : 'Read'}`,
-          actions: write ? [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS] : TABLE_READ_ACTIONS,
+          sid: `Table${pascal(use.name)}${use.access === 'read_write' ? 'ReadWrite' : use.access === 'append' ? 'Append' : 'Read'}`,
+          actions,
           resources: [table.tableArn, ...def.indexes.map((i) => `${table.tableArn}/index/${i.name}`)],
         }),
       );

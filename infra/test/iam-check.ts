@@ -7,6 +7,8 @@ import { type Synth, asList, getAttArnOf, logicalId, resourcesOf } from './helpe
 
 export const READ = ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query'];
 export const READ_WRITE = [...READ, 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+export const APPEND = [...READ, 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+const tableActions = (access: string) => (access === 'read' ? READ : access === 'append' ? APPEND : READ_WRITE);
 const SEND = ['sqs:GetQueueUrl', 'sqs:SendMessage'];
 const CONSUME = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
 const INSPECT = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl'];
@@ -71,7 +73,7 @@ export function iamProblems(s: Synth, spec: FunctionSpec, json: any = s.json): s
 
   const declaredTables = new Map(spec.tables.map((t) => [t.name, t.access]));
   const consumes = spec.kind === 'consumer' ? (spec as any).queue : undefined;
-  const writesTables = spec.tables.some((t) => t.access === 'read_write');
+  const writesTables = spec.tables.some((t) => t.access !== 'read');
   const usesDataKey = spec.tables.length > 0 || spec.sendsTo.length > 0 || consumes !== undefined;
   const granted = new Map<string, Set<string>>(); // "table:ops" / "table:ops/gsi1" / "queue:x" / ... → actions
   const grant = (key: string, actions: string[]) => {
@@ -97,7 +99,7 @@ export function iamProblems(s: Synth, spec: FunctionSpec, json: any = s.json): s
           }
           const def = s.manifest.tables.find((x) => x.name === t.table)!;
           if (t.index !== undefined && !def.indexes.some((i) => i.name === t.index)) problems.push(`${where}: index ${t.index} is not an index of ${t.table}`);
-          const bad = extra(access === 'read' ? READ : READ_WRITE);
+          const bad = extra(tableActions(access));
           if (bad.length > 0) problems.push(`${where}: ${bad.join(', ')} on ${access} table ${t.table}${t.index ? `/index/${t.index}` : ''}`);
           grant(`table:${t.table}${t.index ? `/${t.index}` : ''}`, actions);
           break;
@@ -159,7 +161,7 @@ export function iamProblems(s: Synth, spec: FunctionSpec, json: any = s.json): s
   const has = (key: string, actions: string[]) => actions.every((a) => granted.get(key)?.has(a));
   for (const [table, access] of declaredTables) {
     const def = s.manifest.tables.find((x) => x.name === table)!;
-    const want = access === 'read' ? READ : READ_WRITE;
+    const want = tableActions(access);
     if (!has(`table:${table}`, want)) problems.push(`${where}: lacks ${access} on table ${table}`);
     for (const i of def.indexes) if (!has(`table:${table}/${i.name}`, want)) problems.push(`${where}: lacks ${access} on index ${i.name} of ${table}`);
   }

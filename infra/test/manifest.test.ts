@@ -86,7 +86,7 @@ describe('manifest loader', () => {
     raw.routes[4].path = raw.routes[5].path;
     raw.tables.push({ ...raw.tables[0] });
     const p = problemsOf(raw).join('\n');
-    assert.match(p, /access: expected "read" or "read_write", got "write"/);
+    assert.match(p, /access: expected "read", "append" or "read_write", got "write"/);
     assert.match(p, /duplicate route name/);
     assert.match(p, /duplicate binary/);
     assert.match(p, /duplicate route \(method and path\)/);

@@ -62,9 +62,12 @@ pub fn schema<T: utoipa::ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) -> Re
 }
 
 /// How a function uses a table (least-privilege IAM in infra).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TableAccess {
     Read,
+    /// Read, put and update, never delete: for the append-only audit trail (records are put,
+    /// chain heads updated).
+    Append,
     ReadWrite,
 }
 
@@ -72,6 +75,7 @@ impl TableAccess {
     pub fn as_str(self) -> &'static str {
         match self {
             TableAccess::Read => "read",
+            TableAccess::Append => "append",
             TableAccess::ReadWrite => "read_write",
         }
     }
@@ -91,6 +95,10 @@ pub const fn read(t: &'static TableDef) -> TableUse {
 /// The function reads and writes `t`.
 pub const fn write(t: &'static TableDef) -> TableUse {
     TableUse { table: t, access: TableAccess::ReadWrite }
+}
+/// The function reads `t` and adds to it, but never deletes from it.
+pub const fn append(t: &'static TableDef) -> TableUse {
+    TableUse { table: t, access: TableAccess::Append }
 }
 
 /// The platform's signing keys: an asymmetric KMS key each on AWS, a key file each locally.
@@ -174,14 +182,14 @@ impl RouteSpec {
     }
 
     /// Every table the route's function touches: the declared ones, plus, for a route that
-    /// needs credentials, the session reads and the audit writes of the route guard.
+    /// needs credentials, the session reads and the audit appends of the route guard (the wider
+    /// access wins where a table is both).
     pub fn table_uses(&self) -> Vec<TableUse> {
         let mut v: Vec<TableUse> = self.tables.to_vec();
         if !self.is_public() {
-            for implicit in [read(&tables::STAFF), write(&tables::AUDIT)] {
+            for implicit in [read(&tables::STAFF), append(&tables::AUDIT)] {
                 match v.iter_mut().find(|u| u.table.name == implicit.table.name) {
-                    Some(u) if implicit.access == TableAccess::ReadWrite => u.access = TableAccess::ReadWrite,
-                    Some(_) => {}
+                    Some(u) => u.access = u.access.max(implicit.access),
                     None => v.push(implicit),
                 }
             }
@@ -411,7 +419,7 @@ pub static ROUTES: &[RouteSpec] = &[
         request: Some(schema::<staff_http::LoginRequest>),
         response: Some(schema::<staff_http::LoginResponse>),
         status: 201,
-        tables: &[write(&tables::STAFF), write(&tables::AUDIT)],
+        tables: &[write(&tables::STAFF), append(&tables::AUDIT)],
         keys: &[KeyUse::Sign(SigningKey::StaffTokens)],
         handler: |m| axum::routing::on(m, staff_http::sign_in),
         ..ROUTE
@@ -642,7 +650,7 @@ pub static CONSUMERS: &[ConsumerSpec] = &[ConsumerSpec {
     queue: &queues::OPS_TASKS,
     binary: "ops-tasks-consumer",
     summary: "Operations background tasks (notice purges)",
-    tables: &[write(&tables::OPS), write(&tables::AUDIT)],
+    tables: &[write(&tables::OPS), append(&tables::AUDIT)],
     sends_to: &[],
     handler: |app, body| Box::pin(async move { ops::tasks::handle(&app, &body).await }),
 }];
@@ -669,7 +677,7 @@ pub static JOBS: &[JobSpec] = &[
         schedule: Schedule::DailyJst { hour: 0, minute: 15 },
         binary: "audit-seal-job",
         summary: "Sign the chain heads of every finished, unsealed day of the last week",
-        tables: &[write(&tables::AUDIT)],
+        tables: &[append(&tables::AUDIT)],
         sends_to: &[],
         keys: &[KeyUse::Sign(SigningKey::AuditSeal)],
         run: |app| {

@@ -310,10 +310,23 @@ fn providers_and_relying_systems_reach_only_routes_that_name_them() {
 fn every_route_declares_who_may_call_it() {
     for r in ROUTES {
         assert!(!r.access.is_empty(), "{} admits nobody: declare its access list", r.name);
-        // Staff routes that change things write the audit trail: their function may write it.
+        // Routes that need credentials write the audit trail (refusals at least), append-only:
+        // no function may delete from it.
         if !r.is_public() {
             let audit = r.table_uses().into_iter().find(|u| u.table.name == "audit").expect("audit table");
-            assert_eq!(audit.access, mkpf::routes::TableAccess::ReadWrite, "{}", r.name);
+            assert_eq!(audit.access, mkpf::routes::TableAccess::Append, "{}", r.name);
+        }
+    }
+    for uses in ROUTES
+        .iter()
+        .map(|r| r.table_uses())
+        .chain(CONSUMERS.iter().map(|c| c.tables.to_vec()))
+        .chain(JOBS.iter().map(|j| j.tables.to_vec()))
+    {
+        for u in uses {
+            if u.table.name == "audit" {
+                assert_ne!(u.access, mkpf::routes::TableAccess::ReadWrite, "the audit trail is append-only");
+            }
         }
     }
 }
