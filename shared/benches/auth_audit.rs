@@ -26,10 +26,8 @@
 //! On Linux, the store rows also show ops per flush request of the block device under the data
 //! directory (device-wide, so other processes count too): the observed group-commit factor.
 
-use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -55,171 +53,9 @@ const TOKEN_VERIFIES: usize = 4_000;
 const WRITE_LEVELS: [(usize, usize); 3] = [(1, 400), (16, 3_000), (64, 6_000)];
 const ROUTER_CONCURRENCY: usize = 16;
 const ROUTER_REQUESTS: usize = 8_000;
-const PAYLOAD: &str = "負荷試験のための本文です。A benchmark payload about the size of a short notice body, \
-                       so that each item is a few hundred bytes like the platform's real items.";
+mod support;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// One row of the result table.
-struct Row {
-    scenario: String,
-    concurrency: String,
-    ops: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-    /// Flush requests the block device completed meanwhile (None: not a store row, or not
-    /// available).
-    flushes: Option<u64>,
-}
-
-impl Row {
-    fn per_sec(&self) -> f64 {
-        self.ops as f64 / self.elapsed.as_secs_f64()
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// Where the store files go: `$MKPF_BENCH_DIR`, else `<target dir>/bench-data`.
-fn bench_root() -> PathBuf {
-    if let Some(d) = std::env::var_os("MKPF_BENCH_DIR") {
-        return PathBuf::from(d);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"));
-    target.join("bench-data")
-}
-
-/// The block device under a directory, for counting its completed flush requests.
-struct Disk {
-    stat: Option<PathBuf>,
-}
-
-impl Disk {
-    #[cfg(target_os = "linux")]
-    fn of(dir: &Path) -> Disk {
-        use std::os::unix::fs::MetadataExt;
-        let stat = std::fs::metadata(dir).ok().map(|m| {
-            let dev = m.dev();
-            let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
-            let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
-            PathBuf::from(format!("/sys/dev/block/{major}:{minor}/stat"))
-        });
-        let disk = Disk { stat };
-        if disk.flushes().is_some() { disk } else { Disk { stat: None } }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn of(_dir: &Path) -> Disk {
-        Disk { stat: None }
-    }
-
-    /// Completed flush requests so far (field 16 of the block device's stat file, Linux ≥ 5.5).
-    fn flushes(&self) -> Option<u64> {
-        let text = std::fs::read_to_string(self.stat.as_ref()?).ok()?;
-        text.split_whitespace().nth(15)?.parse().ok()
-    }
-
-    fn since(&self, before: Option<u64>) -> Option<u64> {
-        Some(self.flushes()?.saturating_sub(before?))
-    }
-
-    fn name(&self) -> String {
-        self.stat.as_ref().map_or("not available".into(), |p| p.display().to_string())
-    }
-}
-
-/// Prints `label: done/total` on stderr once a second until `stop`.
-fn progress(label: String, done: Arc<AtomicUsize>, total: usize, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let started = Instant::now();
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            if stop.load(Ordering::Relaxed) {
-                return;
-            }
-            let n = done.load(Ordering::Relaxed);
-            eprintln!("  {label}: {n}/{total} after {:.0} s", started.elapsed().as_secs_f64());
-        }
-    })
-}
-
-/// Runs `op(i)` for i in 0..total on `concurrency` tasks; every op is timed. With `disk`, the
-/// row counts the device's flushes meanwhile.
-async fn run_level<F, Fut>(
-    scenario: &str,
-    concurrency: usize,
-    total: usize,
-    disk: Option<&Disk>,
-    op: F,
-) -> Result<Row, BoxError>
-where
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send,
-{
-    eprintln!("{scenario}, {concurrency} tasks, {total} ops …");
-    let op = Arc::new(op);
-    let next = Arc::new(AtomicUsize::new(0));
-    let done = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let ticker = progress(format!("{scenario} ×{concurrency}"), done.clone(), total, stop.clone());
-    let flushes = disk.and_then(Disk::flushes);
-    let started = Instant::now();
-    let mut tasks = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
-        let (op, next, done) = (op.clone(), next.clone(), done.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(total / concurrency + 1);
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
-                    return Ok::<_, String>(lat);
-                }
-                let t = Instant::now();
-                op(i).await?;
-                lat.push(t.elapsed());
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    let mut latencies = Vec::with_capacity(total);
-    let mut failure = None;
-    for t in tasks {
-        match t.await {
-            Ok(Ok(l)) => latencies.extend(l),
-            Ok(Err(e)) => failure = Some(e),
-            Err(e) => failure = Some(format!("task failed: {e}")),
-        }
-    }
-    let elapsed = started.elapsed();
-    let flushes = disk.and_then(|d| d.since(flushes));
-    stop.store(true, Ordering::Relaxed);
-    ticker.abort();
-    if let Some(e) = failure {
-        return Err(format!("{scenario} ×{concurrency}: {e}").into());
-    }
-    Ok(Row {
-        scenario: scenario.into(),
-        concurrency: concurrency.to_string(),
-        ops: latencies.len(),
-        elapsed,
-        latencies,
-        flushes,
-    })
-}
+use support::*;
 
 fn item(pk: String) -> Item {
     let mut i = Item::new();
@@ -444,7 +280,7 @@ fn print_table(rows: &mut [Row]) {
         let lat = |d: Option<Duration>| d.map_or("-".to_string(), |d| format!("{:.3}", ms(d)));
         let some = !r.latencies.is_empty();
         let per_flush = match r.flushes {
-            Some(f) if f > 0 => format!("{:.1}", r.ops as f64 / f as f64),
+            Some(f) if f.count > 0 => format!("{:.1}", r.ops as f64 / f.count as f64),
             _ => "-".into(),
         };
         println!(

@@ -25,9 +25,8 @@
 //! commit): nothing here is cheated with non-durable commits.
 
 use std::fs::OpenOptions;
-use std::future::Future;
 use std::io::{Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -46,105 +45,9 @@ const QUEUE_MESSAGES: usize = 5_000;
 const PIPELINE_MESSAGES: usize = 3_000;
 /// A queue phase that has not finished by then has lost messages: fail instead of hanging.
 const DRAIN_LIMIT: Duration = Duration::from_secs(120);
-const PAYLOAD: &str = "負荷試験のための本文です。A benchmark payload about the size of a short notice body, \
-                       so that each item is a few hundred bytes like the platform's real items.";
+mod support;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// One row of the result table.
-struct Row {
-    scenario: String,
-    concurrency: String,
-    ops: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-    /// Flush requests the block device completed meanwhile, and the milliseconds they took
-    /// (None: not available).
-    flushes: Option<Flushes>,
-}
-
-impl Row {
-    fn per_sec(&self) -> f64 {
-        self.ops as f64 / self.elapsed.as_secs_f64()
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// Where the store files go: `$MKPF_BENCH_DIR`, else `<target dir>/bench-data`.
-fn bench_root() -> PathBuf {
-    if let Some(d) = std::env::var_os("MKPF_BENCH_DIR") {
-        return PathBuf::from(d);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"));
-    target.join("bench-data")
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Flushes {
-    count: u64,
-    millis: u64,
-    /// 512-byte sectors written.
-    sectors: u64,
-}
-
-/// The block device under a directory, for counting its completed flush requests.
-struct Disk {
-    stat: Option<PathBuf>,
-}
-
-impl Disk {
-    #[cfg(target_os = "linux")]
-    fn of(dir: &Path) -> Disk {
-        use std::os::unix::fs::MetadataExt;
-        let stat = std::fs::metadata(dir).ok().map(|m| {
-            let dev = m.dev();
-            let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
-            let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
-            PathBuf::from(format!("/sys/dev/block/{major}:{minor}/stat"))
-        });
-        let disk = Disk { stat };
-        if disk.flushes().is_some() { disk } else { Disk { stat: None } }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn of(_dir: &Path) -> Disk {
-        Disk { stat: None }
-    }
-
-    /// Sectors written, completed flush requests and the time spent on them so far (fields 7,
-    /// 16 and 17 of the block device's stat file, Linux ≥ 5.5).
-    fn flushes(&self) -> Option<Flushes> {
-        let text = std::fs::read_to_string(self.stat.as_ref()?).ok()?;
-        let fields: Vec<u64> = text.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
-        Some(Flushes { sectors: *fields.get(6)?, count: *fields.get(15)?, millis: *fields.get(16)? })
-    }
-
-    fn since(&self, before: Option<Flushes>) -> Option<Flushes> {
-        let (now, before) = (self.flushes()?, before?);
-        Some(Flushes {
-            count: now.count.saturating_sub(before.count),
-            millis: now.millis.saturating_sub(before.millis),
-            sectors: now.sectors.saturating_sub(before.sectors),
-        })
-    }
-
-    fn name(&self) -> String {
-        self.stat.as_ref().map_or("not available".into(), |p| p.display().to_string())
-    }
-}
+use support::*;
 
 /// Writes 4 KiB in place and `sync_data`s it, for about `secs` seconds.
 fn fsync_baseline(dir: &Path, secs: f64, label: &str, disk: &Disk) -> Result<Row, BoxError> {
@@ -175,89 +78,6 @@ fn fsync_baseline(dir: &Path, secs: f64, label: &str, disk: &Disk) -> Result<Row
     Ok(Row {
         scenario: format!("fsync baseline, {label} (4 KiB+sync_data)"),
         concurrency: "1".into(),
-        ops: latencies.len(),
-        elapsed,
-        latencies,
-        flushes,
-    })
-}
-
-/// Prints `label: done/total` on stderr once a second until `stop`.
-fn progress(label: String, done: Arc<AtomicUsize>, total: usize, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let started = Instant::now();
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            if stop.load(Ordering::Relaxed) {
-                return;
-            }
-            let n = done.load(Ordering::Relaxed);
-            eprintln!("  {label}: {n}/{total} after {:.0} s", started.elapsed().as_secs_f64());
-        }
-    })
-}
-
-/// Runs `op(i)` for i in 0..total on `concurrency` tasks; every op is timed.
-async fn run_level<F, Fut>(
-    scenario: &str,
-    concurrency: usize,
-    total: usize,
-    disk: &Disk,
-    op: F,
-) -> Result<Row, BoxError>
-where
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send,
-{
-    eprintln!("{scenario}, {concurrency} tasks, {total} ops …");
-    let op = Arc::new(op);
-    let next = Arc::new(AtomicUsize::new(0));
-    let done = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let ticker = progress(format!("{scenario} ×{concurrency}"), done.clone(), total, stop.clone());
-    let flushes = disk.flushes();
-    let started = Instant::now();
-    let mut tasks = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
-        let (op, next, done) = (op.clone(), next.clone(), done.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(total / concurrency + 1);
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
-                    return Ok::<_, String>(lat);
-                }
-                let t = Instant::now();
-                if let Err(e) = op(i).await {
-                    next.store(total, Ordering::Relaxed); // the other tasks stop too
-                    return Err(e);
-                }
-                lat.push(t.elapsed());
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    let mut latencies = Vec::with_capacity(total);
-    let mut failure = None;
-    for t in tasks {
-        match t.await {
-            Ok(Ok(l)) => latencies.extend(l),
-            Ok(Err(e)) => failure = Some(e),
-            Err(e) => failure = Some(format!("task failed: {e}")),
-        }
-    }
-    let elapsed = started.elapsed();
-    let flushes = disk.since(flushes);
-    stop.store(true, Ordering::Relaxed);
-    ticker.abort();
-    if let Some(e) = failure {
-        return Err(format!("{scenario} ×{concurrency}: {e}").into());
-    }
-    Ok(Row {
-        scenario: scenario.into(),
-        concurrency: concurrency.to_string(),
         ops: latencies.len(),
         elapsed,
         latencies,
@@ -353,7 +173,7 @@ async fn queue_rows(queue: Arc<embedded::EmbeddedQueue>, disk: &Disk) -> Result<
 
     // Sends only: builds a backlog.
     let q = queue.clone();
-    let send = run_level("queue send", 64, QUEUE_MESSAGES, disk, move |i| {
+    let send = run_level("queue send", 64, QUEUE_MESSAGES, Some(disk), move |i| {
         let q = q.clone();
         async move { q.send(&OPS_TASKS, OutMessage::new(format!("{i}"))).await.map(|_| ()).map_err(|e| e.to_string()) }
     })
@@ -467,7 +287,7 @@ async fn bench(dir: &Path) -> Result<(), BoxError> {
 
     let baseline = |label: &'static str| {
         let dir = dir.to_path_buf();
-        let disk = Disk { stat: disk.stat.clone() };
+        let disk = disk.clone();
         eprintln!("fsync baseline ({label}, ~{FSYNC_SECS} s) …");
         tokio::task::spawn_blocking(move || fsync_baseline(&dir, FSYNC_SECS, label, &disk).map_err(|e| e.to_string()))
     };
@@ -480,7 +300,7 @@ async fn bench(dir: &Path) -> Result<(), BoxError> {
     // Warm-up (not reported): creates the tables and the file's first pages.
     {
         let (s, run) = (store.clone(), run.clone());
-        run_level("warm-up", 8, 200, &disk, move |i| {
+        run_level("warm-up", 8, 200, Some(&disk), move |i| {
             let (s, pk) = (s.clone(), format!("WARM#{run}#{i}"));
             async move { s.put(&OPS, item(pk, "x"), Some(Cond::not_exists("pk"))).await.map_err(|e| e.to_string()) }
         })
@@ -493,7 +313,7 @@ async fn bench(dir: &Path) -> Result<(), BoxError> {
     for (concurrency, total) in LEVELS {
         let s = store.clone();
         rows.push(
-            run_level("put, not_exists", concurrency, total, &disk, move |_| {
+            run_level("put, not_exists", concurrency, total, Some(&disk), move |_| {
                 let (s, pk) = (s.clone(), random_key("PUT"));
                 async move { s.put(&OPS, item(pk, "x"), Some(Cond::not_exists("pk"))).await.map_err(|e| e.to_string()) }
             })
@@ -504,7 +324,7 @@ async fn bench(dir: &Path) -> Result<(), BoxError> {
         let (concurrency, total) = LEVELS[LEVELS.len() - 1];
         let (s, run) = (store.clone(), run.clone());
         rows.push(
-            run_level("put, not_exists, ordered keys", concurrency, total, &disk, move |i| {
+            run_level("put, not_exists, ordered keys", concurrency, total, Some(&disk), move |i| {
                 let (s, pk) = (s.clone(), format!("SEQ#{run}#{i:010}"));
                 async move { s.put(&OPS, item(pk, "x"), Some(Cond::not_exists("pk"))).await.map_err(|e| e.to_string()) }
             })
@@ -514,7 +334,7 @@ async fn bench(dir: &Path) -> Result<(), BoxError> {
     for (concurrency, total) in LEVELS {
         let s = store.clone();
         rows.push(
-            run_level("transact, 2 conditional puts", concurrency, total, &disk, move |_| {
+            run_level("transact, 2 conditional puts", concurrency, total, Some(&disk), move |_| {
                 let s = s.clone();
                 let ops = vec![
                     TxOp::Put { table: &OPS, item: item(random_key("TX"), "x"), cond: Some(Cond::not_exists("pk")) },
