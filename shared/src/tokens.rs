@@ -5,7 +5,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, Validation};
+use std::sync::Arc;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::ports::keys::{KeyError, TokenKeys};
@@ -58,13 +60,13 @@ pub enum TokenError {
 #[derive(Serialize)]
 struct Header<'a> {
     alg: &'static str,
-    typ: &'static str,
+    typ: &'a str,
     kid: &'a str,
 }
 
-/// Signs `claims`.
-pub async fn issue(keys: &dyn TokenKeys, claims: &Claims) -> Result<String, KeyError> {
-    let header = serde_json::to_vec(&Header { alg: "ES256", typ: "JWT", kid: keys.current_kid() })
+/// Signs `claims` as a compact JWS (ES256) of type `typ` with the current key.
+pub async fn sign_jws<T: Serialize>(keys: &dyn TokenKeys, typ: &str, claims: &T) -> Result<String, KeyError> {
+    let header = serde_json::to_vec(&Header { alg: "ES256", typ, kid: keys.current_kid() })
         .map_err(|e| KeyError::Invalid(e.to_string()))?;
     let body = serde_json::to_vec(claims).map_err(|e| KeyError::Invalid(e.to_string()))?;
     let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(body));
@@ -72,17 +74,31 @@ pub async fn issue(keys: &dyn TokenKeys, claims: &Claims) -> Result<String, KeyE
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
 }
 
+/// The decoding key of a compact JWS signed ES256 by one of `keys` (`None`: another algorithm,
+/// no `kid`, or a key this deployment does not know).
+pub async fn es256_key_of(keys: &dyn TokenKeys, jws: &str) -> Result<Option<Arc<DecodingKey>>, KeyError> {
+    let Ok(header) = jsonwebtoken::decode_header(jws) else { return Ok(None) };
+    if header.alg != Algorithm::ES256 {
+        return Ok(None);
+    }
+    match header.kid {
+        Some(kid) => keys.verifying_key(&kid).await,
+        None => Ok(None),
+    }
+}
+
+/// Signs `claims` as an access token.
+pub async fn issue(keys: &dyn TokenKeys, claims: &Claims) -> Result<String, KeyError> {
+    sign_jws(keys, "JWT", claims).await
+}
+
 /// Checks signature, issuer, audience (one of `audiences`) and validity at `now` (epoch secs).
 pub async fn verify(keys: &dyn TokenKeys, token: &str, audiences: &[&str], now: i64) -> Result<Claims, TokenError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(TokenError::Malformed);
     }
-    let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-    if header.alg != Algorithm::ES256 {
-        return Err(TokenError::BadSignature);
-    }
-    let kid = header.kid.ok_or(TokenError::BadSignature)?;
-    let key = keys.verifying_key(&kid).await?.ok_or(TokenError::BadSignature)?;
+    jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+    let key = es256_key_of(keys, token).await?.ok_or(TokenError::BadSignature)?;
     let mut v = Validation::new(Algorithm::ES256);
     v.validate_exp = false; // checked below against the injected clock
     v.validate_nbf = false;

@@ -7,8 +7,6 @@
 //! A seal is a compact JWS (ES256, `typ` `mkpf-audit-seal`, audience `mkpf-audit-seal`) whose
 //! payload lists the 16 heads; it never expires.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -21,6 +19,8 @@ use crate::ports::store::*;
 use crate::tables::AUDIT;
 
 pub const SEAL_AUDIENCE: &str = "mkpf-audit-seal";
+/// The JWS `typ` of a seal.
+pub const SEAL_TYPE: &str = "mkpf-audit-seal";
 /// Days the job looks back for unsealed days (catching up after missed runs).
 pub const CATCH_UP_DAYS: i64 = 7;
 
@@ -60,21 +60,6 @@ async fn heads(store: &dyn Store, date: Date) -> Result<Vec<SealedHead>, StoreEr
     Ok(out)
 }
 
-async fn sign(keys: &dyn TokenKeys, claims: &SealClaims) -> Result<String, KeyError> {
-    #[derive(Serialize)]
-    struct Header<'a> {
-        alg: &'static str,
-        typ: &'static str,
-        kid: &'a str,
-    }
-    let header = serde_json::to_vec(&Header { alg: "ES256", typ: "mkpf-audit-seal", kid: keys.current_kid() })
-        .map_err(|e| KeyError::Invalid(e.to_string()))?;
-    let body = serde_json::to_vec(claims).map_err(|e| KeyError::Invalid(e.to_string()))?;
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(body));
-    let sig = keys.sign(input.as_bytes()).await?;
-    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
-}
-
 /// Why a stored seal cannot be trusted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
@@ -89,12 +74,7 @@ pub enum SealError {
 /// Checks a stored seal's signature and returns its claims.
 pub async fn open_seal(keys: &dyn TokenKeys, jws: &str, date: Date) -> Result<SealClaims, SealError> {
     use jsonwebtoken::{Algorithm, Validation};
-    let header = jsonwebtoken::decode_header(jws).map_err(|_| SealError::BadSignature)?;
-    if header.alg != Algorithm::ES256 {
-        return Err(SealError::BadSignature);
-    }
-    let kid = header.kid.ok_or(SealError::BadSignature)?;
-    let key = keys.verifying_key(&kid).await?.ok_or(SealError::BadSignature)?;
+    let key = crate::tokens::es256_key_of(keys, jws).await?.ok_or(SealError::BadSignature)?;
     let mut v = Validation::new(Algorithm::ES256);
     v.validate_exp = false;
     v.validate_nbf = false;
@@ -132,7 +112,8 @@ pub async fn seal_finished_days(app: &App) -> Result<Vec<Date>, String> {
             sealed_at: app.clock.epoch_secs(),
             heads,
         };
-        let jws = sign(app.seal_keys.as_ref(), &claims).await.map_err(|e| e.to_string())?;
+        let jws =
+            crate::tokens::sign_jws(app.seal_keys.as_ref(), SEAL_TYPE, &claims).await.map_err(|e| e.to_string())?;
         let key = seal_key(date);
         let mut item = Item::new();
         item.insert("pk".into(), Value::S(key.pk.clone()));
