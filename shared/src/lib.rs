@@ -20,6 +20,7 @@
 pub mod adapters;
 pub mod app;
 pub mod audit;
+pub mod card_auth;
 pub mod config;
 pub mod domain;
 pub mod http;

@@ -1,0 +1,1 @@
+//! Software My Number Card (STUB: being written).

@@ -1,0 +1,2 @@
+//! `mkpf-card` (STUB: being written).
+fn main() {}
