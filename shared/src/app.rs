@@ -16,10 +16,16 @@ pub struct Deps {
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
-    /// Signs and verifies access tokens.
+    /// Signs and verifies staff access tokens.
     pub keys: Arc<dyn TokenKeys>,
+    /// Signs and verifies citizen session tokens.
+    pub citizen_keys: Arc<dyn TokenKeys>,
+    /// Answers whether a card certificate is revoked (CRL mode; see `card_auth::revocation`).
+    pub revocation: Arc<dyn crate::card_auth::revocation::Revocation>,
     /// Signs and verifies the daily audit seals.
     pub seal_keys: Arc<dyn TokenKeys>,
+    /// Per-source limit on card-auth challenges.
+    pub challenge_limiter: crate::http::rate_limit::SourceLimiter,
     /// This process's view of the audit chains.
     pub audit: crate::audit::Chains,
     pub metrics: Arc<Metrics>,
@@ -30,8 +36,15 @@ pub struct Deps {
     pub health_cache: std::sync::Mutex<Option<(std::time::Instant, crate::http::platform::Checks)>>,
 }
 
+/// The platform's signing keys, one per purpose.
+pub struct KeySet {
+    pub staff: Arc<dyn TokenKeys>,
+    pub citizen: Arc<dyn TokenKeys>,
+    pub seal: Arc<dyn TokenKeys>,
+}
+
 impl App {
-    /// Dependencies with one key for tokens and audit seals (tests); see [`App::with_seal_keys`].
+    /// Dependencies with one key for every token and the audit seals (tests); see [`App::with_keys`].
     pub fn new(
         config: Config,
         store: Arc<dyn Store>,
@@ -43,7 +56,7 @@ impl App {
         App::with_seal_keys(config, store, queue, clock, keys, seal_keys)
     }
 
-    /// Like [`App::new`], with a separate key for the audit seals (as deployed).
+    /// Like [`App::new`], with a separate key for the audit seals.
     pub fn with_seal_keys(
         config: Config,
         store: Arc<dyn Store>,
@@ -52,13 +65,28 @@ impl App {
         keys: Arc<dyn TokenKeys>,
         seal_keys: Arc<dyn TokenKeys>,
     ) -> App {
+        let citizen = keys.clone();
+        App::with_keys(config, store, queue, clock, KeySet { staff: keys, citizen, seal: seal_keys })
+    }
+
+    /// Dependencies with a key of its own for each purpose (as deployed).
+    pub fn with_keys(config: Config, store: Arc<dyn Store>, queue: Arc<dyn Queue>, clock: Arc<dyn Clock>, keys: KeySet) -> App {
+        let revocation = Arc::new(crate::card_auth::revocation::CrlRevocation::new(
+            store.clone(),
+            clock.clone(),
+            config.crl_grace_secs,
+        ));
+        let challenge_limiter = crate::http::rate_limit::SourceLimiter::new(config.challenges_per_minute);
         App(Arc::new(Deps {
+            challenge_limiter,
             config,
             store,
             queue,
             clock,
-            keys,
-            seal_keys,
+            keys: keys.staff,
+            citizen_keys: keys.citizen,
+            revocation,
+            seal_keys: keys.seal,
             audit: crate::audit::Chains::default(),
             metrics: Arc::new(Metrics::new()),
             emit_emf: std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some(),

@@ -7,6 +7,10 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::card_auth::anchors::TrustAnchors;
+use crate::card_auth::certificate::Policy;
 
 /// Which adapters back the ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +43,36 @@ pub const VARS: &[(&str, &str, &str)] = &[
         "(unset)",
         "KMS key (ARN, id or alias) of the ES256 key signing the daily audit seals, on the seal job and audit verification with `MKPF_BACKEND=aws` (locally: a key file in `MKPF_DATA_DIR`)",
     ),
+    (
+        "MKPF_CITIZEN_TOKEN_KMS_KEY",
+        "(unset)",
+        "KMS key (ARN, id or alias) of the ES256 key signing citizen session tokens, on the card-auth session route (sign) and citizen routes (verify) with `MKPF_BACKEND=aws` (locally: a key file in `MKPF_DATA_DIR`)",
+    ),
+    (
+        "MKPF_JPKI_TRUST_ANCHORS",
+        "(unset)",
+        "path of a PEM bundle of the JPKI user-authentication roots that card certificates must chain to (production: the J-LIS roots; locally: the `mkpf-card` test CA); unset: card authentication answers 503",
+    ),
+    (
+        "MKPF_JPKI_AUTH_POLICY_OID",
+        "1.2.392.200149.8.5.1.3.30",
+        "certificate policy OID a card's authentication certificate must carry",
+    ),
+    (
+        "MKPF_CRL_URLS",
+        "(unset)",
+        "space-separated `http://` URLs the hourly `crl-fetch` job downloads DER CRLs from (CRLs are signed, so plain HTTP is the norm; unset: the job has nothing to do; import by hand instead)",
+    ),
+    (
+        "MKPF_CRL_GRACE_HOURS",
+        "24",
+        "hours past a CRL's nextUpdate during which it still answers revocation checks (0 ..= 168); after that card sign-in answers 503 `revocation_unavailable` until a newer CRL is imported",
+    ),
+    (
+        "MKPF_CHALLENGES_PER_MINUTE",
+        "60",
+        "card-auth challenges one source address may ask for per minute, per process (1 ..= 1000000); on AWS the WAF rule is the binding limit",
+    ),
     ("MKPF_MAX_BODY_BYTES", "65536", "largest request body accepted (1024 ..= 6291456)"),
     (
         "MKPF_NOTICE_RETENTION_DAYS",
@@ -66,6 +100,19 @@ pub struct Config {
     pub staff_token_kms_key: Option<String>,
     /// The KMS key signing audit seals (aws backend).
     pub audit_seal_kms_key: Option<String>,
+    /// The KMS key signing citizen session tokens (aws backend).
+    pub citizen_token_kms_key: Option<String>,
+    /// The JPKI roots card certificates must chain to (parsed at start); `None`: card
+    /// authentication is unavailable.
+    pub trust_anchors: Option<Arc<TrustAnchors>>,
+    /// Certificate checks beyond the fixed JPKI profile (the auth policy OID).
+    pub card_policy: Policy,
+    /// Where the `crl-fetch` job downloads CRLs from.
+    pub crl_urls: Vec<String>,
+    /// How long past nextUpdate a CRL still counts, in seconds.
+    pub crl_grace_secs: i64,
+    /// Per-source challenge budget per minute.
+    pub challenges_per_minute: u32,
     pub max_body_bytes: usize,
     pub notice_retention_days: u32,
     pub log_filter: String,
@@ -82,6 +129,12 @@ impl fmt::Debug for Config {
             .field("local_demo_tokens", &self.local_demo_tokens)
             .field("staff_token_kms_key", &self.staff_token_kms_key)
             .field("audit_seal_kms_key", &self.audit_seal_kms_key)
+            .field("citizen_token_kms_key", &self.citizen_token_kms_key)
+            .field("trust_anchors", &self.trust_anchors.as_ref().map(|a| a.iter().map(|x| x.id.as_str().to_owned()).collect::<Vec<_>>()))
+            .field("card_policy", &self.card_policy)
+            .field("crl_urls", &self.crl_urls)
+            .field("crl_grace_secs", &self.crl_grace_secs)
+            .field("challenges_per_minute", &self.challenges_per_minute)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("notice_retention_days", &self.notice_retention_days)
             .finish()
@@ -175,6 +228,42 @@ impl Config {
         }
         let staff_token_kms_key = get("MKPF_STAFF_TOKEN_KMS_KEY");
         let audit_seal_kms_key = get("MKPF_AUDIT_SEAL_KMS_KEY");
+        let citizen_token_kms_key = get("MKPF_CITIZEN_TOKEN_KMS_KEY");
+        let trust_anchors = get("MKPF_JPKI_TRUST_ANCHORS").and_then(|p| {
+            match TrustAnchors::load(std::path::Path::new(&p)) {
+                Ok(a) => Some(Arc::new(a)),
+                Err(e) => {
+                    problems.push(format!("MKPF_JPKI_TRUST_ANCHORS={p:?}: {e}"));
+                    None
+                }
+            }
+        });
+        let mut card_policy = Policy::default();
+        if let Some(oid) = get("MKPF_JPKI_AUTH_POLICY_OID") {
+            let ok = oid.split('.').count() >= 2 && oid.split('.').all(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()));
+            if ok {
+                card_policy.auth_policy_oid = oid;
+            } else {
+                problems.push(format!("MKPF_JPKI_AUTH_POLICY_OID={oid:?}: expected a dotted OID such as 1.2.392.200149.8.5.1.3.30"));
+            }
+        }
+        let crl_urls: Vec<String> =
+            get("MKPF_CRL_URLS").map(|s| s.split_whitespace().map(str::to_owned).collect()).unwrap_or_default();
+        for u in &crl_urls {
+            if !u.starts_with("http://") {
+                problems.push(format!("MKPF_CRL_URLS: {u:?} is not an http:// URL"));
+            }
+        }
+        let crl_grace_secs =
+            parse_range("MKPF_CRL_GRACE_HOURS", get("MKPF_CRL_GRACE_HOURS"), 24i64, 0, 168, &mut problems) * 3600;
+        let challenges_per_minute = parse_range(
+            "MKPF_CHALLENGES_PER_MINUTE",
+            get("MKPF_CHALLENGES_PER_MINUTE"),
+            60u32,
+            1,
+            1_000_000,
+            &mut problems,
+        );
         let max_body_bytes = parse_range(
             "MKPF_MAX_BODY_BYTES",
             get("MKPF_MAX_BODY_BYTES"),
@@ -206,6 +295,12 @@ impl Config {
                 local_demo_tokens,
                 staff_token_kms_key,
                 audit_seal_kms_key,
+                citizen_token_kms_key,
+                trust_anchors,
+                card_policy,
+                crl_urls,
+                crl_grace_secs,
+                challenges_per_minute,
                 max_body_bytes,
                 notice_retention_days,
                 log_filter,

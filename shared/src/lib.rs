@@ -26,6 +26,7 @@ pub mod domain;
 pub mod http;
 pub mod manifest;
 pub mod metrics;
+pub mod mykey;
 pub mod ops;
 pub mod ports;
 pub mod queues;

@@ -11,7 +11,9 @@ use utoipa::openapi::{RefOr, schema::Schema};
 
 use crate::app::App;
 use crate::http::auth::{Access, Role};
-use crate::http::{audit as audit_http, ops as ops_http, platform, staff as staff_http};
+use crate::http::{
+    audit as audit_http, card_auth as card_http, mykey as mykey_http, ops as ops_http, platform, staff as staff_http,
+};
 use crate::ports::{QueueDef, TableDef};
 use crate::worker::ConsumeError;
 use crate::{ops, queues, tables};
@@ -104,17 +106,21 @@ pub const fn append(t: &'static TableDef) -> TableUse {
 /// The platform's signing keys: an asymmetric KMS key each on AWS, a key file each locally.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SigningKey {
-    /// Signs staff access tokens (and, later, citizen session tokens).
+    /// Signs staff access tokens.
     StaffTokens,
+    /// Signs citizen session tokens (card authentication); a separate key, so the public
+    /// card-auth route can never mint a staff token.
+    CitizenTokens,
     /// Signs the daily seals of the audit chains; only the seal job may sign with it.
     AuditSeal,
 }
 
 impl SigningKey {
-    pub const ALL: [SigningKey; 2] = [SigningKey::StaffTokens, SigningKey::AuditSeal];
+    pub const ALL: [SigningKey; 3] = [SigningKey::StaffTokens, SigningKey::CitizenTokens, SigningKey::AuditSeal];
     pub fn name(self) -> &'static str {
         match self {
             SigningKey::StaffTokens => "staff-tokens",
+            SigningKey::CitizenTokens => "citizen-tokens",
             SigningKey::AuditSeal => "audit-seal",
         }
     }
@@ -122,6 +128,7 @@ impl SigningKey {
     pub fn env(self) -> &'static str {
         match self {
             SigningKey::StaffTokens => "MKPF_STAFF_TOKEN_KMS_KEY",
+            SigningKey::CitizenTokens => "MKPF_CITIZEN_TOKEN_KMS_KEY",
             SigningKey::AuditSeal => "MKPF_AUDIT_SEAL_KMS_KEY",
         }
     }
@@ -129,6 +136,9 @@ impl SigningKey {
         match self {
             SigningKey::StaffTokens => {
                 "signs staff access tokens (ES256 JWTs); functions that only verify get the public key"
+            }
+            SigningKey::CitizenTokens => {
+                "signs citizen session tokens (ES256 JWTs) after card authentication; citizen routes verify"
             }
             SigningKey::AuditSeal => "signs the daily seal of the audit chains' heads (ES256); only the seal job signs",
         }
@@ -163,7 +173,7 @@ pub struct RouteSpec {
     pub response: Option<SchemaFn>,
     pub status: u16,
     /// Tables the handler reads or writes (least-privilege IAM in infra). Routes that need
-    /// credentials also read `staff` (sessions) and write `audit` (refusals); see
+    /// credentials also read `staff` and `people` (sessions) and write `audit` (refusals); see
     /// [`RouteSpec::table_uses`].
     pub tables: &'static [TableUse],
     /// Queues the handler sends to.
@@ -187,7 +197,7 @@ impl RouteSpec {
     pub fn table_uses(&self) -> Vec<TableUse> {
         let mut v: Vec<TableUse> = self.tables.to_vec();
         if !self.is_public() {
-            for implicit in [read(&tables::STAFF), append(&tables::AUDIT)] {
+            for implicit in [read(&tables::STAFF), read(&tables::PEOPLE), append(&tables::AUDIT)] {
                 match v.iter_mut().find(|u| u.table.name == implicit.table.name) {
                     Some(u) => u.access = u.access.max(implicit.access),
                     None => v.push(implicit),
@@ -197,12 +207,17 @@ impl RouteSpec {
         v
     }
 
-    /// Every key use of the route's function: its declared ones, plus verifying staff tokens for a
-    /// route that needs credentials.
+    /// Every key use of the route's function: its declared ones, plus, for a route that needs
+    /// credentials, verifying staff and citizen tokens (any caller may present either; a token of
+    /// the wrong kind must be refused as such, not as an outage).
     pub fn key_uses(&self) -> Vec<KeyUse> {
         let mut v = self.keys.to_vec();
-        if !self.is_public() && !v.contains(&KeyUse::Sign(SigningKey::StaffTokens)) {
-            v.push(KeyUse::Verify(SigningKey::StaffTokens));
+        if !self.is_public() {
+            for k in [SigningKey::StaffTokens, SigningKey::CitizenTokens] {
+                if !v.contains(&KeyUse::Sign(k)) {
+                    v.push(KeyUse::Verify(k));
+                }
+            }
         }
         v
     }
@@ -260,6 +275,7 @@ const MUNICIPALITY_SCOPED: &[Access] =
 const STAFF_RW: &[TableUse] = &[write(&tables::STAFF)];
 const STAFF_R: &[TableUse] = &[read(&tables::STAFF)];
 const PUBLIC: &[Access] = &[Access::Public];
+const CITIZEN: &[Access] = &[Access::Citizen];
 
 /// The defaults of a route entry: not idempotent, no query parameters or bodies, 200, no tables,
 /// queues or keys of its own. Access, binary and handler are always spelled out.
@@ -642,10 +658,175 @@ pub static ROUTES: &[RouteSpec] = &[
         handler: |m| axum::routing::on(m, audit_http::verification),
         ..ROUTE
     },
+    RouteSpec {
+        name: "card-auth-challenge",
+        verb: Verb::Post,
+        path: "/v1/card-auth/challenges",
+        access: PUBLIC,
+        binary: "card-auth-challenge",
+        summary: "A one-time nonce for the card to sign (5 minutes; rate-limited per source)",
+        tag: "card-auth",
+        response: Some(schema::<card_http::ChallengeResponse>),
+        status: 201,
+        tables: &[write(&tables::CARD_AUTH)],
+        handler: |m| axum::routing::on(m, card_http::create_challenge),
+        ..ROUTE
+    },
+    RouteSpec {
+        name: "card-auth-session",
+        verb: Verb::Post,
+        path: "/v1/card-auth/sessions",
+        access: PUBLIC,
+        binary: "card-auth-session",
+        summary: "Sign in with the card's authentication certificate and its signature over the nonce",
+        tag: "card-auth",
+        request: Some(schema::<card_http::SessionRequest>),
+        response: Some(schema::<card_http::SessionResponse>),
+        status: 201,
+        tables: &[write(&tables::CARD_AUTH), write(&tables::PEOPLE), append(&tables::AUDIT)],
+        keys: &[KeyUse::Sign(SigningKey::CitizenTokens)],
+        handler: |m| axum::routing::on(m, card_http::create_session),
+        ..ROUTE
+    },
+    RouteSpec {
+        name: "card-auth-sign-out",
+        verb: Verb::Delete,
+        path: "/v1/card-auth/sessions/current",
+        access: CITIZEN,
+        binary: "card-auth-sign-out",
+        summary: "Sign out (ends this citizen session)",
+        tag: "card-auth",
+        status: 204,
+        tables: &[write(&tables::PEOPLE)],
+        handler: |m| axum::routing::on(m, card_http::sign_out),
+        ..ROUTE
+    },
+    RouteSpec {
+        name: "crl-import",
+        verb: Verb::Post,
+        path: "/v1/ops/card-auth/crls",
+        access: OPERATOR,
+        binary: "crl-import",
+        summary: "Import a DER CRL (application/pkix-crl) signed by a trust anchor",
+        tag: "card-auth",
+        response: Some(schema::<crate::card_auth::revocation::CrlImport>),
+        tables: &[write(&tables::CARD_AUTH)],
+        handler: |m| axum::routing::on(m, card_http::import_crl),
+        ..ROUTE
+    },
+    RouteSpec {
+        name: "crl-status",
+        verb: Verb::Get,
+        path: "/v1/ops/card-auth/crls",
+        access: OPERATOR_OR_AUDITOR,
+        binary: "crl-status",
+        summary: "The current CRL of every trust anchor, and whether it is still current",
+        tag: "card-auth",
+        response: Some(schema::<card_http::CrlStates>),
+        tables: &[read(&tables::CARD_AUTH)],
+        handler: |m| axum::routing::on(m, card_http::crl_states),
+        ..ROUTE
+    },
+    RouteSpec {
+        name: "linkage-feed-import",
+        verb: Verb::Post,
+        path: "/v1/ops/card-auth/linkage-feeds",
+        access: OPERATOR,
+        binary: "linkage-feed-import",
+        summary: "Import a renewal linkage feed (text/csv); its rows are re-linked in the background",
+        tag: "card-auth",
+        response: Some(schema::<crate::mykey::relink::FeedView>),
+        status: 202,
+        tables: &[write(&tables::CARD_AUTH)],
+        sends_to: &[&queues::CARD_RELINK],
+        handler: |m| axum::routing::on(m, card_http::import_linkage_feed),
+        ..ROUTE
+    },
+    RouteSpec {
+        name: "linkage-feed-get",
+        verb: Verb::Get,
+        path: "/v1/ops/card-auth/linkage-feeds/{feed_id}",
+        access: OPERATOR_OR_AUDITOR,
+        binary: "linkage-feed-get",
+        summary: "Progress and report of a linkage feed import (unknown old certificates, conflicts)",
+        tag: "card-auth",
+        response: Some(schema::<crate::mykey::relink::FeedView>),
+        tables: &[read(&tables::CARD_AUTH)],
+        handler: |m| axum::routing::on(m, card_http::linkage_feed),
+        ..ROUTE
+    },
+    RouteSpec {
+        name: "mykey-create",
+        verb: Verb::Post,
+        path: "/v1/mykey-ids",
+        access: CITIZEN,
+        binary: "mykey-create",
+        summary: "Create your MyKey ID (repeating the call returns the same one)",
+        tag: "mykey",
+        response: Some(schema::<mykey_http::MyKeyView>),
+        status: 201,
+        tables: &[write(&tables::PEOPLE), read(&tables::CARD_AUTH)],
+        handler: |m| axum::routing::on(m, mykey_http::create),
+        ..ROUTE
+    },
+    RouteSpec {
+        name: "mykey-me",
+        verb: Verb::Get,
+        path: "/v1/mykey-ids/me",
+        access: CITIZEN,
+        binary: "mykey-me",
+        summary: "Your MyKey ID, linked certificates and standing (audited)",
+        tag: "mykey",
+        response: Some(schema::<mykey_http::MyKeyView>),
+        tables: &[read(&tables::PEOPLE), read(&tables::CARD_AUTH)],
+        handler: |m| axum::routing::on(m, mykey_http::me),
+        ..ROUTE
+    },
+    RouteSpec {
+        name: "mykey-suggestions",
+        verb: Verb::Get,
+        path: "/v1/mykey-ids/me/suggestions",
+        access: CITIZEN,
+        binary: "mykey-suggestions",
+        summary: "Up to three available MyKey IDs to change to",
+        tag: "mykey",
+        response: Some(schema::<mykey_http::Suggestions>),
+        tables: &[read(&tables::PEOPLE)],
+        handler: |m| axum::routing::on(m, mykey_http::suggestions),
+        ..ROUTE
+    },
+    RouteSpec {
+        name: "mykey-change",
+        verb: Verb::Put,
+        path: "/v1/mykey-ids/me",
+        access: CITIZEN,
+        binary: "mykey-change",
+        summary: "Change your MyKey ID to a chosen or suggested one",
+        tag: "mykey",
+        request: Some(schema::<mykey_http::ChangeRequest>),
+        response: Some(schema::<mykey_http::MyKeyView>),
+        tables: &[write(&tables::PEOPLE), read(&tables::CARD_AUTH)],
+        handler: |m| axum::routing::on(m, mykey_http::change),
+        ..ROUTE
+    },
+    RouteSpec {
+        name: "mykey-revoke",
+        verb: Verb::Delete,
+        path: "/v1/mykey-ids/me",
+        access: CITIZEN,
+        binary: "mykey-revoke",
+        summary: "Revoke your MyKey ID (you can create a new one later)",
+        tag: "mykey",
+        status: 204,
+        tables: &[write(&tables::PEOPLE)],
+        handler: |m| axum::routing::on(m, mykey_http::revoke),
+        ..ROUTE
+    },
 ];
 
 /// Every queue consumer.
-pub static CONSUMERS: &[ConsumerSpec] = &[ConsumerSpec {
+pub static CONSUMERS: &[ConsumerSpec] = &[
+ConsumerSpec {
     name: "ops-tasks",
     queue: &queues::OPS_TASKS,
     binary: "ops-tasks-consumer",
@@ -653,6 +834,15 @@ pub static CONSUMERS: &[ConsumerSpec] = &[ConsumerSpec {
     tables: &[write(&tables::OPS), append(&tables::AUDIT)],
     sends_to: &[],
     handler: |app, body| Box::pin(async move { ops::tasks::handle(&app, &body).await }),
+},
+ConsumerSpec {
+    name: "card-relink",
+    queue: &queues::CARD_RELINK,
+    binary: "card-relink-consumer",
+    summary: "Re-link renewed certificates to their person, a batch of linkage-feed rows at a time",
+    tables: &[write(&tables::PEOPLE), write(&tables::CARD_AUTH), append(&tables::AUDIT)],
+    sends_to: &[],
+    handler: |app, body| Box::pin(async move { crate::mykey::relink::handle(&app, &body).await }),
 }];
 
 /// Every scheduled job.
@@ -686,6 +876,16 @@ pub static JOBS: &[JobSpec] = &[
                 Ok(serde_json::json!({ "sealed_days": days.iter().map(ToString::to_string).collect::<Vec<_>>() }))
             })
         },
+    },
+    JobSpec {
+        name: "crl-fetch",
+        schedule: Schedule::Every { minutes: 60 },
+        binary: "crl-fetch-job",
+        summary: "Download the CRLs at MKPF_CRL_URLS and import the newer ones",
+        tables: &[write(&tables::CARD_AUTH), append(&tables::AUDIT)],
+        sends_to: &[],
+        keys: &[],
+        run: |app| Box::pin(async move { crate::card_auth::fetch::run(&app).await }),
     },
 ];
 

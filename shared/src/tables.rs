@@ -46,5 +46,30 @@ pub static AUDIT: TableDef = TableDef {
     purpose: "append-only audit trail in per-day, per-shard hash chains",
 };
 
+/// People (the internal person behind a card), their certificate links, MyKey IDs and citizen
+/// sessions. `PERSON#<pid>` holds `PROFILE`, `CERT#<issuer>#<serial>`, `MYKEY#<id>` (history) and
+/// `SESSION#<sid>` items; `CERT#<issuer>#<serial>` / `LINK` and `MYKEY#<id>` / `CLAIM` are the
+/// uniqueness items (one person per certificate, one person per MyKey ID, ever).
+pub static PEOPLE: TableDef = TableDef {
+    name: "people",
+    pk: "pk",
+    sk: Some("sk"),
+    indexes: &[],
+    ttl: Some("ttl"),
+    purpose: "people, certificate links, MyKey IDs and citizen sessions",
+};
+
+/// Card authentication state: one-time challenges (`CHALLENGE#<id>`), imported CRLs
+/// (`CRL#<issuer>` / `CURRENT`) and their revoked serials (`REVOKED#<issuer>#<serial>`), and
+/// linkage-feed imports (`FEED#<id>`).
+pub static CARD_AUTH: TableDef = TableDef {
+    name: "card-auth",
+    pk: "pk",
+    sk: Some("sk"),
+    indexes: &[],
+    ttl: Some("ttl"),
+    purpose: "card-auth challenges, revocation lists and linkage-feed imports",
+};
+
 /// All tables, in manifest order.
-pub static ALL: &[&TableDef] = &[&OPS, &IDEMPOTENCY, &STAFF, &AUDIT];
+pub static ALL: &[&TableDef] = &[&OPS, &IDEMPOTENCY, &STAFF, &AUDIT, &PEOPLE, &CARD_AUTH];

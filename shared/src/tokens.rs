@@ -92,6 +92,22 @@ pub async fn issue(keys: &dyn TokenKeys, claims: &Claims) -> Result<String, KeyE
     sign_jws(keys, "JWT", claims).await
 }
 
+/// The `aud` claim of a token, read WITHOUT verifying anything: only to choose which key set
+/// (staff or citizen) to verify it with; [`verify`] then pins that audience.
+pub fn peek_audience(token: &str) -> Option<String> {
+    use base64::Engine;
+    if token.len() > MAX_TOKEN_BYTES {
+        return None;
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    #[derive(Deserialize)]
+    struct Aud {
+        aud: String,
+    }
+    serde_json::from_slice::<Aud>(&bytes).ok().map(|a| a.aud)
+}
+
 /// Checks signature, issuer, audience (one of `audiences`) and validity at `now` (epoch secs).
 pub async fn verify(keys: &dyn TokenKeys, token: &str, audiences: &[&str], now: i64) -> Result<Claims, TokenError> {
     if token.len() > MAX_TOKEN_BYTES {

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use mkpf::App;
+use mkpf::app::KeySet;
 use mkpf::adapters::embedded::{self, EmbeddedStore};
-use mkpf::adapters::local_keys::{LocalKeys, SEAL_KEY_FILE};
+use mkpf::adapters::local_keys::{CITIZEN_KEY_FILE, LocalKeys, SEAL_KEY_FILE};
 use mkpf::config::{Backend, Config};
 use mkpf::ports::{Clock, SystemClock};
 use mkpf::runtime::LogTo;
@@ -35,9 +36,12 @@ pub async fn boot(config: Config, clock: Arc<dyn Clock>) -> Result<Booted, BoxEr
     match config.backend {
         Backend::Embedded => {
             let (store, queue) = embedded::open(&config.data_dir, clock.clone())?;
-            let keys = Arc::new(LocalKeys::load_or_create(&config.data_dir)?);
-            let seal_keys = Arc::new(LocalKeys::load_or_create_file(&config.data_dir, SEAL_KEY_FILE)?);
-            let app = App::with_seal_keys(config, store.clone(), queue, clock, keys, seal_keys);
+            let keys = KeySet {
+                staff: Arc::new(LocalKeys::load_or_create(&config.data_dir)?),
+                citizen: Arc::new(LocalKeys::load_or_create_file(&config.data_dir, CITIZEN_KEY_FILE)?),
+                seal: Arc::new(LocalKeys::load_or_create_file(&config.data_dir, SEAL_KEY_FILE)?),
+            };
+            let app = App::with_keys(config, store.clone(), queue, clock, keys);
             Ok(Booted { app, embedded_store: Some(store), aws: None })
         }
         Backend::Aws => {
@@ -54,8 +58,12 @@ pub async fn boot(config: Config, clock: Arc<dyn Clock>) -> Result<Booted, BoxEr
                     None => Arc::new(mkpf::ports::keys::NoKeys),
                 }
             };
-            let (keys, seal_keys) = (key(&config.staff_token_kms_key), key(&config.audit_seal_kms_key));
-            let app = App::with_seal_keys(config, store.clone(), queue, clock, keys, seal_keys);
+            let keys = KeySet {
+                staff: key(&config.staff_token_kms_key),
+                citizen: key(&config.citizen_token_kms_key),
+                seal: key(&config.audit_seal_kms_key),
+            };
+            let app = App::with_keys(config, store.clone(), queue, clock, keys);
             Ok(Booted { app, embedded_store: None, aws: Some(AwsClients { dynamodb, sqs, store }) })
         }
     }

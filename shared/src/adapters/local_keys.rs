@@ -14,6 +14,8 @@ use crate::ports::keys::{KeyError, TokenKeys, p256_decoding_key};
 
 pub const KEY_FILE: &str = "keys/staff-token-es256.pem";
 pub const SEAL_KEY_FILE: &str = "keys/audit-seal-es256.pem";
+/// The local key file signing citizen session tokens.
+pub const CITIZEN_KEY_FILE: &str = "keys/citizen-token-es256.pem";
 
 pub struct LocalKeys {
     signing: SigningKey,

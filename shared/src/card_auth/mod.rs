@@ -4,3 +4,8 @@
 pub mod anchors;
 pub mod certificate;
 pub mod crl;
+pub mod revocation;
+pub mod challenge;
+pub mod sessions;
+pub mod sign_in;
+pub mod fetch;

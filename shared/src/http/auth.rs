@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use super::problem::{ApiError, current_request_id};
 use crate::app::App;
 use crate::audit;
+use crate::card_auth::sessions as citizen_sessions;
 pub use crate::domain::staff::Role;
 use crate::staff::{PENDING_PASSWORD_CHANGE, sessions};
 use crate::tokens::{self, TokenError};
@@ -160,35 +161,40 @@ pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, A
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| unauthenticated("token_invalid", "the Authorization header must be `Bearer <token>`"))?;
-    let audiences = [tokens::STAFF_AUDIENCE, tokens::CITIZEN_AUDIENCE];
-    let claims =
-        tokens::verify(app.keys.as_ref(), token, &audiences, app.clock.epoch_secs()).await.map_err(|e| match e {
-            TokenError::Expired => unauthenticated("token_expired", "the token has expired; sign in again"),
-            TokenError::WrongAudience => unauthenticated("token_invalid", "the token is not meant for this API"),
-            TokenError::Key(k) => ApiError::unavailable(k),
-            _ => unauthenticated("token_invalid", "the bearer token is not valid"),
-        })?;
-    match claims.aud.as_str() {
-        tokens::STAFF_AUDIENCE => {
-            let roles = claims
-                .roles
-                .iter()
-                .map(|r| Role::parse(r))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| unauthenticated("token_invalid", "the bearer token is not valid"))?;
-            if !sessions::is_open(app, &claims).await.map_err(ApiError::from)? {
-                return Err(unauthenticated("session_ended", "this session was signed out or revoked; sign in again"));
-            }
-            Ok(Principal::Staff(Staff {
-                id: claims.sub,
-                roles,
-                municipality: claims.muni,
-                session: claims.sid,
-                pending: claims.pending,
-            }))
+    // Staff and citizen tokens are signed with different keys; each key set only vouches for its
+    // own audience.
+    let (keys, audience) = match tokens::peek_audience(token).as_deref() {
+        Some(tokens::CITIZEN_AUDIENCE) => (app.citizen_keys.as_ref(), tokens::CITIZEN_AUDIENCE),
+        _ => (app.keys.as_ref(), tokens::STAFF_AUDIENCE),
+    };
+    let claims = tokens::verify(keys, token, &[audience], app.clock.epoch_secs()).await.map_err(|e| match e {
+        TokenError::Expired => unauthenticated("token_expired", "the token has expired; sign in again"),
+        TokenError::WrongAudience => unauthenticated("token_invalid", "the token is not meant for this API"),
+        TokenError::Key(k) => ApiError::unavailable(k),
+        _ => unauthenticated("token_invalid", "the bearer token is not valid"),
+    })?;
+    if audience == tokens::CITIZEN_AUDIENCE {
+        if !citizen_sessions::is_open(app, &claims).await.map_err(ApiError::from)? {
+            return Err(unauthenticated("session_ended", "this session was signed out or revoked; sign in again"));
         }
-        _ => Ok(Principal::Citizen(CitizenSession { person_id: claims.sub, session_id: claims.sid })),
+        return Ok(Principal::Citizen(CitizenSession { person_id: claims.sub, session_id: claims.sid }));
     }
+    let roles = claims
+        .roles
+        .iter()
+        .map(|r| Role::parse(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| unauthenticated("token_invalid", "the bearer token is not valid"))?;
+    if !sessions::is_open(app, &claims).await.map_err(ApiError::from)? {
+        return Err(unauthenticated("session_ended", "this session was signed out or revoked; sign in again"));
+    }
+    Ok(Principal::Staff(Staff {
+        id: claims.sub,
+        roles,
+        municipality: claims.muni,
+        session: claims.sid,
+        pending: claims.pending,
+    }))
 }
 
 /// Decides whether `principal` may call a route with access list `allowed`.

@@ -3,13 +3,16 @@
 
 pub mod audit;
 pub mod auth;
+pub mod card_auth;
 pub mod cursor;
 pub mod idempotency;
 pub mod json;
+pub mod mykey;
 pub mod openapi;
 pub mod ops;
 pub mod platform;
 pub mod problem;
+pub mod rate_limit;
 pub mod router;
 pub mod staff;
 

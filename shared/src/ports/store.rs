@@ -702,3 +702,29 @@ impl fmt::Display for Key {
         }
     }
 }
+
+/// Deletes of every item of partition `pk` whose sort key starts with `prefix` (for the caller's
+/// transaction; at most `max`). Sessions use it to end all of someone's sessions at once.
+pub async fn prefix_delete_ops(
+    store: &dyn Store,
+    table: &'static TableDef,
+    pk: String,
+    prefix: &str,
+    max: usize,
+) -> Result<Vec<TxOp>, StoreError> {
+    let mut ops = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.query(Query::new(table, pk.clone()).sk(SkCond::BeginsWith(prefix.into())).limit(100).start(cursor)).await?;
+        for i in page.items {
+            if ops.len() == max {
+                return Ok(ops);
+            }
+            ops.push(TxOp::Delete { table, key: table.key_of(&i)?, cond: None });
+        }
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => return Ok(ops),
+        }
+    }
+}

@@ -57,22 +57,5 @@ pub async fn is_open(app: &App, claims: &Claims) -> Result<bool, StoreError> {
 
 /// Deletes of every open session of `id` (for the caller's transaction; at most `max`).
 pub async fn close_all_ops(app: &App, id: &StaffId, max: usize) -> Result<Vec<TxOp>, StoreError> {
-    let mut ops = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = app
-            .store
-            .query(Query::new(&STAFF, pk(id)).sk(SkCond::BeginsWith(SESSION_PREFIX.into())).limit(100).start(cursor))
-            .await?;
-        for i in page.items {
-            if ops.len() == max {
-                return Ok(ops);
-            }
-            ops.push(TxOp::Delete { table: &STAFF, key: STAFF.key_of(&i)?, cond: None });
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(ops),
-        }
-    }
+    prefix_delete_ops(app.store.as_ref(), &STAFF, pk(id), SESSION_PREFIX, max).await
 }

@@ -151,3 +151,59 @@ pub async fn all_records(h: &Harness) -> Vec<mkpf::audit::AuditRecord> {
         }
     }
 }
+
+/// A person created directly in the store (as a first card sign-in would) with an open citizen
+/// session: for tests of citizen routes that are not about card authentication itself.
+pub struct TestCitizen {
+    pub person_id: mkpf::mykey::person::PersonId,
+    pub token: String,
+    pub cert: mkpf::mykey::person::CertRef,
+}
+
+impl Harness {
+    /// A new person whose (fictitious) certificate is valid for five years and has no CRL entry;
+    /// the issuer gets an empty, current CRL so that revocation checks answer.
+    pub async fn citizen(&self) -> TestCitizen {
+        use mkpf::card_auth::anchors::IssuerId;
+        use mkpf::card_auth::certificate::CertSerial;
+        use mkpf::mykey::person::{self, CertRef, PersonId};
+        let pid = PersonId::generate();
+        let issuer = IssuerId::parse("00112233445566778899aabbccddeeff00112233").unwrap();
+        let serial = CertSerial::parse(&uuid::Uuid::new_v4().simple().to_string()).unwrap();
+        let now = self.app.clock.now();
+        let cert = CertRef { issuer: issuer.clone(), serial, not_after: Some(now.unix_timestamp() + 5 * 365 * 86_400) };
+        self.mark_crl_current(&issuer).await;
+        let session = mkpf::card_auth::sessions::open(&self.app, &pid).await.unwrap();
+        let mut ops = person::create_ops(&pid, &cert, now);
+        ops.push(session.op);
+        self.app.store.transact(ops).await.unwrap();
+        TestCitizen { person_id: pid, token: session.token, cert }
+    }
+
+    /// Records a current (empty) CRL for `issuer`, valid a year from the harness clock.
+    pub async fn mark_crl_current(&self, issuer: &mkpf::card_auth::anchors::IssuerId) {
+        use mkpf::ports::store::{Item, Value};
+        let key = mkpf::card_auth::revocation::crl_key(issuer);
+        let now = self.app.clock.epoch_secs();
+        let mut item = Item::new();
+        item.insert("pk".into(), Value::S(key.pk));
+        item.insert("sk".into(), Value::S(key.sk.unwrap()));
+        item.insert("issuer".into(), Value::S(issuer.as_str().into()));
+        item.insert("this_update".into(), Value::N(now - 3600));
+        item.insert("next_update".into(), Value::N(now + 365 * 86_400));
+        item.insert("entries".into(), Value::N(0));
+        item.insert("imported_at".into(), Value::S("2026-11-25T00:00:00Z".into()));
+        self.app.store.put(&mkpf::tables::CARD_AUTH, item, None).await.unwrap();
+    }
+
+    /// Marks a certificate revoked, as an imported CRL would.
+    pub async fn revoke_cert(&self, cert: &mkpf::mykey::person::CertRef) {
+        use mkpf::ports::store::{Item, Value};
+        let key = mkpf::card_auth::revocation::revoked_key(&cert.issuer, &cert.serial);
+        let mut item = Item::new();
+        item.insert("pk".into(), Value::S(key.pk));
+        item.insert("sk".into(), Value::S(key.sk.unwrap()));
+        item.insert("revoked_at".into(), Value::N(self.app.clock.epoch_secs()));
+        self.app.store.put(&mkpf::tables::CARD_AUTH, item, None).await.unwrap();
+    }
+}
