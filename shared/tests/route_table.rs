@@ -199,7 +199,7 @@ async fn callers(h: &Harness) -> Vec<Caller> {
     });
     v.push(Caller {
         label: "citizen".into(),
-        token: Some(signed(h, &claims(h, tokens::CITIZEN_AUDIENCE, "person-1", &[], 900)).await),
+        token: Some(h.citizen().await.token),
         admitted: Box::new(move |a: &[Access]| public(a) || a.contains(&Access::Citizen)),
         refusal: Box::new(|_: &[Access]| (StatusCode::FORBIDDEN, "forbidden")),
     });
@@ -223,6 +223,8 @@ async fn callers(h: &Harness) -> Vec<Caller> {
         parts[2]
     );
     let unsessioned = signed(h, &claims(h, tokens::STAFF_AUDIENCE, OPERATOR.0, &["operator"], 900)).await;
+    let unsessioned_citizen =
+        signed(h, &claims(h, tokens::CITIZEN_AUDIENCE, "0123456789abcdef0123456789abcdef", &[], 900)).await;
     for (label, token, code) in [
         ("garbage token", "forged-token-forged-token-forged-token-00".to_owned(), "token_invalid"),
         ("expired operator token", expired, "token_expired"),
@@ -230,6 +232,7 @@ async fn callers(h: &Harness) -> Vec<Caller> {
         ("token for another audience", wrong_aud, "token_invalid"),
         ("auditor token with roles edited to operator", tampered, "token_invalid"),
         ("operator token without a session", unsessioned, "session_ended"),
+        ("citizen token without a session", unsessioned_citizen, "session_ended"),
     ] {
         v.push(Caller {
             label: label.into(),
@@ -241,6 +244,8 @@ async fn callers(h: &Harness) -> Vec<Caller> {
     v
 }
 
+const SIGN_OUTS: [&str; 2] = ["staff-sign-out", "card-auth-sign-out"];
+
 /// Every route × every kind of caller: only declared principals get past authorisation, and
 /// refused ones get the guard's problem. New routes are covered as soon as they are in the table.
 #[tokio::test]
@@ -250,8 +255,8 @@ async fn authorization_matrix() {
     assert!(all.len() >= 12);
     let mut checked = 0;
     for r in ROUTES {
-        if r.name == "staff-sign-out" {
-            continue; // covered last: it ends the session it is called with
+        if SIGN_OUTS.contains(&r.name) {
+            continue; // covered last: they end the session they are called with
         }
         let path = concrete(r.path);
         for c in &all {
@@ -273,16 +278,18 @@ async fn authorization_matrix() {
             checked += 1;
         }
     }
-    // Sign-out, with a fresh token per caller kind (it ends the session it is called with).
-    let out = mkpf::routes::route("staff-sign-out").unwrap();
-    for c in callers(&h).await {
-        let mut call = h.call(out.verb.as_str(), out.path);
-        if let Some(t) = &c.token {
-            call = call.bearer(t);
+    // Sign-outs, with fresh tokens per caller kind (they end the session they are called with).
+    for name in SIGN_OUTS {
+        let out = mkpf::routes::route(name).unwrap();
+        for c in callers(&h).await {
+            let mut call = h.call(out.verb.as_str(), out.path);
+            if let Some(t) = &c.token {
+                call = call.bearer(t);
+            }
+            let resp = call.send().await;
+            assert_eq!(!GUARD_CODES.contains(&resp.code()), (c.admitted)(out.access), "{name} × {}", c.label);
+            checked += 1;
         }
-        let resp = call.send().await;
-        assert_eq!(!GUARD_CODES.contains(&resp.code()), (c.admitted)(out.access), "sign-out × {}", c.label);
-        checked += 1;
     }
     assert!(checked >= ROUTES.len() * 12, "{checked}");
 }

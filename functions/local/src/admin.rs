@@ -53,6 +53,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: AuditCmd,
     },
+    /// Card authentication: import CRLs and renewal linkage feeds, show CRL state.
+    Card {
+        #[command(subcommand)]
+        cmd: CardCmd,
+    },
     /// Print the current code of a base32 TOTP secret, like an authenticator app (for the
     /// README walk-through and tests).
     TotpCode {
@@ -89,6 +94,17 @@ enum StaffCmd {
     ResetMfa { id: String },
     /// Set a new one-time password and lift a lock; prints the password.
     ResetPassword { id: String },
+}
+
+#[derive(Subcommand)]
+enum CardCmd {
+    /// Verify a DER CRL against the trust anchors (MKPF_JPKI_TRUST_ANCHORS) and import it.
+    ImportCrl { file: PathBuf },
+    /// The current CRL of every trust anchor.
+    CrlStatus,
+    /// Import a renewal linkage feed (CSV) and re-link its rows now, in this process (the API
+    /// route queues them instead). Importing the same feed again only finishes what is left.
+    ImportLinkage { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -190,6 +206,54 @@ async fn staff(cmd: StaffCmd) -> Result<(), String> {
                 .map_err(|e| e.to_string())?
                 .ok_or("the account vanished")?;
             print_account(&acc, Some(otp.expose()));
+        }
+    }
+    Ok(())
+}
+
+async fn card(cmd: CardCmd) -> Result<(), String> {
+    use mkpf::card_auth::revocation;
+    use mkpf::mykey::relink;
+    let booted = boot().await?;
+    let app = &booted.app;
+    let ctx = cli_context();
+    match cmd {
+        CardCmd::ImportCrl { file } => {
+            let der = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let progress = |done: usize, total: usize| {
+                eprint!("\rrevoked serials stored {done}/{total}");
+                if done == total {
+                    eprintln!();
+                }
+            };
+            let imp = revocation::import_crl(app, &ctx, &der, &progress).await.map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string(&imp).map_err(|e| e.to_string())?);
+        }
+        CardCmd::CrlStatus => {
+            for s in revocation::states(app).await.map_err(|e| e.to_string())? {
+                println!("{}", serde_json::to_string(&s).map_err(|e| e.to_string())?);
+            }
+        }
+        CardCmd::ImportLinkage { file } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let feed = relink::parse_feed(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            relink::record_import(app, &ctx, &feed).await.map_err(|e| e.to_string())?;
+            let pending = relink::pending_batches(app, &feed).await.map_err(|e| e.to_string())?;
+            let total: usize = pending.iter().map(|b| b.rows.len()).sum();
+            let mut done = 0;
+            for b in &pending {
+                relink::process_batch(app, &ctx, b).await.map_err(|e| e.to_string())?;
+                done += b.rows.len();
+                eprint!("\rrows re-linked {done}/{total}");
+            }
+            if total > 0 {
+                eprintln!();
+            }
+            let view = relink::view(app, &feed.id).await.map_err(|e| e.to_string())?.ok_or("the import vanished")?;
+            println!("{}", serde_json::to_string(&view).map_err(|e| e.to_string())?);
+            if view.unknown > 0 || view.conflict > 0 {
+                eprintln!("{} row(s) unknown, {} conflict(s): see `reported`", view.unknown, view.conflict);
+            }
         }
     }
     Ok(())
@@ -388,6 +452,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Cmd::Staff { cmd } => staff(cmd).await,
         Cmd::Audit { cmd } => audit(cmd).await,
+        Cmd::Card { cmd } => card(cmd).await,
         Cmd::TotpCode { secret, steps_ahead } => {
             let bytes = mkpf::staff::secrets::secret_from_base32(&secret)?;
             let now = std::time::SystemTime::now()
