@@ -1,12 +1,39 @@
 //! Parses and verifies a DER CRL issued by a trust anchor (signature by the anchor's key, current
 //! dates, sha256WithRSA), yielding the revoked serials.
 //!
-//! STUB: the public API below is the contract; the bodies are being written.
+//! [`verify_crl`] checks, in this order:
+//!
+//! 1. at most [`MAX_CRL_BYTES`] and strict DER `CertificateList`, else [`CrlError::Malformed`];
+//! 2. `signatureAlgorithm` equal to the TBS `signature` field and sha256/384/512WithRSAEncryption,
+//!    else [`CrlError::Profile`] (SHA-1 refused);
+//! 3. the issuer: the anchors whose id equals the CRL's authorityKeyIdentifier keyIdentifier when
+//!    it has one, else every anchor — never by name; the first whose key verifies the signature
+//!    over the TBS bytes as received; none → [`CrlError::Untrusted`];
+//! 4. dates: `thisUpdate > now` → [`CrlError::NotYetValid`]; no `nextUpdate` →
+//!    [`CrlError::Profile`]; `nextUpdate < now` → [`CrlError::Expired`];
+//! 5. extensions: a delta CRL (deltaCRLIndicator) or any critical CRL extension other than
+//!    authorityKeyIdentifier, cRLNumber and issuingDistributionPoint → [`CrlError::Profile`];
+//!    a critical CRL entry extension (e.g. certificateIssuer, indirect CRLs) → [`CrlError::Profile`].
+//!
+//! The anchor's own validity is not checked: certificates under an expired anchor fail anyway.
 
 use time::OffsetDateTime;
+use x509_cert::crl::CertificateList;
+use x509_cert::der::Decode;
+use x509_cert::der::asn1::ObjectIdentifier;
+use x509_cert::ext::pkix::AuthorityKeyIdentifier;
+use x509_cert::ext::pkix::CrlNumber;
 
 use super::anchors::{IssuerId, TrustAnchors};
-use super::certificate::CertSerial;
+use super::certificate::{CertSerial, SigAlg, outer_tbs_bytes, to_offset, verify_rsa};
+
+/// Largest CRL accepted.
+pub const MAX_CRL_BYTES: usize = 64 * 1024 * 1024;
+
+const OID_CRL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.20");
+const OID_DELTA_CRL_INDICATOR: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.27");
+const OID_ISSUING_DISTRIBUTION_POINT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.28");
+const OID_AUTHORITY_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
 
 /// One revoked certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +79,103 @@ impl CrlError {
     }
 }
 
+/// Verifies a DER CRL (see the module documentation for the checks and their order).
 pub fn verify_crl(anchors: &TrustAnchors, der: &[u8], now: OffsetDateTime) -> Result<VerifiedCrl, CrlError> {
-    let _ = (anchors, der, now);
-    Err(CrlError::Malformed("not implemented".into()))
+    if der.len() > MAX_CRL_BYTES {
+        return Err(CrlError::Malformed(format!("larger than {MAX_CRL_BYTES} bytes")));
+    }
+    let crl = CertificateList::from_der(der).map_err(|e| CrlError::Malformed(e.to_string()))?;
+    let tbs_der = outer_tbs_bytes(der).map_err(|e| CrlError::Malformed(e.to_string()))?;
+    let tbs = &crl.tbs_cert_list;
+
+    if crl.signature_algorithm != tbs.signature {
+        return Err(CrlError::Profile("signature algorithm differs between signatureAlgorithm and the TBS"));
+    }
+    let alg = SigAlg::of(&crl.signature_algorithm)
+        .ok_or(CrlError::Profile("signature algorithm is not sha256/384/512WithRSAEncryption"))?;
+
+    let extensions = tbs.crl_extensions.as_deref().unwrap_or(&[]);
+    let mut wanted = None;
+    let mut crl_number = None;
+    for (i, ext) in extensions.iter().enumerate() {
+        if extensions[..i].iter().any(|e| e.extn_id == ext.extn_id) {
+            return Err(CrlError::Malformed("repeated CRL extension".into()));
+        }
+        match ext.extn_id {
+            OID_AUTHORITY_KEY_ID => {
+                let aki = AuthorityKeyIdentifier::from_der(ext.extn_value.as_bytes())
+                    .map_err(|_| CrlError::Malformed("undecodable authorityKeyIdentifier".into()))?;
+                wanted = aki.key_identifier.map(|kid| IssuerId::from_key_id(kid.as_bytes()));
+            }
+            OID_CRL_NUMBER => {
+                let number = CrlNumber::from_der(ext.extn_value.as_bytes())
+                    .map_err(|_| CrlError::Malformed("undecodable cRLNumber".into()))?;
+                crl_number = Some(CertSerial::from_be_bytes(number.0.as_bytes()).as_str().to_string());
+            }
+            _ => {}
+        }
+    }
+
+    let signature = crl.signature.as_bytes().ok_or(CrlError::Untrusted)?;
+    let anchor = anchors
+        .iter()
+        .filter(|a| wanted.as_ref().is_none_or(|id| &a.id == id))
+        .find(|a| verify_rsa(&a.public_key, alg, tbs_der, signature))
+        .ok_or(CrlError::Untrusted)?;
+
+    let this_update = to_offset(tbs.this_update);
+    if this_update > now {
+        return Err(CrlError::NotYetValid);
+    }
+    let next_update = to_offset(tbs.next_update.ok_or(CrlError::Profile("nextUpdate missing"))?);
+    if next_update < now {
+        return Err(CrlError::Expired);
+    }
+
+    if extensions.iter().any(|e| e.extn_id == OID_DELTA_CRL_INDICATOR) {
+        return Err(CrlError::Profile("delta CRLs are not supported"));
+    }
+    let known = [OID_AUTHORITY_KEY_ID, OID_CRL_NUMBER, OID_ISSUING_DISTRIBUTION_POINT];
+    if extensions.iter().any(|e| e.critical && !known.contains(&e.extn_id)) {
+        return Err(CrlError::Profile("unknown critical CRL extension"));
+    }
+
+    let entries = tbs.revoked_certificates.as_deref().unwrap_or(&[]);
+    let mut revoked = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if entry.crl_entry_extensions.as_deref().unwrap_or(&[]).iter().any(|e| e.critical) {
+            return Err(CrlError::Profile("critical CRL entry extension"));
+        }
+        revoked.push(RevokedEntry {
+            serial: CertSerial::from_be_bytes(entry.serial_number.as_bytes()),
+            revoked_at: to_offset(entry.revocation_date),
+        });
+    }
+
+    Ok(VerifiedCrl { issuer: anchor.id.clone(), this_update, next_update, crl_number, revoked })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable() {
+        assert_eq!(CrlError::Malformed(String::new()).code(), "crl_malformed");
+        assert_eq!(CrlError::Untrusted.code(), "crl_untrusted");
+        assert_eq!(CrlError::NotYetValid.code(), "crl_not_yet_valid");
+        assert_eq!(CrlError::Expired.code(), "crl_expired");
+        assert_eq!(CrlError::Profile("x").code(), "crl_profile");
+    }
+
+    #[test]
+    fn garbage_and_oversized_are_malformed() {
+        let anchors = TrustAnchors::none_for_tests();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        for bad in [&b""[..], b"\x30", b"\x30\x00", b"not a crl at all", &[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]] {
+            assert!(matches!(verify_crl(&anchors, bad, now), Err(CrlError::Malformed(_))), "{bad:?}");
+        }
+        let big = vec![0u8; MAX_CRL_BYTES + 1];
+        assert!(matches!(verify_crl(&anchors, &big, now), Err(CrlError::Malformed(_))));
+    }
 }
