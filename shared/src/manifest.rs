@@ -64,6 +64,7 @@ pub fn manifest() -> Value {
             "signs_with": signs(&r.key_uses()),
             "verifies_with": verifies(&r.key_uses()),
             "inspects_queues": qnames(r.inspects_queues),
+            "needs": r.needs.iter().map(|n| n.name()).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "consumers": CONSUMERS.iter().map(|c| json!({
             "name": c.name,
@@ -73,6 +74,7 @@ pub fn manifest() -> Value {
             "signs_with": Vec::<&str>::new(),
             "verifies_with": Vec::<&str>::new(),
             "sends_to": qnames(c.sends_to),
+            "needs": Vec::<&str>::new(),
         })).collect::<Vec<_>>(),
         "jobs": JOBS.iter().map(|j| json!({
             "name": j.name,
@@ -82,6 +84,7 @@ pub fn manifest() -> Value {
             "signs_with": signs(j.keys),
             "verifies_with": verifies(j.keys),
             "sends_to": qnames(j.sends_to),
+            "needs": j.needs.iter().map(|n| n.name()).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
 }

@@ -183,7 +183,33 @@ pub struct RouteSpec {
     pub keys: &'static [KeyUse],
     /// Queues whose depths the handler reads (their dead-letter queues too).
     pub inspects_queues: &'static [&'static QueueDef],
+    /// Deployment inputs the function needs besides tables, queues and keys.
+    pub needs: &'static [Need],
     pub handler: fn(MethodFilter) -> MethodRouter<App>,
+}
+
+/// A deployment input a function needs (infra sets the matching environment variable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// The JPKI root bundle (`MKPF_JPKI_TRUST_ANCHORS`): verifying card certificates and CRLs.
+    TrustAnchors,
+    /// Where the J-LIS CRLs are published (`MKPF_CRL_URLS`).
+    CrlUrls,
+}
+
+impl Need {
+    pub fn name(self) -> &'static str {
+        match self {
+            Need::TrustAnchors => "trust_anchors",
+            Need::CrlUrls => "crl_urls",
+        }
+    }
+    pub fn env(self) -> &'static str {
+        match self {
+            Need::TrustAnchors => "MKPF_JPKI_TRUST_ANCHORS",
+            Need::CrlUrls => "MKPF_CRL_URLS",
+        }
+    }
 }
 
 impl RouteSpec {
@@ -263,6 +289,7 @@ pub struct JobSpec {
     pub tables: &'static [TableUse],
     pub sends_to: &'static [&'static QueueDef],
     pub keys: &'static [KeyUse],
+    pub needs: &'static [Need],
     pub run: fn(App) -> BoxFuture<'static, Result<serde_json::Value, String>>,
 }
 
@@ -296,6 +323,7 @@ const ROUTE: RouteSpec = RouteSpec {
     sends_to: &[],
     keys: &[],
     inspects_queues: &[],
+    needs: &[],
     handler: |m| axum::routing::on(m, || async { crate::http::ApiError::internal("a route without a handler") }),
 };
 
@@ -685,6 +713,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 201,
         tables: &[write(&tables::CARD_AUTH), write(&tables::PEOPLE), append(&tables::AUDIT)],
         keys: &[KeyUse::Sign(SigningKey::CitizenTokens)],
+        needs: &[Need::TrustAnchors],
         handler: |m| axum::routing::on(m, card_http::create_session),
         ..ROUTE
     },
@@ -711,6 +740,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tag: "card-auth",
         response: Some(schema::<crate::card_auth::revocation::CrlImport>),
         tables: &[write(&tables::CARD_AUTH)],
+        needs: &[Need::TrustAnchors],
         handler: |m| axum::routing::on(m, card_http::import_crl),
         ..ROUTE
     },
@@ -724,6 +754,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tag: "card-auth",
         response: Some(schema::<card_http::CrlStates>),
         tables: &[read(&tables::CARD_AUTH)],
+        needs: &[Need::TrustAnchors],
         handler: |m| axum::routing::on(m, card_http::crl_states),
         ..ROUTE
     },
@@ -761,7 +792,7 @@ pub static ROUTES: &[RouteSpec] = &[
         path: "/v1/mykey-ids",
         access: CITIZEN,
         binary: "mykey-create",
-        summary: "Create your MyKey ID (repeating the call returns the same one)",
+        summary: "Create your MyKey ID: 201 when created; 200 with the same ID when you already have one",
         tag: "mykey",
         response: Some(schema::<mykey_http::MyKeyView>),
         status: 201,
@@ -801,7 +832,7 @@ pub static ROUTES: &[RouteSpec] = &[
         path: "/v1/mykey-ids/me",
         access: CITIZEN,
         binary: "mykey-change",
-        summary: "Change your MyKey ID to a chosen or suggested one",
+        summary: "Change your MyKey ID to a chosen or suggested one (audited)",
         tag: "mykey",
         request: Some(schema::<mykey_http::ChangeRequest>),
         response: Some(schema::<mykey_http::MyKeyView>),
@@ -855,6 +886,7 @@ pub static JOBS: &[JobSpec] = &[
         tables: &[read(&tables::OPS)],
         sends_to: &[&queues::OPS_TASKS],
         keys: &[],
+        needs: &[],
         run: |app| {
             Box::pin(async move {
                 let n = ops::notices::enqueue_purges(&app).await.map_err(|e| e.to_string())?;
@@ -870,6 +902,7 @@ pub static JOBS: &[JobSpec] = &[
         tables: &[append(&tables::AUDIT)],
         sends_to: &[],
         keys: &[KeyUse::Sign(SigningKey::AuditSeal)],
+        needs: &[],
         run: |app| {
             Box::pin(async move {
                 let days = crate::audit::seal::seal_finished_days(&app).await?;
@@ -885,6 +918,7 @@ pub static JOBS: &[JobSpec] = &[
         tables: &[write(&tables::CARD_AUTH), append(&tables::AUDIT)],
         sends_to: &[],
         keys: &[],
+        needs: &[Need::TrustAnchors, Need::CrlUrls],
         run: |app| Box::pin(async move { crate::card_auth::fetch::run(&app).await }),
     },
 ];
