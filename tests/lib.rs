@@ -147,3 +147,18 @@ pub fn admin(data: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
     }
     cmd.output().expect("run mkpf-admin")
 }
+
+/// Runs `mkpf-card` (the software card CLI) on the card-kit directory `dir`; panics with its
+/// stderr unless it succeeds, and returns its stdout.
+pub fn card(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(bin("mkpf-card"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run mkpf-card");
+    assert!(out.status.success(), "mkpf-card {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
