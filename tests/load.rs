@@ -67,6 +67,16 @@ struct Args {
     /// Also report the CPU time this process (the platform) used during each scenario (Linux).
     #[arg(long, value_name = "PID")]
     watch_pid: Option<u32>,
+
+    /// `mkpf-card` directory whose test CA the platform trusts (MKPF_JPKI_TRUST_ANCHORS), for
+    /// `card-sign-in`: cards are issued from it, and a fresh CRL of it is imported first (with
+    /// the operator token).
+    #[arg(long, env = "MKPF_CARD_DIR")]
+    card_dir: Option<std::path::PathBuf>,
+
+    /// Software cards `card-sign-in` signs in with, round robin (RSA-2048 keys made at start).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
+    cards: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -77,6 +87,10 @@ enum Scenario {
     PublicList,
     /// GET /healthz (expects 200).
     Health,
+    /// A citizen card sign-in: POST /v1/card-auth/challenges, the card signs the nonce, POST
+    /// /v1/card-auth/sessions (expects 201). One operation = two requests; latency covers both
+    /// and the load generator's RSA signature.
+    CardSignIn,
 }
 
 impl Scenario {
@@ -85,11 +99,12 @@ impl Scenario {
             Scenario::NoticesCreate => "notices-create",
             Scenario::PublicList => "public-list",
             Scenario::Health => "health",
+            Scenario::CardSignIn => "card-sign-in",
         }
     }
     fn method(self) -> Method {
         match self {
-            Scenario::NoticesCreate => Method::POST,
+            Scenario::NoticesCreate | Scenario::CardSignIn => Method::POST,
             Scenario::PublicList | Scenario::Health => Method::GET,
         }
     }
@@ -98,11 +113,12 @@ impl Scenario {
             Scenario::NoticesCreate => "/v1/ops/notices",
             Scenario::PublicList => "/v1/notices",
             Scenario::Health => "/healthz",
+            Scenario::CardSignIn => "/v1/card-auth/sessions",
         }
     }
     fn expected(self) -> StatusCode {
         match self {
-            Scenario::NoticesCreate => StatusCode::CREATED,
+            Scenario::NoticesCreate | Scenario::CardSignIn => StatusCode::CREATED,
             Scenario::PublicList | Scenario::Health => StatusCode::OK,
         }
     }
@@ -234,6 +250,9 @@ struct Plan {
     run_id: String,
     /// `publish_until` of created notices (RFC 3339): a day from the start of the run.
     until: String,
+    /// The software cards of `card-sign-in`.
+    cards: Vec<mkpf_card_kit::Card>,
+    base: String,
 }
 
 impl Plan {
@@ -252,8 +271,36 @@ impl Plan {
                     .header("idempotency-key", format!("mkpf-load-{}-{seq}", self.run_id))
                     .body(body.to_string())
             }
-            Scenario::PublicList | Scenario::Health => rb,
+            Scenario::PublicList | Scenario::Health | Scenario::CardSignIn => rb,
         }
+    }
+
+    /// One operation: a request, or for `card-sign-in` a challenge, a signature and a session.
+    async fn execute(&self, seq: u64) -> Result<(StatusCode, bytes::Bytes), reqwest::Error> {
+        if self.scenario != Scenario::CardSignIn {
+            let resp = self.request(seq).send().await?;
+            let status = resp.status();
+            return resp.bytes().await.map(|b| (status, b));
+        }
+        use base64::Engine;
+        let resp = self.client.post(format!("{}/v1/card-auth/challenges", self.base)).send().await?;
+        let status = resp.status();
+        let body = resp.bytes().await?;
+        let challenge: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let nonce = challenge["nonce"]
+            .as_str()
+            .and_then(|n| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(n).ok());
+        let Some(nonce) = nonce.filter(|_| status == StatusCode::CREATED) else { return Ok((status, body)) };
+        let card = &self.cards[(seq % self.cards.len() as u64) as usize];
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let req = serde_json::json!({
+            "challenge_id": challenge["challenge_id"],
+            "certificate": b64.encode(card.cert_der()),
+            "signature": b64.encode(card.sign(&nonce)),
+        });
+        let resp = self.request(seq).header("content-type", "application/json").body(req.to_string()).send().await?;
+        let status = resp.status();
+        resp.bytes().await.map(|b| (status, b))
     }
 }
 
@@ -277,13 +324,7 @@ async fn worker(plan: Arc<Plan>, shared: Arc<Shared>, max_requests: u64, deadlin
             return t;
         }
         let started = Instant::now();
-        let outcome = match plan.request(seq).send().await {
-            Ok(resp) => {
-                let status = resp.status();
-                resp.bytes().await.map(|body| (status, body))
-            }
-            Err(e) => Err(e),
-        };
+        let outcome = plan.execute(seq).await;
         let elapsed = started.elapsed();
         let ok = match outcome {
             Ok((status, body)) => {
@@ -387,6 +428,7 @@ async fn run_scenario(
     target: &Target,
     client: Client,
     interrupted: Arc<AtomicBool>,
+    cards: Vec<mkpf_card_kit::Card>,
 ) -> Report {
     let run_id = format!(
         "{:x}-{:x}",
@@ -405,6 +447,8 @@ async fn run_scenario(
         token: args.token.clone(),
         run_id,
         until,
+        cards,
+        base: target.base.clone(),
     });
     let shared = Arc::new(Shared {
         issued: AtomicU64::new(0),
@@ -585,6 +629,32 @@ fn print_summary(reports: &[Report]) {
     println!("(cpu p/g: cores used on average by the platform (--watch-pid) and by this load generator)");
 }
 
+/// Issues `--cards` software cards from the test CA in `--card-dir` and imports a fresh CRL of
+/// that CA (so the platform's revocation check answers), with the operator token.
+async fn prepare_cards(args: &Args, target: &Target, client: &Client) -> Result<Vec<mkpf_card_kit::Card>, String> {
+    let dir = args.card_dir.as_ref().ok_or("card-sign-in needs --card-dir (or MKPF_CARD_DIR): the mkpf-card directory whose CA the platform trusts")?;
+    let token = args.token.as_deref().filter(|t| !t.is_empty()).ok_or("card-sign-in needs an operator token to import the CRL: set MKPF_STAFF_TOKEN or pass --token")?;
+    let ca = mkpf_card_kit::TestCa::load(dir).map_err(|e| format!("card-sign-in: {e}"))?;
+    let now = time::OffsetDateTime::now_utc();
+    eprintln!("card-sign-in: making {} RSA-2048 cards …", args.cards);
+    let cards: Vec<_> = (0..args.cards)
+        .map(|i| ca.issue(&mkpf_card_kit::CardSpec::jpki(now).with_key(mkpf_card_kit::test_key(2048, i as u32))))
+        .collect();
+    let crl = ca.crl(&[], now - time::Duration::minutes(5), now + time::Duration::days(1), now.unix_timestamp() as u64);
+    let resp = client
+        .post(format!("{}/v1/ops/card-auth/crls", target.base))
+        .bearer_auth(token)
+        .header("content-type", "application/pkix-crl")
+        .body(crl)
+        .send()
+        .await
+        .map_err(|e| format!("card-sign-in: importing the CRL: {}", chain(&e)))?;
+    if !resp.status().is_success() {
+        return Err(format!("card-sign-in: the CRL import answered {}", resp.status()));
+    }
+    Ok(cards)
+}
+
 /// Checks that the platform answers before loading it.
 async fn preflight(client: &Client, target: &Target) -> Result<(), String> {
     let url = format!("{}/healthz", target.base);
@@ -612,13 +682,14 @@ async fn run(args: Args) -> Result<bool, String> {
     let concurrency = usize::try_from(args.concurrency).map_err(|_| "concurrency too large".to_string())?;
     let client = client(&target, concurrency, Duration::from_secs(args.timeout))?;
     preflight(&client, &target).await?;
+    let cards = if args.scenario.contains(&Scenario::CardSignIn) { prepare_cards(&args, &target, &client).await? } else { Vec::new() };
     let interrupted = Arc::new(AtomicBool::new(false));
     let mut reports = Vec::new();
     for &s in &args.scenario {
         if interrupted.load(Ordering::Relaxed) {
             break;
         }
-        let mut r = run_scenario(s, &args, &target, client.clone(), interrupted.clone()).await;
+        let mut r = run_scenario(s, &args, &target, client.clone(), interrupted.clone(), cards.clone()).await;
         print_report(&mut r);
         reports.push(r);
     }

@@ -348,7 +348,8 @@ mod audit_on_dynamodb {
                 .build(),
         );
         let dir = std::env::temp_dir().join(format!("mkpf-moto-{prefix}"));
-        let config = mkpf::config::Config::for_tests(dir);
+        let mut config = mkpf::config::Config::for_tests(dir);
+        config.trust_anchors = Some(Arc::new(mkpf::card_auth::anchors::TrustAnchors::from_pem(&ca().pem()).unwrap()));
         let app = App::new(
             config,
             store.clone(),
@@ -357,6 +358,66 @@ mod audit_on_dynamodb {
             Arc::new(LocalKeys::generate()),
         );
         (app, store)
+    }
+
+    fn ca() -> mkpf_card_kit::TestCa {
+        static CA: std::sync::OnceLock<mkpf_card_kit::TestCa> = std::sync::OnceLock::new();
+        CA.get_or_init(|| {
+            let now = time::OffsetDateTime::now_utc();
+            mkpf_card_kit::TestCa::generate_with_key(
+                "Moto CA",
+                mkpf_card_kit::test_key(2048, 0),
+                now - time::Duration::days(30),
+                now + time::Duration::days(3650),
+            )
+        })
+        .clone()
+    }
+
+    /// Card sign-in, MyKey ID creation and a CRL import on DynamoDB, with their round trips.
+    #[tokio::test]
+    async fn card_sign_in_and_mykey_ids_on_dynamodb() {
+        use mkpf::card_auth::{challenge, revocation, sign_in};
+        let (app, store) = app().await;
+        let now = time::OffsetDateTime::now_utc();
+        let ca = ca();
+        let ctx = Context::new(Actor::cli("moto-test"));
+        let card = ca.issue(&mkpf_card_kit::CardSpec::jpki(now).with_key(mkpf_card_kit::test_key(2048, 1)));
+        let crl = ca.crl(&[], now - time::Duration::hours(1), now + time::Duration::days(7), 1);
+        let imported = revocation::import_crl(&app, &ctx, &crl, &|_, _| {}).await.unwrap();
+        assert_eq!(imported.result, "imported");
+        let attempt = |c: challenge::Challenge| sign_in::SignInRequest {
+            challenge_id: c.id.clone(),
+            certificate: card.cert_der().to_vec(),
+            signature: card.sign(&c.nonce),
+        };
+        let anon = Context::new(Actor::new("anonymous", None));
+        let first = sign_in::sign_in(&app, &anon, attempt(challenge::issue(&app).await.unwrap())).await.unwrap();
+        assert!(first.new_person);
+        let c = challenge::issue(&app).await.unwrap();
+        audit::warm(&app).await.unwrap();
+        let before = store.round_trips();
+        let again = sign_in::sign_in(&app, &anon, attempt(c.clone())).await.unwrap();
+        // Challenge update, revoked-serial read, link read, the audited transaction, profile read
+        // (the CRL dates and the chain head are cached by then).
+        assert_eq!(store.round_trips() - before, 5);
+        assert_eq!(again.person_id, first.person_id);
+        // The challenge is spent on DynamoDB too.
+        let replay = sign_in::sign_in(&app, &anon, attempt(c)).await.unwrap_err();
+        assert!(matches!(replay, sign_in::SignInError::Challenge(challenge::ChallengeError::Used)), "{replay:?}");
+
+        let pctx = Context::new(Actor::new("citizen", Some(first.person_id.as_str())));
+        let created = mkpf::mykey::lifecycle::create(&app, &pctx, &first.person_id).await.unwrap();
+        let same = mkpf::mykey::lifecycle::create(&app, &pctx, &first.person_id).await.unwrap();
+        assert_eq!((created.created, same.created, &created.id), (true, false, &same.id));
+        let third = sign_in::sign_in(&app, &anon, attempt(challenge::issue(&app).await.unwrap())).await.unwrap();
+        assert_eq!(third.mykey_id.as_deref(), Some(created.id.as_str()));
+
+        // Revoked by the next CRL: refused.
+        let crl2 = ca.crl(&[(&card.serial_hex(), now)], now, now + time::Duration::days(7), 2);
+        revocation::import_crl(&app, &ctx, &crl2, &|_, _| {}).await.unwrap();
+        let refused = sign_in::sign_in(&app, &anon, attempt(challenge::issue(&app).await.unwrap())).await.unwrap_err();
+        assert!(matches!(refused, sign_in::SignInError::Revoked), "{refused:?}");
     }
 
     #[tokio::test]

@@ -15,7 +15,7 @@ mod record;
 pub mod seal;
 mod verify;
 
-pub use chain::{Chains, commit, commit_event};
+pub use chain::{Chains, commit, commit_event, warm};
 pub use export::{ExportCursor, export_page};
 pub use record::{Actor, AuditRecord, Context, Event, Outcome};
 pub use verify::{Finding, VerifyReport, verify};
