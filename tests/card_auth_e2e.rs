@@ -105,8 +105,25 @@ async fn a_software_card_and_an_openssl_made_card_sign_in_and_get_a_mykey_id() {
     ssl(&["genrsa", "-out", "key.pem", "2048"]);
     ssl(&["req", "-new", "-key", "key.pem", "-subj", "/C=JP/CN=0123456789ABCDEF", "-out", "req.csr"]);
     ssl(&[
-        "x509", "-req", "-in", "req.csr", "-CA", ca_cert.to_str().unwrap(), "-CAkey", ca_key.to_str().unwrap(),
-        "-set_serial", "0x5eed", "-days", "1826", "-sha256", "-extfile", "ext.cnf", "-outform", "DER", "-out", "cert.der",
+        "x509",
+        "-req",
+        "-in",
+        "req.csr",
+        "-CA",
+        ca_cert.to_str().unwrap(),
+        "-CAkey",
+        ca_key.to_str().unwrap(),
+        "-set_serial",
+        "0x5eed",
+        "-days",
+        "1826",
+        "-sha256",
+        "-extfile",
+        "ext.cnf",
+        "-outform",
+        "DER",
+        "-out",
+        "cert.der",
     ]);
     let (s, challenge) = post(&p, "/v1/card-auth/challenges", None, None).await;
     assert_eq!(s, 201);
@@ -141,7 +158,13 @@ async fn a_lost_card_lapses_the_person_until_the_renewed_card_is_relinked() {
     // Her open session still reads her data, which shows her lapsed; nothing new is allowed.
     let (s, me) = get(&p, "/v1/mykey-ids/me", &token).await;
     assert_eq!((s, me["lapsed"].as_bool()), (200, Some(true)), "{me}");
-    let r = client().put(p.url("/v1/mykey-ids/me")).bearer_auth(&token).json(&json!({"mykey_id": "ABCD2345"})).send().await.unwrap();
+    let r = client()
+        .put(p.url("/v1/mykey-ids/me"))
+        .bearer_auth(&token)
+        .json(&json!({"mykey_id": "ABCD2345"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "person_lapsed");
 

@@ -287,9 +287,8 @@ impl Plan {
         let status = resp.status();
         let body = resp.bytes().await?;
         let challenge: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        let nonce = challenge["nonce"]
-            .as_str()
-            .and_then(|n| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(n).ok());
+        let nonce =
+            challenge["nonce"].as_str().and_then(|n| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(n).ok());
         let Some(nonce) = nonce.filter(|_| status == StatusCode::CREATED) else { return Ok((status, body)) };
         let card = &self.cards[(seq % self.cards.len() as u64) as usize];
         let b64 = base64::engine::general_purpose::STANDARD;
@@ -632,8 +631,14 @@ fn print_summary(reports: &[Report]) {
 /// Issues `--cards` software cards from the test CA in `--card-dir` and imports a fresh CRL of
 /// that CA (so the platform's revocation check answers), with the operator token.
 async fn prepare_cards(args: &Args, target: &Target, client: &Client) -> Result<Vec<mkpf_card_kit::Card>, String> {
-    let dir = args.card_dir.as_ref().ok_or("card-sign-in needs --card-dir (or MKPF_CARD_DIR): the mkpf-card directory whose CA the platform trusts")?;
-    let token = args.token.as_deref().filter(|t| !t.is_empty()).ok_or("card-sign-in needs an operator token to import the CRL: set MKPF_STAFF_TOKEN or pass --token")?;
+    let dir = args.card_dir.as_ref().ok_or(
+        "card-sign-in needs --card-dir (or MKPF_CARD_DIR): the mkpf-card directory whose CA the platform trusts",
+    )?;
+    let token = args
+        .token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .ok_or("card-sign-in needs an operator token to import the CRL: set MKPF_STAFF_TOKEN or pass --token")?;
     let ca = mkpf_card_kit::TestCa::load(dir).map_err(|e| format!("card-sign-in: {e}"))?;
     let now = time::OffsetDateTime::now_utc();
     eprintln!("card-sign-in: making {} RSA-2048 cards …", args.cards);
@@ -682,7 +687,11 @@ async fn run(args: Args) -> Result<bool, String> {
     let concurrency = usize::try_from(args.concurrency).map_err(|_| "concurrency too large".to_string())?;
     let client = client(&target, concurrency, Duration::from_secs(args.timeout))?;
     preflight(&client, &target).await?;
-    let cards = if args.scenario.contains(&Scenario::CardSignIn) { prepare_cards(&args, &target, &client).await? } else { Vec::new() };
+    let cards = if args.scenario.contains(&Scenario::CardSignIn) {
+        prepare_cards(&args, &target, &client).await?
+    } else {
+        Vec::new()
+    };
     let interrupted = Arc::new(AtomicBool::new(false));
     let mut reports = Vec::new();
     for &s in &args.scenario {

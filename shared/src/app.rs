@@ -70,7 +70,13 @@ impl App {
     }
 
     /// Dependencies with a key of its own for each purpose (as deployed).
-    pub fn with_keys(config: Config, store: Arc<dyn Store>, queue: Arc<dyn Queue>, clock: Arc<dyn Clock>, keys: KeySet) -> App {
+    pub fn with_keys(
+        config: Config,
+        store: Arc<dyn Store>,
+        queue: Arc<dyn Queue>,
+        clock: Arc<dyn Clock>,
+        keys: KeySet,
+    ) -> App {
         let revocation = Arc::new(crate::card_auth::revocation::CrlRevocation::new(
             store.clone(),
             clock.clone(),

@@ -130,7 +130,10 @@ impl fmt::Debug for Config {
             .field("staff_token_kms_key", &self.staff_token_kms_key)
             .field("audit_seal_kms_key", &self.audit_seal_kms_key)
             .field("citizen_token_kms_key", &self.citizen_token_kms_key)
-            .field("trust_anchors", &self.trust_anchors.as_ref().map(|a| a.iter().map(|x| x.id.as_str().to_owned()).collect::<Vec<_>>()))
+            .field(
+                "trust_anchors",
+                &self.trust_anchors.as_ref().map(|a| a.iter().map(|x| x.id.as_str().to_owned()).collect::<Vec<_>>()),
+            )
             .field("card_policy", &self.card_policy)
             .field("crl_urls", &self.crl_urls)
             .field("crl_grace_secs", &self.crl_grace_secs)
@@ -229,22 +232,24 @@ impl Config {
         let staff_token_kms_key = get("MKPF_STAFF_TOKEN_KMS_KEY");
         let audit_seal_kms_key = get("MKPF_AUDIT_SEAL_KMS_KEY");
         let citizen_token_kms_key = get("MKPF_CITIZEN_TOKEN_KMS_KEY");
-        let trust_anchors = get("MKPF_JPKI_TRUST_ANCHORS").and_then(|p| {
-            match TrustAnchors::load(std::path::Path::new(&p)) {
+        let trust_anchors =
+            get("MKPF_JPKI_TRUST_ANCHORS").and_then(|p| match TrustAnchors::load(std::path::Path::new(&p)) {
                 Ok(a) => Some(Arc::new(a)),
                 Err(e) => {
                     problems.push(format!("MKPF_JPKI_TRUST_ANCHORS={p:?}: {e}"));
                     None
                 }
-            }
-        });
+            });
         let mut card_policy = Policy::default();
         if let Some(oid) = get("MKPF_JPKI_AUTH_POLICY_OID") {
-            let ok = oid.split('.').count() >= 2 && oid.split('.').all(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()));
+            let ok = oid.split('.').count() >= 2
+                && oid.split('.').all(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()));
             if ok {
                 card_policy.auth_policy_oid = oid;
             } else {
-                problems.push(format!("MKPF_JPKI_AUTH_POLICY_OID={oid:?}: expected a dotted OID such as 1.2.392.200149.8.5.1.3.30"));
+                problems.push(format!(
+                    "MKPF_JPKI_AUTH_POLICY_OID={oid:?}: expected a dotted OID such as 1.2.392.200149.8.5.1.3.30"
+                ));
             }
         }
         let crl_urls: Vec<String> =

@@ -857,24 +857,25 @@ pub static ROUTES: &[RouteSpec] = &[
 
 /// Every queue consumer.
 pub static CONSUMERS: &[ConsumerSpec] = &[
-ConsumerSpec {
-    name: "ops-tasks",
-    queue: &queues::OPS_TASKS,
-    binary: "ops-tasks-consumer",
-    summary: "Operations background tasks (notice purges)",
-    tables: &[write(&tables::OPS), append(&tables::AUDIT)],
-    sends_to: &[],
-    handler: |app, body| Box::pin(async move { ops::tasks::handle(&app, &body).await }),
-},
-ConsumerSpec {
-    name: "card-relink",
-    queue: &queues::CARD_RELINK,
-    binary: "card-relink-consumer",
-    summary: "Re-link renewed certificates to their person, a batch of linkage-feed rows at a time",
-    tables: &[write(&tables::PEOPLE), write(&tables::CARD_AUTH), append(&tables::AUDIT)],
-    sends_to: &[],
-    handler: |app, body| Box::pin(async move { crate::mykey::relink::handle(&app, &body).await }),
-}];
+    ConsumerSpec {
+        name: "ops-tasks",
+        queue: &queues::OPS_TASKS,
+        binary: "ops-tasks-consumer",
+        summary: "Operations background tasks (notice purges)",
+        tables: &[write(&tables::OPS), append(&tables::AUDIT)],
+        sends_to: &[],
+        handler: |app, body| Box::pin(async move { ops::tasks::handle(&app, &body).await }),
+    },
+    ConsumerSpec {
+        name: "card-relink",
+        queue: &queues::CARD_RELINK,
+        binary: "card-relink-consumer",
+        summary: "Re-link renewed certificates to their person, a batch of linkage-feed rows at a time",
+        tables: &[write(&tables::PEOPLE), write(&tables::CARD_AUTH), append(&tables::AUDIT)],
+        sends_to: &[],
+        handler: |app, body| Box::pin(async move { crate::mykey::relink::handle(&app, &body).await }),
+    },
+];
 
 /// Every scheduled job.
 pub static JOBS: &[JobSpec] = &[

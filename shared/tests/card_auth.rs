@@ -27,7 +27,12 @@ fn t0() -> OffsetDateTime {
 }
 
 fn ca() -> TestCa {
-    TestCa::generate_with_key("Test CA", test_key(2048, 0), t0() - time::Duration::days(365), t0() + time::Duration::days(3650))
+    TestCa::generate_with_key(
+        "Test CA",
+        test_key(2048, 0),
+        t0() - time::Duration::days(365),
+        t0() + time::Duration::days(3650),
+    )
 }
 
 fn card(ca: &TestCa, key_index: u32) -> Card {
@@ -144,27 +149,46 @@ async fn a_card_signs_in_and_its_session_works_until_signed_out() {
     refused(&late, StatusCode::UNAUTHORIZED, "token_expired", "expired session");
 }
 
+/// Makes the signature of an attempt from the nonce.
+type Signer = Box<dyn Fn(&[u8]) -> Vec<u8> + Send>;
+
 /// One way a sign-in can go wrong.
 enum Attempt {
     /// This certificate, signed by its own key over the nonce.
-    Cert(Card),
+    Cert(Box<Card>),
     /// A raw request body.
     Body(serde_json::Value),
     /// (certificate DER, signature maker).
-    Custom(Vec<u8>, Box<dyn Fn(&[u8]) -> Vec<u8> + Send>),
+    Custom(Vec<u8>, Signer),
 }
 
 #[tokio::test]
 async fn every_bad_sign_in_is_refused_with_its_code() {
-    let other = TestCa::generate_with_key("Other CA", test_key(2048, 20), t0() - time::Duration::days(365), t0() + time::Duration::days(3650));
+    let other = TestCa::generate_with_key(
+        "Other CA",
+        test_key(2048, 20),
+        t0() - time::Duration::days(365),
+        t0() + time::Duration::days(3650),
+    );
     let f = fixture().await;
     let (h, ca) = (&f.h, &f.ca);
-    let (twin, _) = TestCa::generate_same_name_pair("Test CA", t0() - time::Duration::days(365), t0() + time::Duration::days(3650), 21, 22);
+    let (twin, _) = TestCa::generate_same_name_pair(
+        "Test CA",
+        t0() - time::Duration::days(365),
+        t0() + time::Duration::days(3650),
+        21,
+        22,
+    );
     let jpki = || CardSpec::jpki(t0()).with_key(test_key(2048, 2));
     let day = time::Duration::days(1);
     let good = card(ca, 3);
     let revoked = card(ca, 4);
-    let crl = ca.crl(&[(&revoked.serial_hex(), t0() - time::Duration::minutes(30))], t0() - time::Duration::minutes(30), t0() + time::Duration::days(7), 2);
+    let crl = ca.crl(
+        &[(&revoked.serial_hex(), t0() - time::Duration::minutes(30))],
+        t0() - time::Duration::minutes(30),
+        t0() + time::Duration::days(7),
+        2,
+    );
     assert_eq!(import(h, crl).await.status, StatusCode::OK);
 
     let mut tampered_cert = ca.issue(&jpki().subject_cn("TAMPERME")).cert_der().to_vec();
@@ -178,33 +202,160 @@ async fn every_bad_sign_in_is_refused_with_its_code() {
     let u401 = StatusCode::UNAUTHORIZED;
     let u422 = StatusCode::UNPROCESSABLE_ENTITY;
     let cases: Vec<(&str, Attempt, StatusCode, &str)> = vec![
-        ("untrusted root", Attempt::Cert(other.issue(&jpki())), u401, "certificate_untrusted"),
-        ("same-name root, other key", Attempt::Cert(twin.issue(&jpki())), u401, "certificate_untrusted"),
-        ("same-name root, no AKI", Attempt::Cert(twin.issue(&jpki().no_aki())), u401, "certificate_untrusted"),
-        ("expired", Attempt::Cert(ca.issue(&jpki().validity(t0() - 800 * day, t0() - day))), u401, "certificate_expired"),
-        ("not yet valid", Attempt::Cert(ca.issue(&jpki().validity(t0() + day, t0() + 800 * day))), u401, "certificate_not_yet_valid"),
-        ("revoked", Attempt::Cert(revoked), u401, "certificate_revoked"),
-        ("keyEncipherment only", Attempt::Cert(ca.issue(&jpki().key_usage(KeyUsageSpec::KeyEnciphermentOnly))), u401, "certificate_profile"),
-        ("no key usage", Attempt::Cert(ca.issue(&jpki().key_usage(KeyUsageSpec::Absent))), u401, "certificate_profile"),
-        ("no certificate policies", Attempt::Cert(ca.issue(&jpki().policy(PolicySpec::Absent))), u401, "certificate_profile"),
-        ("other policy", Attempt::Cert(ca.issue(&jpki().policy(PolicySpec::Other(mkpf_card_kit::OTHER_POLICY_OID.into())))), u401, "certificate_profile"),
-        ("SHA-1 certificate", Attempt::Cert(ca.issue(&jpki().sha1_signature())), u401, "certificate_profile"),
-        ("RSA-1024", Attempt::Cert(ca.issue(&CardSpec::jpki(t0()).with_key(test_key(1024, 0)))), u401, "certificate_profile"),
-        ("CA certificate", Attempt::Cert(ca.issue(&jpki().is_ca())), u401, "certificate_profile"),
-        ("unknown critical extension", Attempt::Cert(ca.issue(&jpki().unknown_critical_extension())), u401, "certificate_profile"),
-        ("tampered certificate", Attempt::Custom(tampered_cert, Box::new(move |n| tampered_key.sign(n))), u401, "certificate_untrusted"),
-        ("tampered signature", Attempt::Custom(good.cert_der().to_vec(), Box::new(move |n| { let mut s = flip.sign(n); let l = s.len(); s[l - 1] ^= 1; s })), u401, "signature_invalid"),
-        ("signature over another nonce", Attempt::Custom(good.cert_der().to_vec(), { let g = good.clone(); Box::new(move |_| g.sign(&[7u8; 32])) }), u401, "signature_invalid"),
-        ("SHA-1 signature", Attempt::Custom(good.cert_der().to_vec(), Box::new(move |n| sha1_nonce.sign_sha1(n))), u401, "signature_invalid"),
-        ("signature by another card", Attempt::Custom(good.cert_der().to_vec(), Box::new(move |n| wrong_key.sign(n))), u401, "signature_invalid"),
-        ("short signature", Attempt::Custom(good.cert_der().to_vec(), { let g = good.clone(); Box::new(move |n| g.sign(n)[..200].to_vec()) }), u401, "signature_invalid"),
-        ("garbage DER", Attempt::Custom(b"definitely not a certificate".to_vec(), Box::new(|_| vec![1; 256])), u401, "certificate_malformed"),
-        ("truncated DER", Attempt::Custom(good.cert_der()[..good.cert_der().len() / 2].to_vec(), { let g = good.clone(); Box::new(move |n| g.sign(n)) }), u401, "certificate_malformed"),
-        ("oversized certificate", Attempt::Custom(big, { let g = good.clone(); Box::new(move |n| g.sign(n)) }), u422, "invalid_field"),
-        ("certificate not base64", Attempt::Body(json!({"certificate": "%%%not base64%%%", "signature": "AAAA"})), u422, "invalid_field"),
-        ("signature not base64", Attempt::Body(json!({"certificate": "MIIB", "signature": "!!"})), u422, "invalid_field"),
+        ("untrusted root", Attempt::Cert(Box::new(other.issue(&jpki()))), u401, "certificate_untrusted"),
+        ("same-name root, other key", Attempt::Cert(Box::new(twin.issue(&jpki()))), u401, "certificate_untrusted"),
+        (
+            "same-name root, no AKI",
+            Attempt::Cert(Box::new(twin.issue(&jpki().no_aki()))),
+            u401,
+            "certificate_untrusted",
+        ),
+        (
+            "expired",
+            Attempt::Cert(Box::new(ca.issue(&jpki().validity(t0() - 800 * day, t0() - day)))),
+            u401,
+            "certificate_expired",
+        ),
+        (
+            "not yet valid",
+            Attempt::Cert(Box::new(ca.issue(&jpki().validity(t0() + day, t0() + 800 * day)))),
+            u401,
+            "certificate_not_yet_valid",
+        ),
+        ("revoked", Attempt::Cert(Box::new(revoked)), u401, "certificate_revoked"),
+        (
+            "keyEncipherment only",
+            Attempt::Cert(Box::new(ca.issue(&jpki().key_usage(KeyUsageSpec::KeyEnciphermentOnly)))),
+            u401,
+            "certificate_profile",
+        ),
+        (
+            "no key usage",
+            Attempt::Cert(Box::new(ca.issue(&jpki().key_usage(KeyUsageSpec::Absent)))),
+            u401,
+            "certificate_profile",
+        ),
+        (
+            "no certificate policies",
+            Attempt::Cert(Box::new(ca.issue(&jpki().policy(PolicySpec::Absent)))),
+            u401,
+            "certificate_profile",
+        ),
+        (
+            "other policy",
+            Attempt::Cert(Box::new(
+                ca.issue(&jpki().policy(PolicySpec::Other(mkpf_card_kit::OTHER_POLICY_OID.into()))),
+            )),
+            u401,
+            "certificate_profile",
+        ),
+        ("SHA-1 certificate", Attempt::Cert(Box::new(ca.issue(&jpki().sha1_signature()))), u401, "certificate_profile"),
+        (
+            "RSA-1024",
+            Attempt::Cert(Box::new(ca.issue(&CardSpec::jpki(t0()).with_key(test_key(1024, 0))))),
+            u401,
+            "certificate_profile",
+        ),
+        ("CA certificate", Attempt::Cert(Box::new(ca.issue(&jpki().is_ca()))), u401, "certificate_profile"),
+        (
+            "unknown critical extension",
+            Attempt::Cert(Box::new(ca.issue(&jpki().unknown_critical_extension()))),
+            u401,
+            "certificate_profile",
+        ),
+        (
+            "tampered certificate",
+            Attempt::Custom(tampered_cert, Box::new(move |n| tampered_key.sign(n))),
+            u401,
+            "certificate_untrusted",
+        ),
+        (
+            "tampered signature",
+            Attempt::Custom(
+                good.cert_der().to_vec(),
+                Box::new(move |n| {
+                    let mut s = flip.sign(n);
+                    let l = s.len();
+                    s[l - 1] ^= 1;
+                    s
+                }),
+            ),
+            u401,
+            "signature_invalid",
+        ),
+        (
+            "signature over another nonce",
+            Attempt::Custom(good.cert_der().to_vec(), {
+                let g = good.clone();
+                Box::new(move |_| g.sign(&[7u8; 32]))
+            }),
+            u401,
+            "signature_invalid",
+        ),
+        (
+            "SHA-1 signature",
+            Attempt::Custom(good.cert_der().to_vec(), Box::new(move |n| sha1_nonce.sign_sha1(n))),
+            u401,
+            "signature_invalid",
+        ),
+        (
+            "signature by another card",
+            Attempt::Custom(good.cert_der().to_vec(), Box::new(move |n| wrong_key.sign(n))),
+            u401,
+            "signature_invalid",
+        ),
+        (
+            "short signature",
+            Attempt::Custom(good.cert_der().to_vec(), {
+                let g = good.clone();
+                Box::new(move |n| g.sign(n)[..200].to_vec())
+            }),
+            u401,
+            "signature_invalid",
+        ),
+        (
+            "garbage DER",
+            Attempt::Custom(b"definitely not a certificate".to_vec(), Box::new(|_| vec![1; 256])),
+            u401,
+            "certificate_malformed",
+        ),
+        (
+            "truncated DER",
+            Attempt::Custom(good.cert_der()[..good.cert_der().len() / 2].to_vec(), {
+                let g = good.clone();
+                Box::new(move |n| g.sign(n))
+            }),
+            u401,
+            "certificate_malformed",
+        ),
+        (
+            "oversized certificate",
+            Attempt::Custom(big, {
+                let g = good.clone();
+                Box::new(move |n| g.sign(n))
+            }),
+            u422,
+            "invalid_field",
+        ),
+        (
+            "certificate not base64",
+            Attempt::Body(json!({"certificate": "%%%not base64%%%", "signature": "AAAA"})),
+            u422,
+            "invalid_field",
+        ),
+        (
+            "signature not base64",
+            Attempt::Body(json!({"certificate": "MIIB", "signature": "!!"})),
+            u422,
+            "invalid_field",
+        ),
         ("empty signature", Attempt::Body(json!({"certificate": "MIIB", "signature": ""})), u422, "invalid_field"),
-        ("unknown field", Attempt::Body(json!({"certificate": "MIIB", "signature": "AAAA", "pin": "1234"})), u422, "invalid_field"),
+        (
+            "unknown field",
+            Attempt::Body(json!({"certificate": "MIIB", "signature": "AAAA", "pin": "1234"})),
+            u422,
+            "invalid_field",
+        ),
         ("missing signature", Attempt::Body(json!({"certificate": "MIIB"})), u422, "invalid_field"),
     ];
     assert!(cases.len() >= 25);
@@ -236,18 +387,48 @@ async fn challenges_are_single_use_short_lived_and_rate_limited() {
     refused(&session(h, &id, alice.cert_der(), &sig).await, StatusCode::UNAUTHORIZED, "challenge_used", "replay");
     // Spent by a failed attempt: the right answer comes too late.
     let (id, nonce) = challenge(h).await;
-    refused(&session(h, &id, alice.cert_der(), &alice.sign(b"wrong")).await, StatusCode::UNAUTHORIZED, "signature_invalid", "wrong");
-    refused(&session(h, &id, alice.cert_der(), &alice.sign(&nonce)).await, StatusCode::UNAUTHORIZED, "challenge_used", "after failure");
+    refused(
+        &session(h, &id, alice.cert_der(), &alice.sign(b"wrong")).await,
+        StatusCode::UNAUTHORIZED,
+        "signature_invalid",
+        "wrong",
+    );
+    refused(
+        &session(h, &id, alice.cert_der(), &alice.sign(&nonce)).await,
+        StatusCode::UNAUTHORIZED,
+        "challenge_used",
+        "after failure",
+    );
     // Expired after five minutes.
     let (id, nonce) = challenge(h).await;
     h.clock.advance(time::Duration::seconds(300));
-    refused(&session(h, &id, alice.cert_der(), &alice.sign(&nonce)).await, StatusCode::UNAUTHORIZED, "challenge_expired", "expired");
+    refused(
+        &session(h, &id, alice.cert_der(), &alice.sign(&nonce)).await,
+        StatusCode::UNAUTHORIZED,
+        "challenge_expired",
+        "expired",
+    );
     // Unknown, and malformed ids.
-    refused(&session(h, &"ab".repeat(16), alice.cert_der(), &[1; 256]).await, StatusCode::UNAUTHORIZED, "challenge_unknown", "unknown");
-    refused(&session(h, "../etc", alice.cert_der(), &[1; 256]).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "malformed id");
+    refused(
+        &session(h, &"ab".repeat(16), alice.cert_der(), &[1; 256]).await,
+        StatusCode::UNAUTHORIZED,
+        "challenge_unknown",
+        "unknown",
+    );
+    refused(
+        &session(h, "../etc", alice.cert_der(), &[1; 256]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+        "malformed id",
+    );
     // Oversized body, wrong media type.
     let huge = json!({"challenge_id": id, "certificate": "A".repeat(70_000), "signature": "AAAA"});
-    refused(&h.call("POST", "/v1/card-auth/sessions").json(huge).send().await, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "huge");
+    refused(
+        &h.call("POST", "/v1/card-auth/sessions").json(huge).send().await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "huge",
+    );
     let r = h.call("POST", "/v1/card-auth/sessions").raw("text/plain", "hi").send().await;
     refused(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "media type");
 
@@ -272,7 +453,12 @@ async fn sign_in_fails_closed_without_configuration_or_current_revocation_data()
     refused(&r, StatusCode::SERVICE_UNAVAILABLE, "card_auth_unavailable", "no anchors");
 
     // A trusted issuer whose CRL was never imported.
-    let second = TestCa::generate_with_key("Second CA", test_key(2048, 30), t0() - time::Duration::days(365), t0() + time::Duration::days(3650));
+    let second = TestCa::generate_with_key(
+        "Second CA",
+        test_key(2048, 30),
+        t0() - time::Duration::days(365),
+        t0() + time::Duration::days(3650),
+    );
     let f = fixture_with(&[&second], Some("1")).await;
     let r = sign_in(&f.h, &card(&second, 6)).await;
     refused(&r, StatusCode::SERVICE_UNAVAILABLE, "revocation_unavailable", "no CRL");
@@ -294,16 +480,36 @@ async fn crl_imports_are_verified_ordered_idempotent_and_audited() {
     let week = time::Duration::days(7);
     let crl2 = ca.crl(&[(&alice.serial_hex(), t(-5))], t(-5), t(-5) + week, 2);
     let r = import(h, crl2.clone()).await;
-    assert_eq!((r.status, r.body["result"].as_str(), r.body["entries"].as_u64()), (StatusCode::OK, Some("imported"), Some(1)), "{}", r.body);
+    assert_eq!(
+        (r.status, r.body["result"].as_str(), r.body["entries"].as_u64()),
+        (StatusCode::OK, Some("imported"), Some(1)),
+        "{}",
+        r.body
+    );
     assert_eq!(r.body["issuer"], ca.issuer_id_hex());
     let again = import(h, crl2).await;
     assert_eq!(again.body["result"], "unchanged");
     // An older CRL (an earlier thisUpdate) cannot roll revocations back.
     refused(&import(h, ca.crl(&[], t(-30), t(-30) + week, 1)).await, StatusCode::CONFLICT, "crl_older", "older");
     let other = TestCa::generate_with_key("Other CA", test_key(2048, 20), t(-1000), t(5_000_000));
-    refused(&import(h, other.crl(&[], t(-5), t(-5) + week, 9)).await, StatusCode::UNPROCESSABLE_ENTITY, "crl_untrusted", "other CA");
-    refused(&import(h, ca.crl(&[], t(-20000), t(-10), 3)).await, StatusCode::UNPROCESSABLE_ENTITY, "crl_expired", "expired");
-    refused(&import(h, ca.crl(&[], t(10), t(10) + week, 3)).await, StatusCode::UNPROCESSABLE_ENTITY, "crl_not_yet_valid", "future");
+    refused(
+        &import(h, other.crl(&[], t(-5), t(-5) + week, 9)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "crl_untrusted",
+        "other CA",
+    );
+    refused(
+        &import(h, ca.crl(&[], t(-20000), t(-10), 3)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "crl_expired",
+        "expired",
+    );
+    refused(
+        &import(h, ca.crl(&[], t(10), t(10) + week, 3)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "crl_not_yet_valid",
+        "future",
+    );
     refused(&import(h, b"garbage".to_vec()).await, StatusCode::UNPROCESSABLE_ENTITY, "crl_malformed", "garbage");
     let mut sha1 = mkpf_card_kit::CrlSpec::new(t(-5), t(-5) + week);
     sha1.hash = mkpf_card_kit::SigHash::Sha1;
@@ -380,11 +586,17 @@ async fn renewal_relink_links_merges_and_reports_and_ends_lapse() {
     let carol_new = person_of(h, &carol2).await.unwrap();
     h.app
         .store
-        .update(&mkpf::tables::PEOPLE, &person::profile_key(&carol_new), mkpf::ports::store::Update::new().set("mykey_id", "ABCD2345"), None)
+        .update(
+            &mkpf::tables::PEOPLE,
+            &person::profile_key(&carol_new),
+            mkpf::ports::store::Update::new().set("mykey_id", "ABCD2345"),
+            None,
+        )
         .await
         .unwrap();
 
-    let csv = linkage_feed(&[row(&alice1, &alice2), row(&bob1, &bob2), row(&carol1, &carol2), row(&stranger, &card(ca, 8))]);
+    let csv =
+        linkage_feed(&[row(&alice1, &alice2), row(&bob1, &bob2), row(&carol1, &carol2), row(&stranger, &card(ca, 8))]);
     let r = post_feed(h, &csv).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     let feed_id = r.body["feed_id"].as_str().unwrap().to_owned();
@@ -393,11 +605,18 @@ async fn renewal_relink_links_merges_and_reports_and_ends_lapse() {
 
     let v = h.op("GET", &format!("/v1/ops/card-auth/linkage-feeds/{feed_id}")).send().await;
     assert_eq!(v.status, StatusCode::OK);
-    let counts: Vec<i64> = ["linked", "merged", "conflict", "unknown", "already_linked"].iter().map(|k| v.body[k].as_i64().unwrap()).collect();
+    let counts: Vec<i64> = ["linked", "merged", "conflict", "unknown", "already_linked"]
+        .iter()
+        .map(|k| v.body[k].as_i64().unwrap())
+        .collect();
     assert_eq!(counts, vec![1, 1, 1, 1, 0], "{}", v.body);
     assert_eq!(v.body["status"], "done");
-    let reported: Vec<(u64, &str)> =
-        v.body["reported"].as_array().unwrap().iter().map(|r| (r["line"].as_u64().unwrap(), r["outcome"].as_str().unwrap())).collect();
+    let reported: Vec<(u64, &str)> = v.body["reported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["outcome"].as_str().unwrap()))
+        .collect();
     assert_eq!(reported, vec![(4, "conflict"), (5, "unknown")]);
 
     // Alice's new card reaches her person, who is no longer lapsed.

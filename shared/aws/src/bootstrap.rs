@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use mkpf::App;
-use mkpf::app::KeySet;
 use mkpf::adapters::embedded::{self, EmbeddedStore};
 use mkpf::adapters::local_keys::{CITIZEN_KEY_FILE, LocalKeys, SEAL_KEY_FILE};
+use mkpf::app::KeySet;
 use mkpf::config::{Backend, Config};
 use mkpf::ports::{Clock, SystemClock};
 use mkpf::runtime::LogTo;

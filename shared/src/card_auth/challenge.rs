@@ -107,9 +107,11 @@ pub async fn consume(app: &App, id: &ChallengeId) -> Result<Vec<u8>, ConsumeErro
     let now = app.clock.epoch_secs();
     let cond = Cond::exists("pk").and(Cond::not_exists("used_at")).and(Cond::gt("expires_at", now));
     match app.store.update(&CARD_AUTH, &key(id), Update::new().set("used_at", now), Some(cond)).await {
-        Ok(item) => Ok(item.get("nonce").and_then(|v| v.as_b()).map(<[u8]>::to_vec).ok_or_else(|| {
-            StoreError::Corrupt("challenge without nonce".into())
-        })?),
+        Ok(item) => Ok(item
+            .get("nonce")
+            .and_then(|v| v.as_b())
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| StoreError::Corrupt("challenge without nonce".into()))?),
         Err(StoreError::ConditionFailed) => {
             let item = app.store.get(&CARD_AUTH, &key(id)).await?;
             Err(match item {

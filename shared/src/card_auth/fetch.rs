@@ -30,7 +30,9 @@ pub async fn run(app: &App) -> Result<serde_json::Value, String> {
         let r = fetch_one(&client, url).await;
         let entry = match r {
             Ok(der) => match super::revocation::import_crl(app, &ctx, &der, &|_, _| {}).await {
-                Ok(imp) => serde_json::json!({"url": url, "result": imp.result, "issuer": imp.issuer, "entries": imp.entries}),
+                Ok(imp) => {
+                    serde_json::json!({"url": url, "result": imp.result, "issuer": imp.issuer, "entries": imp.entries})
+                }
                 Err(super::revocation::CrlImportError::Older { .. }) => {
                     serde_json::json!({"url": url, "result": "older_than_current"})
                 }

@@ -3,9 +3,9 @@
 
 pub mod anchors;
 pub mod certificate;
-pub mod crl;
-pub mod revocation;
 pub mod challenge;
+pub mod crl;
+pub mod fetch;
+pub mod revocation;
 pub mod sessions;
 pub mod sign_in;
-pub mod fetch;

@@ -28,7 +28,9 @@ use crate::tables::CARD_AUTH;
 pub enum RevocationStatus {
     Good,
     /// Revoked at this instant (epoch seconds).
-    Revoked { at: i64 },
+    Revoked {
+        at: i64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,7 +171,9 @@ pub async fn import_crl(
         let cur_this = cur.n("this_update")?;
         if cur_this > this_update || (cur_this == this_update && newer_number(cur.opt_s("crl_number"), &crl)) {
             return Err(CrlImportError::Older {
-                current: crate::domain::time_fmt::to_jst(time::OffsetDateTime::from_unix_timestamp(cur_this).unwrap_or(crl.this_update)),
+                current: crate::domain::time_fmt::to_jst(
+                    time::OffsetDateTime::from_unix_timestamp(cur_this).unwrap_or(crl.this_update),
+                ),
             });
         }
     }
@@ -192,12 +196,12 @@ pub async fn import_crl(
     let event = Event::success("card.crl_import", vec![format!("issuer:{}", crl.issuer.as_str())]).with_detail(
         serde_json::json!({"crl_number": crl.crl_number, "this_update": this_update, "next_update": crl.next_update.unix_timestamp(), "entries": crl.revoked.len()}),
     );
-    audit::commit(app, ctx, event, vec![TxOp::Put { table: &CARD_AUTH, item, cond: Some(cond) }])
-        .await
-        .map_err(|e| match e.failed_condition_index() {
+    audit::commit(app, ctx, event, vec![TxOp::Put { table: &CARD_AUTH, item, cond: Some(cond) }]).await.map_err(
+        |e| match e.failed_condition_index() {
             Some(0) => CrlImportError::Older { current: "(imported concurrently)".into() },
             _ => CrlImportError::Store(e),
-        })?;
+        },
+    )?;
     Ok(view("imported"))
 }
 
@@ -267,9 +271,8 @@ pub struct CrlState {
 pub async fn states(app: &App) -> Result<Vec<CrlState>, StoreError> {
     let Some(anchors) = app.config.trust_anchors.clone() else { return Ok(Vec::new()) };
     let now = app.clock.epoch_secs();
-    let jst = |s: i64| {
-        time::OffsetDateTime::from_unix_timestamp(s).map(crate::domain::time_fmt::to_jst).unwrap_or_default()
-    };
+    let jst =
+        |s: i64| time::OffsetDateTime::from_unix_timestamp(s).map(crate::domain::time_fmt::to_jst).unwrap_or_default();
     let mut out = Vec::new();
     for a in anchors.iter() {
         let state = match app.store.get(&CARD_AUTH, &crl_key(&a.id)).await? {

@@ -89,7 +89,8 @@ pub async fn sign_in(app: &App, ctx: &audit::Context, req: SignInRequest) -> Res
     if let RevocationStatus::Revoked { .. } = app.revocation.status(&cert.issuer, &cert.serial).await? {
         return Err(SignInError::Revoked);
     }
-    let cert_ref = CertRef { issuer: cert.issuer, serial: cert.serial, not_after: Some(cert.not_after.unix_timestamp()) };
+    let cert_ref =
+        CertRef { issuer: cert.issuer, serial: cert.serial, not_after: Some(cert.not_after.unix_timestamp()) };
     // A first sign-in races another one with the same certificate at most once: the loser reads
     // the winner's link.
     for _ in 0..3 {

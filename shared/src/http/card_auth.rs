@@ -19,8 +19,8 @@ use crate::app::App;
 use crate::audit::{self, Event};
 use crate::card_auth::challenge::{self, ChallengeId};
 use crate::card_auth::revocation::{self, CrlImport, CrlImportError, CrlState};
-use crate::card_auth::sign_in::{self, MAX_CERTIFICATE_BYTES, MAX_SIGNATURE_BYTES, SignInError, SignInRequest};
 use crate::card_auth::sessions;
+use crate::card_auth::sign_in::{self, MAX_CERTIFICATE_BYTES, MAX_SIGNATURE_BYTES, SignInError, SignInRequest};
 use crate::domain::time_fmt::to_jst;
 use crate::mykey::person::PersonId;
 use crate::mykey::relink::{self, FeedView, ImportError};
@@ -172,8 +172,7 @@ pub async fn create_session(
     };
     app.metrics.count("card_sign_in", &[("outcome", outcome)], 1);
     let g = result?;
-    let body =
-        SessionResponse { session_token: g.token, expires_at: to_jst(g.expires_at), mykey_id: g.mykey_id };
+    let body = SessionResponse { session_token: g.token, expires_at: to_jst(g.expires_at), mykey_id: g.mykey_id };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -281,17 +280,19 @@ pub async fn import_linkage_feed(
     }
     let bytes = read_body(body, MAX_FEED_BODY).await?;
     let text = std::str::from_utf8(&bytes).map_err(|_| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "linkage_feed_invalid", "Linkage feed refused", "the feed is not UTF-8")
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "linkage_feed_invalid",
+            "Linkage feed refused",
+            "the feed is not UTF-8",
+        )
     })?;
     let (view, created) = relink::import_feed(&app, &ctx, text).await?;
     let status = if created { StatusCode::ACCEPTED } else { StatusCode::OK };
     Ok((status, Json(view)).into_response())
 }
 
-pub async fn linkage_feed(
-    State(app): State<App>,
-    Path(feed_id): Path<String>,
-) -> Result<Json<FeedView>, ApiError> {
+pub async fn linkage_feed(State(app): State<App>, Path(feed_id): Path<String>) -> Result<Json<FeedView>, ApiError> {
     if feed_id.len() != 32 || !feed_id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::not_found("linkage_feed_not_found", "no linkage feed import has this id"));
     }

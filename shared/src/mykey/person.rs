@@ -106,7 +106,11 @@ fn item(key: Key, attrs: Vec<(&str, Value)>) -> Item {
 }
 
 /// The person a certificate is linked to, if any (one read).
-pub async fn find_by_certificate(app: &App, issuer: &IssuerId, serial: &CertSerial) -> Result<Option<PersonId>, StoreError> {
+pub async fn find_by_certificate(
+    app: &App,
+    issuer: &IssuerId,
+    serial: &CertSerial,
+) -> Result<Option<PersonId>, StoreError> {
     match app.store.get(&PEOPLE, &link_key(issuer, serial)).await? {
         None => Ok(None),
         Some(i) => Ok(Some(PersonId::parse(i.s("person_id")?).map_err(StoreError::Corrupt)?)),
@@ -167,10 +171,7 @@ pub fn create_ops(pid: &PersonId, cert: &CertRef, now: OffsetDateTime) -> Vec<Tx
         table: &PEOPLE,
         item: item(
             profile_key(pid),
-            vec![
-                ("person_id", pid.as_str().into()),
-                ("created_at", crate::domain::time_fmt::to_store(now).into()),
-            ],
+            vec![("person_id", pid.as_str().into()), ("created_at", crate::domain::time_fmt::to_store(now).into())],
         ),
         cond: Some(Cond::not_exists("pk")),
     });

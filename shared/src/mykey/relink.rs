@@ -158,7 +158,12 @@ fn cert_of(issuer: &str, serial: &str) -> Result<CertRef, StoreError> {
 }
 
 /// Applies one row (idempotent).
-pub async fn apply_row(app: &App, ctx: &audit::Context, feed_id: &str, row: &FeedRow) -> Result<RowOutcome, StoreError> {
+pub async fn apply_row(
+    app: &App,
+    ctx: &audit::Context,
+    feed_id: &str,
+    row: &FeedRow,
+) -> Result<RowOutcome, StoreError> {
     let old = cert_of(&row.old_issuer, &row.old_serial)?;
     let new = cert_of(&row.new_issuer, &row.new_serial)?;
     for _ in 0..5 {
@@ -169,8 +174,9 @@ pub async fn apply_row(app: &App, ctx: &audit::Context, feed_id: &str, row: &Fee
         let result = match person::find_by_certificate(app, &new.issuer, &new.serial).await? {
             Some(p) if p == owner => return Ok(RowOutcome::AlreadyLinked),
             None => {
-                let event = Event::success("person.relink", vec![format!("person:{owner}"), old.target(), new.target()])
-                    .with_detail(detail);
+                let event =
+                    Event::success("person.relink", vec![format!("person:{owner}"), old.target(), new.target()])
+                        .with_detail(detail);
                 audit::commit(app, ctx, event, person::link_ops(&owner, &new, LinkedVia::Relink, app.clock.now()))
                     .await
                     .map(|_| RowOutcome::Linked)
@@ -200,7 +206,12 @@ pub async fn apply_row(app: &App, ctx: &audit::Context, feed_id: &str, row: &Fee
 /// The writes folding `from` (a person made by a first sign-in with `cert`) into `into`, or
 /// `None` when `from` holds anything but that certificate, its profile and sessions: a MyKey ID,
 /// now or ever, or other certificates.
-async fn merge_ops(app: &App, from: &PersonId, into: &PersonId, cert: &CertRef) -> Result<Option<Vec<TxOp>>, StoreError> {
+async fn merge_ops(
+    app: &App,
+    from: &PersonId,
+    into: &PersonId,
+    cert: &CertRef,
+) -> Result<Option<Vec<TxOp>>, StoreError> {
     let items = app.store.query(Query::new(&PEOPLE, person::pk(from)).limit(100)).await?;
     let cert_sk = person::cert_sk(&cert.issuer, &cert.serial);
     let mut cert_item = None;
@@ -225,7 +236,9 @@ async fn merge_ops(app: &App, from: &PersonId, into: &PersonId, cert: &CertRef) 
         TxOp::Update {
             table: &PEOPLE,
             key: person::link_key(&cert.issuer, &cert.serial),
-            update: Update::new().set("person_id", into.as_str()).set("linked_at", crate::domain::time_fmt::to_store(app.clock.now())),
+            update: Update::new()
+                .set("person_id", into.as_str())
+                .set("linked_at", crate::domain::time_fmt::to_store(app.clock.now())),
             cond: Some(Cond::eq("person_id", from.as_str())),
         },
         TxOp::Delete {
@@ -265,7 +278,9 @@ pub async fn process_batch(app: &App, ctx: &audit::Context, b: &Batch) -> Result
         outcomes.push(apply_row(app, ctx, &b.feed_id, row).await?);
     }
     let mut update = Update::new().add("batches_done", 1);
-    for o in [RowOutcome::Linked, RowOutcome::AlreadyLinked, RowOutcome::Merged, RowOutcome::Unknown, RowOutcome::Conflict] {
+    for o in
+        [RowOutcome::Linked, RowOutcome::AlreadyLinked, RowOutcome::Merged, RowOutcome::Unknown, RowOutcome::Conflict]
+    {
         let n = outcomes.iter().filter(|x| **x == o).count() as i64;
         if n > 0 {
             update = update.add(o.as_str(), n);
@@ -297,7 +312,8 @@ pub async fn process_batch(app: &App, ctx: &audit::Context, b: &Batch) -> Result
 
 /// The `card-relink` consumer.
 pub async fn handle(app: &App, body: &str) -> Result<(), ConsumeError> {
-    let b: Batch = serde_json::from_str(body).map_err(|e| ConsumeError::Reject(format!("unreadable relink batch: {e}")))?;
+    let b: Batch =
+        serde_json::from_str(body).map_err(|e| ConsumeError::Reject(format!("unreadable relink batch: {e}")))?;
     let ctx = audit::Context::new(Actor::job("card-relink"));
     let out = process_batch(app, &ctx, &b).await.map_err(|e| ConsumeError::Retry(e.to_string()))?;
     tracing::info!(feed = %b.feed_id, batch = b.batch, rows = out.len(), "relink batch done");
@@ -358,7 +374,14 @@ pub async fn record_import(app: &App, ctx: &audit::Context, feed: &Feed) -> Resu
     i.insert("created_at".into(), crate::domain::time_fmt::to_store(app.clock.now()).into());
     let event = Event::success("card.linkage_feed_import", vec![format!("feed:{}", feed.id)])
         .with_detail(serde_json::json!({"rows": feed.rows.len(), "batches": batches}));
-    match audit::commit(app, ctx, event, vec![TxOp::Put { table: &CARD_AUTH, item: i, cond: Some(Cond::not_exists("pk")) }]).await {
+    match audit::commit(
+        app,
+        ctx,
+        event,
+        vec![TxOp::Put { table: &CARD_AUTH, item: i, cond: Some(Cond::not_exists("pk")) }],
+    )
+    .await
+    {
         Ok(()) => Ok(true),
         Err(e) if e.failed_condition_index() == Some(0) => Ok(false),
         Err(e) => Err(e),

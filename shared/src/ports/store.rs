@@ -715,7 +715,9 @@ pub async fn prefix_delete_ops(
     let mut ops = Vec::new();
     let mut cursor = None;
     loop {
-        let page = store.query(Query::new(table, pk.clone()).sk(SkCond::BeginsWith(prefix.into())).limit(100).start(cursor)).await?;
+        let page = store
+            .query(Query::new(table, pk.clone()).sk(SkCond::BeginsWith(prefix.into())).limit(100).start(cursor))
+            .await?;
         for i in page.items {
             if ops.len() == max {
                 return Ok(ops);
