@@ -666,3 +666,52 @@ async fn bad_linkage_feeds_are_refused_whole() {
     refused(&r, StatusCode::NOT_FOUND, "linkage_feed_not_found", "unknown feed");
     assert_eq!(h.app.queue.depth(&CARD_RELINK).await.unwrap(), Default::default());
 }
+
+/// Serves `routes` (path → (status, body)) on a loopback port; returns the base URL.
+async fn serve(routes: Vec<(&'static str, StatusCode, Vec<u8>)>) -> String {
+    let mut app = axum::Router::new();
+    for (path, status, body) in routes {
+        app = app.route(path, axum::routing::get(move || async move { (status, body) }));
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn the_crl_fetch_job_imports_what_the_urls_serve_and_fails_loudly() {
+    let f = fixture().await;
+    let alice = card(&f.ca, 1);
+    let crl = f.ca.crl(&[(&alice.serial_hex(), t0())], t0(), t0() + time::Duration::days(7), 5);
+    let base = serve(vec![("/jlis.crl", StatusCode::OK, crl), ("/gone.crl", StatusCode::NOT_FOUND, vec![])]).await;
+    let job = mkpf::routes::job("crl-fetch").unwrap();
+
+    // Nothing configured: nothing to do, and it says so.
+    let idle = mkpf::worker::run_job(&f.h.app, job).await.unwrap();
+    assert_eq!(idle["fetched"], 0);
+
+    let mut config = f.h.app.config.clone();
+    config.crl_urls = vec![format!("{base}/jlis.crl")];
+    let app = mkpf::App::new(
+        config.clone(),
+        f.h.app.store.clone(),
+        f.h.app.queue.clone(),
+        f.h.clock.clone(),
+        f.h.app.keys.clone(),
+    );
+    let report = mkpf::worker::run_job(&app, job).await.unwrap();
+    assert_eq!(report["results"][0]["result"], "imported", "{report}");
+    assert_eq!(report["results"][0]["entries"], 1);
+    // The next run finds the same CRL: unchanged, no second audit record.
+    let report = mkpf::worker::run_job(&app, job).await.unwrap();
+    assert_eq!(report["results"][0]["result"], "unchanged", "{report}");
+    refused(&sign_in(&f.h, &alice).await, StatusCode::UNAUTHORIZED, "certificate_revoked", "fetched CRL");
+
+    // A URL that fails makes the job fail (and alarm), after trying the others.
+    config.crl_urls = vec![format!("{base}/gone.crl"), format!("{base}/jlis.crl")];
+    let app =
+        mkpf::App::new(config, f.h.app.store.clone(), f.h.app.queue.clone(), f.h.clock.clone(), f.h.app.keys.clone());
+    let err = mkpf::worker::run_job(&app, job).await.unwrap_err();
+    assert!(err.contains("HTTP 404") && err.contains("unchanged"), "{err}");
+}
