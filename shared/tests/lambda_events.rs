@@ -32,6 +32,7 @@ const PUBLIC_LIST: &str = include_str!("../../events/apigw-notices-public-list.j
 const CREATE: &str = include_str!("../../events/apigw-notices-create.json");
 const CREATE_UNAUTHENTICATED: &str = include_str!("../../events/apigw-notices-create-unauthenticated.json");
 const SQS_OPS_TASKS: &str = include_str!("../../events/sqs-ops-tasks.json");
+const CHALLENGE: &str = include_str!("../../events/apigw-card-auth-challenge.json");
 const RETENTION_SCHEDULE: &str = include_str!("../../events/eventbridge-notice-retention.json");
 
 /// An `App` on the embedded backend in a fresh directory, with a clock the test controls.
@@ -366,4 +367,22 @@ async fn retention_schedule_queues_a_purge_that_the_sqs_consumer_carries_out() {
     let resp = mkpf::worker::handle_sqs_event(&p.app, spec, event).await;
     assert!(resp.batch_item_failures.is_empty(), "{:?}", failed_ids(&resp));
     assert_eq!(mkpf::worker::run_job(&p.app, job).await, Ok(json!({ "purges_queued": 0 })), "nothing left to purge");
+}
+
+/// The challenge function limits per API Gateway `sourceIp` (the socket peer is API Gateway's).
+#[tokio::test]
+async fn challenges_are_limited_per_api_gateway_source_ip() {
+    let p = Platform::at_event(CHALLENGE);
+    let f = p.function("card-auth-challenge");
+    let per_minute = p.app.config.challenges_per_minute;
+    for _ in 0..per_minute {
+        let r = invoke(&f, CHALLENGE).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        assert_eq!(r.body["nonce"].as_str().map(str::len), Some(43), "base64url of 32 bytes");
+    }
+    let r = invoke(&f, CHALLENGE).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
+    assert!(r.header("retry-after").is_some());
+    let other = CHALLENGE.replace("203.0.113.10", "198.51.100.7");
+    assert_eq!(invoke(&f, &other).await.status, StatusCode::CREATED, "another source has its own budget");
 }
