@@ -87,6 +87,35 @@ pub async fn es256_key_of(keys: &dyn TokenKeys, jws: &str) -> Result<Option<Arc<
     }
 }
 
+/// A signed token and the session item that makes it valid (to be written in the caller's
+/// transaction).
+pub struct NewSession {
+    pub token: String,
+    pub claims: Claims,
+    pub op: crate::ports::store::TxOp,
+}
+
+/// Signs `claims` with `keys` and builds its session item `key` in `table` (expiring with the
+/// token; put only if absent). Staff and citizen sessions both open this way.
+pub async fn open_session(
+    keys: &dyn TokenKeys,
+    claims: Claims,
+    table: &'static crate::ports::store::TableDef,
+    key: crate::ports::store::Key,
+) -> Result<NewSession, KeyError> {
+    use crate::ports::store::{Cond, Item, TxOp, Value};
+    let token = issue(keys, &claims).await?;
+    let mut item = Item::new();
+    item.insert(table.pk.into(), Value::S(key.pk));
+    if let Some(sk) = table.sk {
+        item.insert(sk.into(), Value::S(key.sk.unwrap_or_default()));
+    }
+    item.insert("ttl".into(), Value::N(claims.exp));
+    item.insert("created_at".into(), Value::N(claims.iat));
+    let op = TxOp::Put { table, item, cond: Some(Cond::not_exists(table.pk)) };
+    Ok(NewSession { token, claims, op })
+}
+
 /// Signs `claims` as an access token.
 pub async fn issue(keys: &dyn TokenKeys, claims: &Claims) -> Result<String, KeyError> {
     sign_jws(keys, "JWT", claims).await

@@ -18,12 +18,7 @@ pub fn session_key(pid: &str, sid: &str) -> Key {
     Key::new(format!("PERSON#{pid}"), format!("{SESSION_PREFIX}{sid}"))
 }
 
-/// A signed token and the session item that makes it valid (for the caller's transaction).
-pub struct NewSession {
-    pub token: String,
-    pub claims: Claims,
-    pub op: TxOp,
-}
+pub use crate::tokens::NewSession;
 
 /// Signs a session token for `pid`, valid [`SESSION_SECS`] from now.
 pub async fn open(app: &App, pid: &PersonId) -> Result<NewSession, KeyError> {
@@ -40,15 +35,8 @@ pub async fn open(app: &App, pid: &PersonId) -> Result<NewSession, KeyError> {
         muni: None,
         pending: Vec::new(),
     };
-    let token = tokens::issue(app.citizen_keys.as_ref(), &claims).await?;
     let key = session_key(pid.as_str(), &sid);
-    let mut item = Item::new();
-    item.insert("pk".into(), Value::S(key.pk));
-    item.insert("sk".into(), Value::S(key.sk.unwrap_or_default()));
-    item.insert("ttl".into(), Value::N(claims.exp));
-    item.insert("created_at".into(), Value::N(now));
-    let op = TxOp::Put { table: &PEOPLE, item, cond: Some(Cond::not_exists("pk")) };
-    Ok(NewSession { token, claims, op })
+    tokens::open_session(app.citizen_keys.as_ref(), claims, &PEOPLE, key).await
 }
 
 /// Whether the session of these (already verified) claims is still open (one read).

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{AuditCtx, CurrentCitizen, SourceIp};
-use super::json::{ApiJson, read_body};
+use super::json::{ApiJson, read_body, require_media_type};
 use super::problem::ApiError;
 use crate::app::App;
 use crate::audit::{self, Event};
@@ -220,15 +220,7 @@ pub async fn import_crl(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<CrlImport>, ApiError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/pkix-crl")) {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Unsupported media type",
-            "send the DER CRL as application/pkix-crl",
-        ));
-    }
+    require_media_type(&headers, "application/pkix-crl", "send the DER CRL as application/pkix-crl")?;
     let der = read_body(body, MAX_CRL_BODY).await?;
     Ok(Json(revocation::import_crl(&app, &ctx, &der, &|_, _| {}).await?))
 }
@@ -269,15 +261,7 @@ pub async fn import_linkage_feed(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv")) {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Unsupported media type",
-            "send the linkage feed as text/csv",
-        ));
-    }
+    require_media_type(&headers, "text/csv", "send the linkage feed as text/csv")?;
     let bytes = read_body(body, MAX_FEED_BODY).await?;
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         ApiError::new(

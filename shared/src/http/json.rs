@@ -27,6 +27,15 @@ pub fn is_json(req: &Request) -> bool {
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
+/// Refuses a body whose `Content-Type` is not `media` (415, saying what to send instead).
+pub fn require_media_type(headers: &axum::http::HeaderMap, media: &str, instead: &str) -> Result<(), ApiError> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(media)) {
+        return Ok(());
+    }
+    Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported media type", instead))
+}
+
 /// Reads a body up to `limit` bytes.
 pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     match Limited::new(body, limit).collect().await {

@@ -11,13 +11,7 @@ use crate::ports::store::*;
 use crate::tables::STAFF;
 use crate::tokens::{self, Claims};
 
-/// A signed token and the session item that makes it valid (to be written in the caller's
-/// transaction).
-pub struct NewSession {
-    pub token: String,
-    pub claims: Claims,
-    pub op: TxOp,
-}
+pub use crate::tokens::NewSession;
 
 pub fn session_key(id: &str, sid: &str) -> Key {
     Key::new(format!("STAFF#{id}"), format!("{SESSION_PREFIX}{sid}"))
@@ -38,15 +32,8 @@ pub async fn open(app: &App, account: &StaffAccount, pending: Vec<String>, secs:
         muni: account.municipality.as_ref().map(|m| m.as_str().to_owned()),
         pending: pending.clone(),
     };
-    let token = tokens::issue(app.keys.as_ref(), &claims).await?;
-    let mut item = Item::new();
     let key = session_key(account.id.as_str(), &sid);
-    item.insert("pk".into(), Value::S(key.pk.clone()));
-    item.insert("sk".into(), Value::S(key.sk.clone().unwrap_or_default()));
-    item.insert("ttl".into(), Value::N(claims.exp));
-    item.insert("created_at".into(), Value::N(now));
-    let op = TxOp::Put { table: &STAFF, item, cond: Some(Cond::not_exists("pk")) };
-    Ok(NewSession { token, claims, op })
+    tokens::open_session(app.keys.as_ref(), claims, &STAFF, key).await
 }
 
 /// Whether the session of these (already verified) claims is still open.
