@@ -779,7 +779,7 @@ pub static ROUTES: &[RouteSpec] = &[
         path: "/v1/ops/card-auth/linkage-feeds/{feed_id}",
         access: OPERATOR_OR_AUDITOR,
         binary: "linkage-feed-get",
-        summary: "Progress and report of a linkage feed import (unknown old certificates, conflicts)",
+        summary: "Progress and report of a linkage feed import (unknown old certificates, conflicts; audited)",
         tag: "card-auth",
         response: Some(schema::<crate::mykey::relink::FeedView>),
         tables: &[read(&tables::CARD_AUTH)],

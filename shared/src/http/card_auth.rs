@@ -276,12 +276,20 @@ pub async fn import_linkage_feed(
     Ok((status, Json(view)).into_response())
 }
 
-pub async fn linkage_feed(State(app): State<App>, Path(feed_id): Path<String>) -> Result<Json<FeedView>, ApiError> {
+/// An import's progress and reported rows. The rows name certificates (issuer and serial):
+/// reading them is audited.
+pub async fn linkage_feed(
+    State(app): State<App>,
+    AuditCtx(ctx): AuditCtx,
+    Path(feed_id): Path<String>,
+) -> Result<Json<FeedView>, ApiError> {
+    let not_found = || ApiError::not_found("linkage_feed_not_found", "no linkage feed import has this id");
     if feed_id.len() != 32 || !feed_id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::not_found("linkage_feed_not_found", "no linkage feed import has this id"));
+        return Err(not_found());
     }
-    relink::view(&app, &feed_id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("linkage_feed_not_found", "no linkage feed import has this id"))
+    let view = relink::view(&app, &feed_id).await?.ok_or_else(not_found)?;
+    let event = Event::success("card.linkage_feed_read", vec![format!("feed:{feed_id}")])
+        .with_detail(serde_json::json!({"reported_rows": view.reported.len()}));
+    audit::commit_event(&app, &ctx, event).await?;
+    Ok(Json(view))
 }
