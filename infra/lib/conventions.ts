@@ -3,7 +3,7 @@
 // table = MKPF_TABLE_PREFIX + name, queue = MKPF_QUEUE_PREFIX + name, dead-letter queue =
 // MKPF_QUEUE_PREFIX + dead-letter name; the prefixes are "<stage>-".
 
-import type { FunctionKind, FunctionSpec, QueueSpec } from './manifest';
+import type { FunctionKind, FunctionSpec, QueueSpec, RouteSpec } from './manifest';
 import type { StageName } from './stage-config';
 
 export const tablePrefix = (stage: StageName) => `${stage}-`;
@@ -25,6 +25,44 @@ export const ORIGIN_VERIFY_HEADER = 'x-origin-verify';
  * actions without resource-level permissions). Only this function gets them.
  */
 export const HEALTH_ROUTE = 'health';
+
+/**
+ * The JPKI root bundle (J-LIS user-authentication roots), for functions that need
+ * `trust_anchors`: committed at infra/jpki/, added by scripts/package (infra/tools/package_inputs.py)
+ * at the root of their zip, which Lambda unpacks into /var/task.
+ */
+export const TRUST_ANCHORS_FILE = 'jlis-auth-roots.pem';
+export const TRUST_ANCHORS_SOURCE = ['jpki', TRUST_ANCHORS_FILE] as const; // under infra/
+export const LAMBDA_TASK_ROOT = '/var/task';
+export const TRUST_ANCHORS_ENV = 'MKPF_JPKI_TRUST_ANCHORS';
+export const CRL_URLS_ENV = 'MKPF_CRL_URLS';
+
+/**
+ * Signing keys the infrastructure knows by name (manifest `signing_keys`): what a route signs
+ * with tells which API throttle it gets (routeThrottleOf).
+ */
+export const STAFF_TOKEN_KEY = 'staff-tokens';
+export const CITIZEN_TOKEN_KEY = 'citizen-tokens';
+
+/**
+ * Which per-route API Gateway throttle (stages/<stage>.json `api.*`) a route gets:
+ *  - `credentials` (api.credentials_route_throttle, small): staff sign-in — it signs staff
+ *    tokens, checks a password (argon2) and is a brute-force target; also any route signing with
+ *    a key not named here, until it is given a limit of its own (KMS signing is a shared quota);
+ *  - `card_sign_in` (api.card_sign_in_throttle, large): citizen sign-in with the My Number
+ *    card — it signs citizen tokens and is the hot path at the platform's peak;
+ *  - `public` (api.public_route_throttle): the other anonymous routes;
+ *  - `default`: the stage default (api.route_throttle), no route setting.
+ * The smallest wins where a route would fit two.
+ */
+export type RouteThrottleKind = 'credentials' | 'card_sign_in' | 'public' | 'default';
+
+export function routeThrottleOf(r: RouteSpec): RouteThrottleKind {
+  // Staff tokens, or a key not named here (checked first: the smallest limit wins).
+  if (r.signsWith.some((k) => k === STAFF_TOKEN_KEY || k !== CITIZEN_TOKEN_KEY)) return 'credentials';
+  if (r.signsWith.includes(CITIZEN_TOKEN_KEY)) return 'card_sign_in';
+  return r.public ? 'public' : 'default';
+}
 
 /** Memory (MB) and timeout (s) per kind of function. */
 export interface Sizing {

@@ -10,8 +10,13 @@
 //   0. planned-stop (only while stages/<stage>.json has planned_stop): 503 problem+json with
 //      Retry-After for the listed path prefixes, except for the allowed source CIDRs;
 //   1. rate limit per client IP on everything, 2. a tighter one on the staff routes
-//      (/v1/ops/, /v1/staff/, /v1/audit/: operations, sign-in, the audit trail);
-//   3. AWS managed rule groups: IP reputation, known bad inputs, common rule set.
+//      (/v1/ops/, /v1/staff/, /v1/audit/: operations, sign-in, the audit trail), 3. one on card
+//      authentication (/v1/card-auth/: challenges and citizen sign-in; the binding per-source
+//      limit, since the application only limits per process);
+//   4. AWS managed rule groups: IP reputation, known bad inputs, common rule set — the common
+//      set's body rules counting only, and a rule after it blocking on their labels everywhere but
+//      the operators' bulk uploads (/v1/ops/card-auth/: DER CRLs and CSV feeds up to 4 MiB,
+//      whose bytes must not be read as text attacks).
 
 import { ArnFormat, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -21,6 +26,30 @@ import type { StageConfig } from './stage-config';
 
 /** Path prefixes of the staff routes, which get the tighter per-IP rate limit. */
 export const STAFF_PATH_PREFIXES = ['/v1/ops/', '/v1/staff/', '/v1/audit/'];
+
+/** Path prefix of card authentication (challenges, citizen sign-in and sign-out). */
+export const CARD_AUTH_PATH_PREFIX = '/v1/card-auth/';
+
+/**
+ * Path prefixes of operator bulk uploads (CRL imports as application/pkix-crl, linkage feeds as
+ * text/csv, up to 4 MiB each; staff routes behind a bearer token): the common rule set's body
+ * rules only count there.
+ */
+export const BULK_UPLOAD_PATH_PREFIXES = ['/v1/ops/card-auth/'];
+
+/**
+ * Body rules of AWSManagedRulesCommonRuleSet (rule name → label it adds). They are set to count,
+ * and the rule `common-body-rules` blocks on their labels outside BULK_UPLOAD_PATH_PREFIXES:
+ * the size rule would refuse every upload above 8 KB, and the pattern rules read binary DER and
+ * CSV as text. SizeRestrictions_BODY only counts everywhere (the platform enforces its own
+ * limits: MKPF_MAX_BODY_BYTES, 64 KiB, and 4 MiB on the uploads, answered with a 413).
+ */
+export const COMMON_BODY_RULES: Readonly<Record<string, string>> = {
+  CrossSiteScripting_BODY: 'awswaf:managed:aws:core-rule-set:CrossSiteScripting_Body',
+  GenericLFI_BODY: 'awswaf:managed:aws:core-rule-set:GenericLFI_Body',
+  GenericRFI_BODY: 'awswaf:managed:aws:core-rule-set:GenericRFI_Body',
+  EC2MetaDataSSRF_BODY: 'awswaf:managed:aws:core-rule-set:EC2MetaDataSSRF_Body',
+};
 
 export interface EdgeStackProps extends StackProps {
   readonly config: StageConfig;
@@ -130,6 +159,28 @@ export class EdgeStack extends Stack {
       action: rateLimited,
       visibilityConfig: metric('rate-per-ip-ops'),
     });
+    rules.push({
+      name: 'rate-per-ip-card-auth',
+      priority: 12,
+      statement: {
+        rateBasedStatement: {
+          limit: config.waf.cardAuthRequestsPerIpPer5Min,
+          aggregateKeyType: 'IP',
+          evaluationWindowSec: 300,
+          // Card authentication: challenges and sign-ins per source address.
+          scopeDownStatement: {
+            byteMatchStatement: {
+              fieldToMatch: { uriPath: {} },
+              positionalConstraint: 'STARTS_WITH',
+              searchString: CARD_AUTH_PATH_PREFIX,
+              textTransformations: [{ priority: 0, type: 'LOWERCASE' }],
+            },
+          },
+        },
+      },
+      action: rateLimited,
+      visibilityConfig: metric('rate-per-ip-card-auth'),
+    });
 
     const managed = (name: string, priority: number, excluded: wafv2.CfnWebACL.RuleActionOverrideProperty[] = []): wafv2.CfnWebACL.RuleProperty => ({
       name,
@@ -142,8 +193,32 @@ export class EdgeStack extends Stack {
     rules.push(managed('AWSManagedRulesKnownBadInputsRuleSet', 21));
     // The common rule set blocks bodies over 8 KB; the platform enforces its own limit
     // (MKPF_MAX_BODY_BYTES, 64 KiB by default, answered with a problem+json 413), so that one
-    // rule only counts.
-    rules.push(managed('AWSManagedRulesCommonRuleSet', 22, [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }]));
+    // rule only counts. Its body pattern rules count too, and block through their labels in the
+    // next rule, except on the bulk uploads (COMMON_BODY_RULES).
+    rules.push(
+      managed('AWSManagedRulesCommonRuleSet', 22, [
+        { name: 'SizeRestrictions_BODY', actionToUse: { count: {} } },
+        ...Object.keys(COMMON_BODY_RULES).map((name) => ({ name, actionToUse: { count: {} } })),
+      ]),
+    );
+    const labels = Object.values(COMMON_BODY_RULES).map((key) => ({ labelMatchStatement: { scope: 'LABEL', key } }));
+    const uploads = BULK_UPLOAD_PATH_PREFIXES.map((prefix) => ({
+      byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint: 'STARTS_WITH', searchString: prefix, textTransformations: [{ priority: 0, type: 'NONE' }] },
+    }));
+    rules.push({
+      name: 'common-body-rules',
+      priority: 23, // after the rule group: labels are seen by later rules only
+      statement: {
+        andStatement: {
+          statements: [
+            { orStatement: { statements: labels } },
+            { notStatement: { statement: uploads.length === 1 ? uploads[0] : { orStatement: { statements: uploads } } } },
+          ],
+        },
+      },
+      action: { block: {} },
+      visibilityConfig: metric('common-body-rules'),
+    });
 
     this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
       name: `mkpf-${config.stage}-api`,

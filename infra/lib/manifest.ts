@@ -7,7 +7,9 @@
 //  - `tables` of a route/consumer/job: plain strings (meaning read_write) or objects
 //    `{ "name": "ops", "access": "read" | "append" | "read_write" }` (append: put and update,
 //    never delete — the audit trail);
-//  - `signing_keys` (top level) and `signs_with` / `verifies_with` (per function) may be absent.
+//  - `signing_keys` (top level) and `signs_with` / `verifies_with` (per function) may be absent;
+//  - `needs` (per function): named deployment inputs besides tables, queues and keys (see
+//    NEEDS); absent means none, an unknown name is an error.
 // Anything inconsistent (a reference to an unknown table, queue or key, a duplicate name, a
 // binary used twice, a value AWS would refuse) is an error with one line per problem, so a bad
 // manifest stops synthesis instead of producing a half-right template.
@@ -60,6 +62,17 @@ export interface TableUse {
 
 export type FunctionKind = 'route' | 'consumer' | 'job';
 
+/**
+ * Deployment inputs a function may need (manifest field `needs`), each set by the CDK app as an
+ * environment variable (the Rust side: `Need` in shared/src/routes.rs):
+ *  - `trust_anchors`: the JPKI root bundle, packaged into the function's zip by scripts/package
+ *    (`MKPF_JPKI_TRUST_ANCHORS` = its path under /var/task);
+ *  - `crl_urls`: where the J-LIS CRLs are published (`MKPF_CRL_URLS`, from the stage file's
+ *    `card_auth.crl_urls`).
+ */
+export const NEEDS = ['trust_anchors', 'crl_urls'] as const;
+export type Need = (typeof NEEDS)[number];
+
 /** What every function (route, consumer, job) declares about the resources it uses. */
 export interface FunctionSpec {
   readonly kind: FunctionKind;
@@ -75,6 +88,8 @@ export interface FunctionSpec {
    * `inspects_queues`; absent means none.
    */
   readonly inspectsQueues: readonly string[];
+  /** Deployment inputs (manifest `needs`); absent means none. */
+  readonly needs: readonly Need[];
 }
 
 export interface RouteSpec extends FunctionSpec {
@@ -299,7 +314,20 @@ function uses(p: Problems, o: Obj, at: string) {
     signsWith: names(o.signs_with, 'signs_with'),
     verifiesWith: names(o.verifies_with, 'verifies_with'),
     inspectsQueues: names(o.inspects_queues, 'inspects_queues'),
+    needs: needs(p, o.needs, `${at}.needs`),
   };
+}
+
+/** `needs`: known deployment input names, each once; absent means none. */
+function needs(p: Problems, v: unknown, at: string): Need[] {
+  if (v === undefined) return [];
+  const out = new Set<Need>();
+  for (const [i, x] of p.array(v, at).entries()) {
+    const n = p.string(x, `${at}[${i}]`);
+    if ((NEEDS as readonly string[]).includes(n)) out.add(n as Need);
+    else if (n !== '') p.add(`${at}[${i}]: unknown deployment input ${JSON.stringify(n)} (known: ${NEEDS.join(', ')}); infra/ must learn to provide it first`);
+  }
+  return [...out];
 }
 
 function route(p: Problems, raw: unknown, at: string): RouteSpec {

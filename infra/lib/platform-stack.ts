@@ -57,18 +57,25 @@ import {
   TABLE_APPEND_ACTIONS,
   TABLE_READ_ACTIONS,
   TABLE_WRITE_ACTIONS,
+  CRL_URLS_ENV,
+  LAMBDA_TASK_ROOT,
+  TRUST_ANCHORS_ENV,
+  TRUST_ANCHORS_FILE,
+  TRUST_ANCHORS_SOURCE,
   VERIFY_ACTIONS,
   functionGroupOf,
   functionName,
   queueName,
   queuePrefix,
   reservedConcurrencyOf,
+  routeThrottleOf,
   sizingOf,
   tableName,
   tablePrefix,
 } from './conventions';
 import { type ConsumerSpec, type FunctionSpec, type JobSpec, type Manifest, type RouteSpec, allFunctions } from './manifest';
 import type { StageConfig } from './stage-config';
+import { readZipEntry } from './zip';
 
 /** Where the Lambda code comes from. */
 export type LambdaCode =
@@ -103,6 +110,8 @@ const INFRA_BINARIES = ['origin-verify'];
 const INFRA_DIR = path.resolve(__dirname, '..');
 export const PLACEHOLDER_CODE_DIR = path.join(INFRA_DIR, 'assets', 'placeholder');
 const ORIGIN_VERIFY_CODE_DIR = path.join(INFRA_DIR, 'lambda', 'origin-verify');
+/** The JPKI root bundle in the repository (infra/jpki/); scripts/package puts it into the zips. */
+export const TRUST_ANCHORS_PATH = path.join(INFRA_DIR, ...TRUST_ANCHORS_SOURCE);
 
 export class PlatformStack extends Stack {
   readonly manifest: Manifest;
@@ -344,6 +353,22 @@ export class PlatformStack extends Stack {
           `missing Lambda zips (build them with scripts/package, or synthesize with -c lambdaCode=placeholder for a template that cannot be deployed):\n${missing.map((m) => `  - ${m}`).join('\n')}`,
         );
       }
+      // A function that needs the trust anchors must carry today's bundle: without it card
+      // sign-in answers 503 for everyone; with an old one a rotation would not take effect
+      // (e.g. scripts/deploy --skip-package after the bundle changed).
+      const needing = allFunctions(manifest).filter((f) => f.needs.includes('trust_anchors'));
+      if (needing.length > 0) {
+        const bundle = fs.readFileSync(TRUST_ANCHORS_PATH);
+        const wrong = needing.flatMap((f) => {
+          const zip = path.join(code.dir, `${f.binary}.zip`);
+          const inZip = readZipEntry(zip, TRUST_ANCHORS_FILE);
+          if (!inZip) return [`  - ${zip}: no ${TRUST_ANCHORS_FILE}`];
+          return inZip.equals(bundle) ? [] : [`  - ${zip}: its ${TRUST_ANCHORS_FILE} differs from ${path.relative(INFRA_DIR, TRUST_ANCHORS_PATH)}`];
+        });
+        if (wrong.length > 0) {
+          throw new Error(`Lambda zips without the current JPKI trust anchors (rebuild them with scripts/package):\n${wrong.join('\n')}`);
+        }
+      }
     }
     const groupOf = (binary: string): NestedStack => {
       const n = functionGroupOf(binary);
@@ -377,6 +402,11 @@ export class PlatformStack extends Stack {
       for (const k of manifest.signingKeys) {
         if (spec.signsWith.includes(k.name) || spec.verifiesWith.includes(k.name)) environment[k.env] = this.signingKeys.get(k.name)!.keyArn;
       }
+      // Deployment inputs (manifest `needs`). The trust anchors are a file in the function's zip
+      // (scripts/package); the CRL URLs come from the stage file, and are left unset when it
+      // lists none (the crl-fetch job then has nothing to do; CRLs are imported by hand).
+      if (spec.needs.includes('trust_anchors')) environment[TRUST_ANCHORS_ENV] = `${LAMBDA_TASK_ROOT}/${TRUST_ANCHORS_FILE}`;
+      if (spec.needs.includes('crl_urls') && config.cardAuth.crlUrls.length > 0) environment[CRL_URLS_ENV] = config.cardAuth.crlUrls.join(' ');
 
       const fn = new lambda.Function(scope, 'Function', {
         functionName: name,
@@ -474,18 +504,20 @@ export class PlatformStack extends Stack {
         ),
       },
     });
-    // Per-route limits: the public (citizen-facing, anonymous) routes get their own, larger rate
-    // and burst (stages/<stage>.json api.public_route_throttle); routes that check credentials and
-    // mint tokens (those that sign with a key: sign-in) get a small one
-    // (api.credentials_route_throttle), which caps brute force and the password-hashing load;
-    // every other route has the stage default (api.route_throttle). Each route's bucket is its
-    // own, so a flood on one route never uses up another's.
+    // Per-route limits (conventions.ts routeThrottleOf): staff sign-in (signs staff tokens) gets
+    // a small one (api.credentials_route_throttle), which caps brute force and the
+    // password-hashing load; citizen card sign-in (signs citizen tokens) gets its own large one
+    // (api.card_sign_in_throttle: the hot path at the platform's peak); the other public
+    // (citizen-facing, anonymous) routes get api.public_route_throttle; every other route has the
+    // stage default (api.route_throttle). Each route's bucket is its own, so a flood on one route
+    // never uses up another's.
     const cfnStage = this.apiStage.node.defaultChild as apigwv2.CfnStage;
-    const limited = manifest.routes.filter((r) => r.public || r.signsWith.length > 0);
+    const throttles = { credentials: config.api.credentialsRouteThrottle, card_sign_in: config.api.cardSignInThrottle, public: config.api.publicRouteThrottle };
+    const limited = manifest.routes.filter((r) => routeThrottleOf(r) !== 'default');
     if (limited.length > 0) {
       cfnStage.routeSettings = Object.fromEntries(
         limited.map((r) => {
-          const t = r.signsWith.length > 0 ? config.api.credentialsRouteThrottle : config.api.publicRouteThrottle;
+          const t = throttles[routeThrottleOf(r) as keyof typeof throttles];
           return [
             `${r.method} ${r.path}`,
             { ThrottlingRateLimit: t.ratePerSec, ThrottlingBurstLimit: t.burst, DetailedMetricsEnabled: true },

@@ -31,8 +31,24 @@ export interface StageConfig {
   readonly region: string;
   readonly logRetentionDays: number;
   readonly retainLogsOnDelete: boolean;
-  readonly api: { readonly routeThrottle: Throttle; readonly publicRouteThrottle: Throttle; readonly credentialsRouteThrottle: Throttle };
-  readonly waf: { readonly requestsPerIpPer5Min: number; readonly opsRequestsPerIpPer5Min: number };
+  readonly api: {
+    readonly routeThrottle: Throttle;
+    readonly publicRouteThrottle: Throttle;
+    /** Staff sign-in (routes signing with the staff token key): small, it caps brute force and argon2 load. */
+    readonly credentialsRouteThrottle: Throttle;
+    /** Citizen card sign-in (routes signing with the citizen token key): the platform's hot path. */
+    readonly cardSignInThrottle: Throttle;
+  };
+  readonly waf: {
+    readonly requestsPerIpPer5Min: number;
+    readonly opsRequestsPerIpPer5Min: number;
+    /** `/v1/card-auth/` (challenges, card sign-in): the binding per-source limit (the app limits per process only). */
+    readonly cardAuthRequestsPerIpPer5Min: number;
+  };
+  readonly cardAuth: {
+    /** Where the hourly crl-fetch job downloads the J-LIS CRLs (`MKPF_CRL_URLS`); empty: import by hand. */
+    readonly crlUrls: readonly string[];
+  };
   readonly alarms: {
     readonly emails: readonly string[];
     readonly route5xxPercent: number;
@@ -117,11 +133,18 @@ export function parseStageConfig(stage: StageName, raw: any, source = `${stage}.
       routeThrottle: throttle(raw?.api?.route_throttle, 'api.route_throttle'),
       publicRouteThrottle: throttle(raw?.api?.public_route_throttle, 'api.public_route_throttle'),
       credentialsRouteThrottle: throttle(raw?.api?.credentials_route_throttle, 'api.credentials_route_throttle'),
+      cardSignInThrottle: throttle(raw?.api?.card_sign_in_throttle, 'api.card_sign_in_throttle'),
     },
     waf: {
       // WAF rate-based rules: 10 ..= 2,000,000,000 requests per evaluation window.
       requestsPerIpPer5Min: int(raw?.waf?.requests_per_ip_per_5min, 'waf.requests_per_ip_per_5min', 10, 2_000_000_000),
       opsRequestsPerIpPer5Min: int(raw?.waf?.ops_requests_per_ip_per_5min, 'waf.ops_requests_per_ip_per_5min', 10, 2_000_000_000),
+      cardAuthRequestsPerIpPer5Min: int(raw?.waf?.card_auth_requests_per_ip_per_5min, 'waf.card_auth_requests_per_ip_per_5min', 10, 2_000_000_000),
+    },
+    cardAuth: {
+      // Plain http:// (CRLs are signed; the Rust side refuses anything else), no whitespace (the
+      // environment variable is space-separated).
+      crlUrls: raw?.card_auth?.crl_urls === undefined ? [] : strings(raw.card_auth.crl_urls, 'card_auth.crl_urls', /^http:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/\S*)?$/),
     },
     alarms: {
       emails: strings(raw?.alarms?.emails, 'alarms.emails', /^[^@\s]+@[^@\s]+\.[^@\s]+$/),
@@ -137,6 +160,12 @@ export function parseStageConfig(stage: StageName, raw: any, source = `${stage}.
     },
     plannedStop,
   };
+  if (config.waf.cardAuthRequestsPerIpPer5Min > config.waf.requestsPerIpPer5Min) {
+    problems.push(
+      `waf.card_auth_requests_per_ip_per_5min: ${config.waf.cardAuthRequestsPerIpPer5Min} is above waf.requests_per_ip_per_5min (${config.waf.requestsPerIpPer5Min}), which would always bind first`,
+    );
+  }
+  if (new Set(config.cardAuth.crlUrls).size !== config.cardAuth.crlUrls.length) problems.push('card_auth.crl_urls: a URL is listed twice');
   if (problems.length > 0) throw new Error(`invalid stage configuration ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return config;
 }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MANIFEST_PATH } from '../lib/app';
-import { ManifestError, allFunctions, loadManifest, parseManifest } from '../lib/manifest';
+import { ManifestError, NEEDS, allFunctions, loadManifest, parseManifest } from '../lib/manifest';
 import { NEXT_MANIFEST_PATH, V1_MANIFEST_PATH, rawManifest } from './helpers';
 
 function problemsOf(raw: unknown): string[] {
@@ -46,8 +46,38 @@ describe('manifest loader', () => {
     const m = loadManifest(V1_MANIFEST_PATH);
     assert.deepEqual(m.signingKeys, []);
     for (const f of allFunctions(m)) {
-      assert.deepEqual([f.signsWith, f.verifiesWith, f.inspectsQueues], [[], [], []]);
+      assert.deepEqual([f.signsWith, f.verifiesWith, f.inspectsQueues, f.needs], [[], [], [], []]);
     }
+  });
+
+  it('needs: absent means none; known names are read, each once', () => {
+    for (const f of allFunctions(loadManifest(V1_MANIFEST_PATH))) assert.deepEqual(f.needs, []);
+    const raw = rawManifest(V1_MANIFEST_PATH);
+    raw.routes[0].needs = ['trust_anchors', 'crl_urls', 'trust_anchors'];
+    raw.jobs[0].needs = [];
+    const m = parseManifest(raw);
+    assert.deepEqual(m.routes[0].needs, ['trust_anchors', 'crl_urls']);
+    assert.deepEqual(m.jobs[0].needs, []);
+    assert.deepEqual(NEEDS, ['trust_anchors', 'crl_urls']);
+  });
+
+  it('the checked-in manifest: needs are known names, and something needs the trust anchors', () => {
+    const m = loadManifest(MANIFEST_PATH);
+    const all = allFunctions(m).flatMap((f) => f.needs);
+    assert.ok(all.includes('trust_anchors'));
+    for (const n of all) assert.ok((NEEDS as readonly string[]).includes(n), n);
+  });
+
+  it('refuses unknown needs and a needs that is not a list of names, one line each', () => {
+    const raw = rawManifest(V1_MANIFEST_PATH);
+    raw.routes[0].needs = ['trust_anchors', 'hsm_pin'];
+    raw.routes[1].needs = 'trust_anchors';
+    raw.jobs[0].needs = [7];
+    const p = problemsOf(raw);
+    assert.equal(p.length, 3, p.join('\n'));
+    assert.ok(p.some((x) => x === 'routes[0].needs[1]: unknown deployment input "hsm_pin" (known: trust_anchors, crl_urls); infra/ must learn to provide it first'), p.join('\n'));
+    assert.ok(p.some((x) => x === 'routes[1].needs: expected a list'), p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('jobs[0].needs[0]: expected a non-empty string')), p.join('\n'));
   });
 
   it('reads signing keys and their use', () => {

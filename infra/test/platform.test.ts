@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
+import { CITIZEN_TOKEN_KEY, CRL_URLS_ENV, STAFF_TOKEN_KEY, TRUST_ANCHORS_ENV, routeThrottleOf } from '../lib/conventions';
+import { BULK_UPLOAD_PATH_PREFIXES, CARD_AUTH_PATH_PREFIX, COMMON_BODY_RULES, STAFF_PATH_PREFIXES } from '../lib/edge-stack';
 import { allFunctions } from '../lib/manifest';
 import { MANIFESTS, type Synth, asList, getAttArnOf, logicalId, resourcesOf, synth } from './helpers';
 import { iamProblems, statementsOf } from './iam-check';
@@ -115,6 +117,10 @@ for (const { label, manifest } of MANIFESTS) {
           for (const k of manifest.signingKeys) {
             if (f.signsWith.includes(k.name) || f.verifiesWith.includes(k.name)) expectedEnv[k.env] = { 'Fn::GetAtt': [id(p.signingKeys.get(k.name)), 'Arn'] };
           }
+          // Deployment inputs: the bundle scripts/package puts at the zip's root; the stage
+          // file's CRL URLs, none for staging (so unset).
+          if (f.needs.includes('trust_anchors')) expectedEnv.MKPF_JPKI_TRUST_ANCHORS = '/var/task/jlis-auth-roots.pem';
+          if (f.needs.includes('crl_urls') && config.cardAuth.crlUrls.length > 0) expectedEnv.MKPF_CRL_URLS = config.cardAuth.crlUrls.join(' ');
           assert.deepEqual(props.Environment.Variables, expectedEnv);
           if (f.kind === 'route') {
             assert.equal(props.Timeout, 10);
@@ -133,6 +139,22 @@ for (const { label, manifest } of MANIFESTS) {
           }
         });
       }
+    });
+
+    describe('deployment inputs (manifest needs)', () => {
+      const withVar = (name: string) =>
+        Object.values(resourcesOf(json, 'AWS::Lambda::Function'))
+          .filter((fn) => fn.Properties.Environment?.Variables?.[name] !== undefined)
+          .map((fn) => fn.Properties.FunctionName)
+          .sort();
+      it(`${TRUST_ANCHORS_ENV} is set on exactly the functions that need trust_anchors`, () => {
+        const needing = allFunctions(manifest).filter((f) => f.needs.includes('trust_anchors'));
+        assert.deepEqual(withVar(TRUST_ANCHORS_ENV), needing.map((f) => `mkpf-staging-${f.binary}`).sort());
+      });
+      it(`${CRL_URLS_ENV} is left unset while the stage file lists no CRL URLs`, () => {
+        assert.deepEqual(config.cardAuth.crlUrls, []);
+        assert.deepEqual(withVar(CRL_URLS_ENV), []);
+      });
     });
 
     describe('least-privilege IAM, derived from the manifest', () => {
@@ -247,7 +269,7 @@ for (const { label, manifest } of MANIFESTS) {
           });
         });
       }
-      it('stage: throttling, per-route limits for the public (hot) routes only, detailed metrics, JSON access log without paths', () => {
+      it('stage: throttling, per-route limits for sign-in and the public (hot) routes only, detailed metrics, JSON access log without paths', () => {
         const stage = Object.values(resourcesOf(json, 'AWS::ApiGatewayV2::Stage'));
         assert.equal(stage.length, 1);
         const props = stage[0].Properties;
@@ -261,16 +283,33 @@ for (const { label, manifest } of MANIFESTS) {
         const limited = manifest.routes.filter((r) => r.public || r.signsWith.length > 0);
         assert.deepEqual(Object.keys(props.RouteSettings ?? {}).sort(), limited.map((r) => `${r.method} ${r.path}`).sort());
         const staffSignIn = manifest.routes.find((r) => r.path === '/v1/staff/sessions');
-        if (staffSignIn) assert.ok(staffSignIn.signsWith.length > 0, 'staff sign-in mints tokens: the credentials limit');
+        if (staffSignIn) assert.ok(staffSignIn.signsWith.includes(STAFF_TOKEN_KEY), 'staff sign-in mints staff tokens: the credentials limit');
+        // Written out rather than through routeThrottleOf, so that the test checks the rule:
+        // staff sign-in (signs staff tokens, argon2) small; citizen card sign-in (signs citizen
+        // tokens, the hot path) its own large limit; other anonymous routes the public limit.
+        const expected = (r: (typeof limited)[number]) =>
+          r.signsWith.includes(STAFF_TOKEN_KEY)
+            ? config.api.credentialsRouteThrottle
+            : r.signsWith.some((k) => k !== CITIZEN_TOKEN_KEY)
+              ? config.api.credentialsRouteThrottle
+              : r.signsWith.includes(CITIZEN_TOKEN_KEY)
+                ? config.api.cardSignInThrottle
+                : config.api.publicRouteThrottle;
         for (const r of limited) {
-          const t = r.signsWith.length > 0 ? config.api.credentialsRouteThrottle : config.api.publicRouteThrottle;
+          const t = expected(r);
           assert.deepEqual(props.RouteSettings[`${r.method} ${r.path}`], {
             ThrottlingRateLimit: t.ratePerSec,
             ThrottlingBurstLimit: t.burst,
             DetailedMetricsEnabled: true,
           });
+          assert.equal(routeThrottleOf(r), t === config.api.credentialsRouteThrottle ? 'credentials' : t === config.api.cardSignInThrottle ? 'card_sign_in' : 'public', r.name);
+        }
+        for (const r of manifest.routes.filter((x) => x.signsWith.includes(CITIZEN_TOKEN_KEY))) {
+          assert.ok(r.public, `${r.name}: citizen sign-in is anonymous`);
+          assert.notDeepEqual(props.RouteSettings[`${r.method} ${r.path}`].ThrottlingRateLimit, config.api.credentialsRouteThrottle.ratePerSec, `${r.name}: citizen sign-in must not get the staff credentials limit`);
         }
         assert.ok(config.api.credentialsRouteThrottle.ratePerSec < config.api.publicRouteThrottle.ratePerSec);
+        assert.ok(config.api.credentialsRouteThrottle.ratePerSec < config.api.cardSignInThrottle.ratePerSec);
         assert.deepEqual(props.AccessLogSettings.DestinationArn, { 'Fn::GetAtt': [Object.keys(resourcesOf(json, 'AWS::Logs::LogGroup')).find((k) => json.Resources[k].Properties.LogGroupName === '/mkpf/staging/api-access'), 'Arn'] });
         const format = JSON.parse(props.AccessLogSettings.Format);
         assert.equal(format.requestId, '$context.requestId');
@@ -322,9 +361,37 @@ for (const { label, manifest } of MANIFESTS) {
           (st: any) => st.ByteMatchStatement.SearchString,
         );
         assert.deepEqual(prefixes, ['/v1/ops/', '/v1/staff/', '/v1/audit/']);
-        for (const r of manifest.routes.filter((r) => !r.public || r.signsWith.length > 0)) {
-          if (r.path.startsWith('/v1/municipalities/') || !r.path.startsWith('/v1/')) continue;
-          assert.ok(prefixes.some((p: string) => r.path.startsWith(p)), `${r.path}: a staff route outside the tighter WAF limit`);
+        assert.deepEqual(prefixes, STAFF_PATH_PREFIXES);
+        const card = byName['rate-per-ip-card-auth'];
+        assert.ok(card, 'no rate-per-ip-card-auth rule');
+        assert.deepEqual(card.Action, byName['rate-per-ip'].Action, 'answered like the other rate limits: 429 problem+json');
+        assert.equal(card.Statement.RateBasedStatement.Limit, config.waf.cardAuthRequestsPerIpPer5Min);
+        assert.equal(card.Statement.RateBasedStatement.AggregateKeyType, 'IP');
+        assert.equal(card.Statement.RateBasedStatement.EvaluationWindowSec, 300);
+        assert.deepEqual(card.Statement.RateBasedStatement.ScopeDownStatement, {
+          ByteMatchStatement: { FieldToMatch: { UriPath: {} }, PositionalConstraint: 'STARTS_WITH', SearchString: '/v1/card-auth/', TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }] },
+        });
+        assert.equal(CARD_AUTH_PATH_PREFIX, '/v1/card-auth/');
+        assert.ok(config.waf.cardAuthRequestsPerIpPer5Min >= 10, "WAF's minimum");
+        assert.ok(config.waf.cardAuthRequestsPerIpPer5Min < config.waf.requestsPerIpPer5Min, 'tighter than the general limit');
+        const priorities = (props.Rules as any[]).map((r) => r.Priority);
+        assert.equal(new Set(priorities).size, priorities.length, 'rule priorities are unique');
+        // Routes by who may call them (manifest `access`):
+        for (const r of manifest.routes) {
+          const staff = r.access.some((a) => a.startsWith('staff:'));
+          const underStaff = prefixes.some((p: string) => r.path.startsWith(p));
+          const underCard = r.path.startsWith(CARD_AUTH_PATH_PREFIX);
+          // staff roles: under the tighter staff limit (except the municipality-scoped reads
+          // and /metrics outside /v1/);
+          if (staff && r.path.startsWith('/v1/') && !r.path.startsWith('/v1/municipalities/')) assert.ok(underStaff, `${r.path}: a staff route outside the tighter WAF limit`);
+          // staff sign-in (anonymous, signs staff tokens) too;
+          if (r.signsWith.includes(STAFF_TOKEN_KEY)) assert.ok(underStaff, `${r.path}: staff sign-in outside the tighter WAF limit`);
+          // citizen sign-in (anonymous, signs citizen tokens): under the card-auth limit;
+          if (r.signsWith.includes(CITIZEN_TOKEN_KEY)) assert.ok(underCard, `${r.path}: citizen sign-in outside the card-auth WAF limit`);
+          // every anonymous write (challenges, sign-ins) has a per-source limit tighter than the
+          // general one; citizen routes (signed in) are fine under the general limit.
+          if (r.public && r.method !== 'GET' && r.method !== 'HEAD') assert.ok(underStaff || underCard, `${r.method} ${r.path}: an anonymous write without a tighter per-IP limit`);
+          if (underCard) assert.ok(!staff, `${r.path}: a staff route under the card-auth prefix gets the card-auth limit, not the staff one`);
         }
         for (const g of ['AWSManagedRulesCommonRuleSet', 'AWSManagedRulesKnownBadInputsRuleSet', 'AWSManagedRulesAmazonIpReputationList']) {
           assert.deepEqual(byName[g]?.Statement.ManagedRuleGroupStatement.VendorName, 'AWS', g);
@@ -334,6 +401,39 @@ for (const { label, manifest } of MANIFESTS) {
         const logging = Object.values(resourcesOf(e, 'AWS::WAFv2::LoggingConfiguration'));
         assert.equal(logging.length, 1);
         assert.deepEqual(logging[0].Properties.RedactedFields, [{ SingleHeader: { Name: 'authorization' } }]);
+      });
+      it('web ACL: bodies over 8 KB and binary uploads pass — the common rule set body rules block everywhere but the operator bulk uploads', () => {
+        const rules = Object.values(resourcesOf(s.edgeTemplate.toJSON(), 'AWS::WAFv2::WebACL'))[0].Properties.Rules as any[];
+        const common = rules.find((r) => r.Name === 'AWSManagedRulesCommonRuleSet');
+        const overrides = Object.fromEntries(
+          (common.Statement.ManagedRuleGroupStatement.RuleActionOverrides as any[]).map((o) => [o.Name, Object.keys(o.ActionToUse)]),
+        );
+        // The 8 KB rule only counts, everywhere (the platform answers 413 itself).
+        assert.deepEqual(overrides.SizeRestrictions_BODY, ['Count']);
+        for (const name of Object.keys(COMMON_BODY_RULES)) assert.deepEqual(overrides[name], ['Count'], name);
+        const block = rules.find((r) => r.Name === 'common-body-rules');
+        assert.ok(block, 'no common-body-rules rule');
+        assert.deepEqual(block.Action, { Block: {} });
+        assert.ok(block.Priority > common.Priority, 'labels are visible only to rules after the rule group');
+        const [labels, not] = block.Statement.AndStatement.Statements;
+        assert.deepEqual(
+          labels.OrStatement.Statements.map((st: any) => st.LabelMatchStatement),
+          Object.values(COMMON_BODY_RULES).map((key) => ({ Scope: 'LABEL', Key: key })),
+        );
+        for (const key of Object.values(COMMON_BODY_RULES)) assert.match(key, /^awswaf:managed:aws:core-rule-set:[A-Za-z0-9]+_Body$/);
+        assert.deepEqual(not.NotStatement.Statement.ByteMatchStatement, {
+          FieldToMatch: { UriPath: {} },
+          PositionalConstraint: 'STARTS_WITH',
+          SearchString: '/v1/ops/card-auth/',
+          TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+        });
+        // The exemption covers the uploads and only staff routes: no anonymous route lies under it.
+        for (const r of manifest.routes) {
+          const exempt = BULK_UPLOAD_PATH_PREFIXES.some((p) => r.path.startsWith(p));
+          if (exempt) assert.ok(!r.public && r.access.every((a) => a.startsWith('staff:')), `${r.path}: the body-rule exemption covers a non-staff route`);
+        }
+        const uploads = manifest.routes.filter((r) => r.method === 'POST' && r.path.startsWith('/v1/ops/card-auth/'));
+        for (const r of uploads) assert.ok(BULK_UPLOAD_PATH_PREFIXES.some((p) => r.path.startsWith(p)), `${r.path}: an upload the body rules would block`);
       });
     });
 

@@ -53,6 +53,41 @@ describe('stages', () => {
     assert.notEqual(c.logRetentionDays, loadStageConfig('staging').logRetentionDays, 'the stages differ, so this test can tell them apart');
     const waf = Object.values(resourcesOf(production.edgeTemplate.toJSON(), 'AWS::WAFv2::WebACL'))[0].Properties.Rules as any[];
     assert.equal(waf.find((r) => r.Name === 'rate-per-ip').Statement.RateBasedStatement.Limit, c.waf.requestsPerIpPer5Min);
+    assert.equal(waf.find((r) => r.Name === 'rate-per-ip-card-auth').Statement.RateBasedStatement.Limit, c.waf.cardAuthRequestsPerIpPer5Min);
+    const settings = stage.RouteSettings as Record<string, any>;
+    for (const r of production.manifest.routes.filter((x) => x.signsWith.includes('citizen-tokens'))) {
+      assert.equal(settings[`${r.method} ${r.path}`].ThrottlingRateLimit, c.api.cardSignInThrottle.ratePerSec, r.name);
+    }
+  });
+
+  it('production sizes card sign-in for 10x the peak (45 applications/s) and keeps staging smaller', () => {
+    const p = loadStageConfig('production');
+    const st = loadStageConfig('staging');
+    assert.ok(p.api.cardSignInThrottle.ratePerSec >= 450, `api.card_sign_in_throttle ${p.api.cardSignInThrottle.ratePerSec}/s < 450/s`);
+    assert.ok(p.api.cardSignInThrottle.burst >= p.api.cardSignInThrottle.ratePerSec);
+    // Every sign-in asks for a challenge first (a public route).
+    assert.ok(p.api.publicRouteThrottle.ratePerSec >= p.api.cardSignInThrottle.ratePerSec);
+    assert.ok(p.api.credentialsRouteThrottle.ratePerSec < p.api.cardSignInThrottle.ratePerSec);
+    assert.ok(st.api.cardSignInThrottle.ratePerSec <= p.api.cardSignInThrottle.ratePerSec);
+    assert.ok(st.waf.cardAuthRequestsPerIpPer5Min <= p.waf.cardAuthRequestsPerIpPer5Min);
+    for (const c of [p, st]) {
+      assert.ok(c.waf.cardAuthRequestsPerIpPer5Min >= 10 && c.waf.cardAuthRequestsPerIpPer5Min < c.waf.requestsPerIpPer5Min, c.stage);
+      assert.deepEqual(c.cardAuth.crlUrls, [], `${c.stage}: CRL URLs are set only once J-LIS has given http locations`);
+    }
+  });
+
+  it('card_auth is optional (no CRL URLs) and takes only plain http:// URLs', () => {
+    const raw = JSON.parse(fs.readFileSync(path.join(INFRA_DIR, 'stages', 'staging.json'), 'utf8'));
+    delete raw.card_auth;
+    assert.deepEqual(parseStageConfig('staging', raw).cardAuth.crlUrls, []);
+    raw.card_auth = { crl_urls: ['http://crl.example.jp/a.crl', 'http://crl.example.jp:8080/b.crl'] };
+    assert.deepEqual(parseStageConfig('staging', raw).cardAuth.crlUrls, ['http://crl.example.jp/a.crl', 'http://crl.example.jp:8080/b.crl']);
+    for (const bad of ['https://crl.example.jp/a.crl', 'http://crl.example.jp/a b.crl', 'ftp://x/y', '']) {
+      raw.card_auth = { crl_urls: [bad] };
+      assert.throws(() => parseStageConfig('staging', raw), /card_auth\.crl_urls\[0\]/, bad);
+    }
+    raw.card_auth = { crl_urls: ['http://a.example/x', 'http://a.example/x'] };
+    assert.throws(() => parseStageConfig('staging', raw), /card_auth\.crl_urls: a URL is listed twice/);
   });
 
   it('nothing account-specific is written: no account id, the region comes from the stage file', () => {
@@ -83,10 +118,24 @@ describe('stages', () => {
     raw.log_retention_days = 42;
     raw.alarms.emails = ['not-an-address'];
     raw.planned_stop = { paths: [], allow_cidrs: ['10.0.0.0'], message: '' };
+    delete raw.api.card_sign_in_throttle;
+    raw.waf.card_auth_requests_per_ip_per_5min = 5; // below WAF's minimum of 10
     assert.throws(
       () => parseStageConfig('staging', raw),
-      (e: Error) => ['log_retention_days', 'alarms.emails[0]', 'planned_stop.paths', 'planned_stop.allow_cidrs[0]', 'planned_stop.message'].every((k) => e.message.includes(k)),
+      (e: Error) =>
+        [
+          'log_retention_days',
+          'alarms.emails[0]',
+          'planned_stop.paths',
+          'planned_stop.allow_cidrs[0]',
+          'planned_stop.message',
+          'api.card_sign_in_throttle.rate_per_sec',
+          'waf.card_auth_requests_per_ip_per_5min: expected a whole number from 10',
+        ].every((k) => e.message.includes(k)),
     );
+    const looser = JSON.parse(fs.readFileSync(path.join(INFRA_DIR, 'stages', 'staging.json'), 'utf8'));
+    looser.waf.card_auth_requests_per_ip_per_5min = looser.waf.requests_per_ip_per_5min + 1;
+    assert.throws(() => parseStageConfig('staging', looser), /card_auth_requests_per_ip_per_5min: \d+ is above waf\.requests_per_ip_per_5min/);
   });
 });
 
