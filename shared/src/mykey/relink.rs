@@ -489,4 +489,19 @@ mod tests {
             assert_eq!(parse_feed(&text).unwrap_err().line, line, "{text}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_names_a_line(body in "[0-9a-fA-F,:\\-\r\n ]{0,300}", junk in ".{0,80}") {
+            for text in [format!("{HEADER}\n{body}"), format!("{HEADER}\n{junk}\n{body}"), body.clone()] {
+                match parse_feed(&text) {
+                    Ok(feed) => {
+                        proptest::prop_assert!(!feed.rows.is_empty());
+                        proptest::prop_assert_eq!(feed.id.len(), 32);
+                    }
+                    Err(e) => proptest::prop_assert!(e.line >= 1 && e.line as usize <= text.split('\n').count() + 1),
+                }
+            }
+        }
+    }
 }
