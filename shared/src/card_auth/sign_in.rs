@@ -91,8 +91,8 @@ pub async fn sign_in(app: &App, ctx: &audit::Context, req: SignInRequest) -> Res
     }
     let cert_ref =
         CertRef { issuer: cert.issuer, serial: cert.serial, not_after: Some(cert.not_after.unix_timestamp()) };
-    // A first sign-in races another one with the same certificate at most once: the loser reads
-    // the winner's link.
+    // A first sign-in races another one with the same certificate, or a known certificate races
+    // a re-link moving it to another person: the loser reads the link again.
     for _ in 0..3 {
         let existing = person::find_by_certificate(app, &cert_ref.issuer, &cert_ref.serial).await?;
         let (pid, new_person) = match existing {
@@ -106,6 +106,9 @@ pub async fn sign_in(app: &App, ctx: &audit::Context, req: SignInRequest) -> Res
             ops.extend(person::create_ops(&pid, &cert_ref, app.clock.now()));
             targets.push(cert_ref.target());
         } else {
+            // Still this person's certificate when the session opens (a renewal re-link may
+            // have folded the person into another one meanwhile): then look again.
+            ops.push(person::still_linked_op(&pid, &cert_ref));
             ops.push(person::touch_op(&pid, &cert_ref, app.clock.now()));
         }
         ops.push(session.op);
@@ -115,7 +118,8 @@ pub async fn sign_in(app: &App, ctx: &audit::Context, req: SignInRequest) -> Res
         }));
         match audit::commit(app, ctx, event, ops).await {
             Ok(()) => {}
-            Err(e) if new_person && e.failed_condition_index() == Some(0) => continue,
+            // The first op is the link's put (a first sign-in) or check (a known certificate).
+            Err(e) if e.failed_condition_index() == Some(0) => continue,
             Err(e) => return Err(e.into()),
         }
         let mykey_id = if new_person { None } else { person::profile(app, &pid).await?.and_then(|p| p.mykey_id) };

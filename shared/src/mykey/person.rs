@@ -149,6 +149,11 @@ pub fn link_ops(pid: &PersonId, cert: &CertRef, via: LinkedVia, now: OffsetDateT
     ]
 }
 
+/// A transaction guard: the certificate is still linked to `pid`.
+pub fn still_linked_op(pid: &PersonId, cert: &CertRef) -> TxOp {
+    TxOp::Check { table: &PEOPLE, key: link_key(&cert.issuer, &cert.serial), cond: Cond::eq("person_id", pid.as_str()) }
+}
+
 /// The write recording a linked certificate's end of validity at sign-in (the renewal feed does
 /// not carry it); recreates the history item if it were missing.
 pub fn touch_op(pid: &PersonId, cert: &CertRef, now: OffsetDateTime) -> TxOp {
