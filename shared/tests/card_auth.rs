@@ -725,3 +725,52 @@ async fn the_crl_fetch_job_imports_what_the_urls_serve_and_fails_loudly() {
     let err = mkpf::worker::run_job(&app, job).await.unwrap_err();
     assert!(err.contains("HTTP 404") && err.contains("unchanged"), "{err}");
 }
+
+/// Staff and citizen tokens are signed with different keys, and each key vouches only for its own
+/// kind of caller: a citizen-audience token signed with the staff key (or the reverse) is refused.
+#[tokio::test]
+async fn each_token_key_vouches_only_for_its_own_audience() {
+    use mkpf::adapters::local_keys::LocalKeys;
+    use mkpf::ports::TokenKeys;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("keys-{}", uuid::Uuid::new_v4()));
+    let clock = Arc::new(mkpf::ports::ManualClock::new(t0()));
+    let (store, queue) = mkpf::adapters::embedded::open(&dir, clock.clone()).unwrap();
+    let (staff, citizen): (Arc<dyn TokenKeys>, Arc<dyn TokenKeys>) =
+        (Arc::new(LocalKeys::generate()), Arc::new(LocalKeys::generate()));
+    let keys = mkpf::app::KeySet { staff: staff.clone(), citizen: citizen.clone(), seal: staff.clone() };
+    let app = mkpf::App::with_keys(mkpf::config::Config::for_tests(dir), store, queue, clock, keys);
+    let router = mkpf::http::full_router(app.clone());
+    let call = |method: &'static str, path: &'static str, token: String| {
+        let router = router.clone();
+        async move {
+            use tower::ServiceExt;
+            let req = axum::http::Request::builder()
+                .method(method)
+                .uri(path)
+                .header("authorization", format!("Bearer {token}"));
+            let resp = router.oneshot(req.body(axum::body::Body::empty()).unwrap()).await.unwrap();
+            let status = resp.status();
+            let body = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+            (status, serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default())
+        }
+    };
+    // A real citizen session, with a token from each key.
+    let pid = person::PersonId::generate();
+    let right = mkpf::card_auth::sessions::open(&app, &pid).await.unwrap();
+    app.store.transact(vec![right.op]).await.unwrap();
+    let forged = mkpf::tokens::issue(staff.as_ref(), &right.claims).await.unwrap();
+    let (s, _) = call("DELETE", "/v1/card-auth/sessions/current", forged).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "a citizen token signed with the staff key");
+    // A staff token signed with the citizen key (what a compromised sign-in function could make).
+    let op =
+        mkpf::staff::demo::token_for(&app, "keys-op", &[mkpf::domain::staff::Role::Operator], None, 600).await.unwrap();
+    let claims: mkpf::tokens::Claims =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(op.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let (s, _) = call("GET", "/v1/ops/notices", op).await;
+    assert_eq!(s, StatusCode::OK, "the genuine operator token works");
+    let minted = mkpf::tokens::issue(citizen.as_ref(), &claims).await.unwrap();
+    let (s, body) = call("GET", "/v1/ops/notices", minted).await;
+    assert_eq!((s, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("token_invalid")));
+    let (s, _) = call("DELETE", "/v1/card-auth/sessions/current", right.token).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "the genuine citizen token works");
+}
