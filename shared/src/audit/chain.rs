@@ -79,6 +79,24 @@ pub async fn warm(app: &App) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A shard of this process that no other task holds (starting at a random one, never `avoid`
+/// when there is a choice), or, when all are busy, waits for a random one.
+async fn pick_shard(chains: &Chains, avoid: Option<usize>) -> (usize, tokio::sync::MutexGuard<'_, Option<Head>>) {
+    let shards = SHARDS as usize;
+    let start = rand::thread_rng().gen_range(0..shards);
+    for i in 0..shards {
+        let idx = (start + i) % shards;
+        if Some(idx) == avoid {
+            continue;
+        }
+        if let Ok(g) = chains.shards[idx].try_lock() {
+            return (idx, g);
+        }
+    }
+    let idx = if Some(start) == avoid { (start + 1) % shards } else { start };
+    (idx, chains.shards[idx].lock().await)
+}
+
 /// Writes `ops` and an audit record of `event` in one transaction: both happen or neither.
 ///
 /// If one of `ops` fails its condition, the error is `TransactionCanceled` with the reasons of
@@ -88,22 +106,17 @@ pub async fn commit(app: &App, ctx: &Context, event: Event, ops: Vec<TxOp>) -> R
     if ops.len() + 2 > MAX_TRANSACTION_ITEMS {
         return Err(StoreError::Validation("too many actions to audit in one transaction".into()));
     }
-    let chains = &app.audit;
-    let start = rand::thread_rng().gen_range(0..SHARDS as usize);
-    let mut picked = None;
-    for i in 0..SHARDS as usize {
-        let idx = (start + i) % SHARDS as usize;
-        if let Ok(g) = chains.shards[idx].try_lock() {
-            picked = Some((idx, g));
-            break;
-        }
-    }
-    let (shard, mut cached) = match picked {
-        Some(p) => p,
-        None => (start, chains.shards[start].lock().await),
-    };
     let n = ops.len();
-    for _ in 0..ATTEMPTS {
+    let mut avoid = None;
+    for attempt in 0..ATTEMPTS {
+        // A contended shard (another process wrote it meanwhile) is left for another one, after a
+        // short random pause, so that two writers do not keep colliding on the same head.
+        if attempt > 0 {
+            let cap_us = 1000u64 << attempt.min(5);
+            let pause = std::time::Duration::from_micros(rand::thread_rng().gen_range(0..cap_us));
+            tokio::time::sleep(pause).await;
+        }
+        let (shard, mut cached) = pick_shard(&app.audit, avoid).await;
         let now = app.clock.now();
         let chain = chain_id(now, shard as u32);
         let head = match cached.as_ref() {
@@ -151,8 +164,10 @@ pub async fn commit(app: &App, ctx: &Context, event: Event, ops: Vec<TxOp>) -> R
                 if own.contains(&CancelReason::ConditionFailed) {
                     return Err(StoreError::TransactionCanceled { reasons: own.to_vec() });
                 }
-                // The head moved (another process wrote this shard) or a write conflicted: re-read.
+                // The head moved (another process wrote this shard) or a write conflicted: re-read,
+                // on another shard.
                 app.metrics.count("audit_head_retries", &[], 1);
+                avoid = Some(shard);
             }
             Err(e) => {
                 *cached = None;
