@@ -52,21 +52,8 @@ impl App {
         clock: Arc<dyn Clock>,
         keys: Arc<dyn TokenKeys>,
     ) -> App {
-        let seal_keys = keys.clone();
-        App::with_seal_keys(config, store, queue, clock, keys, seal_keys)
-    }
-
-    /// Like [`App::new`], with a separate key for the audit seals.
-    pub fn with_seal_keys(
-        config: Config,
-        store: Arc<dyn Store>,
-        queue: Arc<dyn Queue>,
-        clock: Arc<dyn Clock>,
-        keys: Arc<dyn TokenKeys>,
-        seal_keys: Arc<dyn TokenKeys>,
-    ) -> App {
-        let citizen = keys.clone();
-        App::with_keys(config, store, queue, clock, KeySet { staff: keys, citizen, seal: seal_keys })
+        let set = KeySet { staff: keys.clone(), citizen: keys.clone(), seal: keys };
+        App::with_keys(config, store, queue, clock, set)
     }
 
     /// Dependencies with a key of its own for each purpose (as deployed).

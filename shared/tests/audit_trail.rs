@@ -320,14 +320,13 @@ async fn a_consistent_rewrite_of_a_sealed_day_is_caught_by_its_seal() {
 
     // Replacing the seal with one the attacker signed does not help either.
     let forged_keys = mkpf::adapters::local_keys::LocalKeys::generate();
-    let other = mkpf::App::with_seal_keys(
-        h.app.config.clone(),
-        h.app.store.clone(),
-        h.app.queue.clone(),
-        h.clock.clone(),
-        h.app.keys.clone(),
-        std::sync::Arc::new(forged_keys),
-    );
+    let keys = mkpf::app::KeySet {
+        staff: h.app.keys.clone(),
+        citizen: h.app.citizen_keys.clone(),
+        seal: std::sync::Arc::new(forged_keys),
+    };
+    let other =
+        mkpf::App::with_keys(h.app.config.clone(), h.app.store.clone(), h.app.queue.clone(), h.clock.clone(), keys);
     h.app.store.delete(&AUDIT, &Key::new(format!("SEAL#{day}"), "SEAL"), None).await.unwrap();
     mkpf::worker::run_job(&other, job).await.unwrap();
     let r = check().await;
