@@ -1,6 +1,6 @@
 //! Appending to the hash chains. Each process keeps the last head it wrote per shard, so an
 //! audited change normally costs one transaction (the change, the new head, the record); a head
-//! moved by another process costs one extra read and a retry on another attempt.
+//! moved by another process sends the write, after a short random pause, to another shard.
 
 use rand::Rng;
 use time::OffsetDateTime;
