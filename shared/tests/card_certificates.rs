@@ -171,18 +171,28 @@ fn both_real_jlis_roots_load_with_their_key_ids() {
     assert_eq!(subjects[0], subjects[1]);
 }
 
-/// The copies above are the files in `shared/jpki/` (checked where that folder is beside the
-/// repository, as on the development machines and CI).
+/// The copies above are the certificates of the bundle the platform ships
+/// (`infra/jpki/jlis-auth-roots.pem`, copied from the team kit's `shared/jpki/`), in order, and
+/// that bundle loads as exactly these two roots.
 #[test]
-fn embedded_roots_match_shared_jpki() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/jpki");
-    for (file, embedded) in [("auth_ca_2015.pem", JLIS_ROOT_2015), ("auth_ca_2023.pem", JLIS_ROOT_2023)] {
-        let path = dir.join(file);
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            assert_eq!(text, embedded, "{}", path.display());
-            TrustAnchors::load(&path).unwrap();
-        }
-    }
+fn embedded_roots_are_the_shipped_bundle() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/jpki/jlis-auth-roots.pem");
+    let bundle = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let blocks: Vec<String> = bundle
+        .split("-----BEGIN CERTIFICATE-----")
+        .skip(1)
+        .map(|b| {
+            format!(
+                "-----BEGIN CERTIFICATE-----{}-----END CERTIFICATE-----",
+                b.split("-----END CERTIFICATE-----").next().unwrap()
+            )
+        })
+        .collect();
+    let embedded: Vec<String> = [JLIS_ROOT_2015, JLIS_ROOT_2023].iter().map(|p| p.trim().to_owned()).collect();
+    assert_eq!(blocks, embedded);
+    let anchors = TrustAnchors::load(&path).unwrap();
+    let ids: Vec<&str> = anchors.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["9567951b5ca70d84a0fff1d85a87f1aab1340385", "1ac100f596a3bc8c4b3df195e32699249e9e308a"]);
 }
 
 #[test]
