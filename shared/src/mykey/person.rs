@@ -126,27 +126,32 @@ pub fn link_ops(pid: &PersonId, cert: &CertRef, via: LinkedVia, now: OffsetDateT
             table: &PEOPLE,
             item: item(
                 link_key(&cert.issuer, &cert.serial),
-                vec![("person_id", pid.as_str().into()), ("linked_at", at.clone().into())],
+                vec![("person_id", pid.as_str().into()), ("linked_at", at.into())],
             ),
             cond: Some(Cond::not_exists("pk")),
         },
-        TxOp::Put {
-            table: &PEOPLE,
-            item: item(
-                Key::new(pk(pid), cert_sk(&cert.issuer, &cert.serial)),
-                vec![
-                    ("issuer", cert.issuer.as_str().into()),
-                    ("serial", cert.serial.as_str().into()),
-                    ("linked_at", at.into()),
-                    ("via", via.as_str().into()),
-                ]
-                .into_iter()
-                .chain(cert.not_after.map(|n| ("not_after", Value::N(n))))
-                .collect(),
-            ),
-            cond: None,
-        },
+        history_op(pid, cert, via, now),
     ]
+}
+
+/// The write of a person's history item for `cert` (what a link adds under the person).
+pub fn history_op(pid: &PersonId, cert: &CertRef, via: LinkedVia, now: OffsetDateTime) -> TxOp {
+    TxOp::Put {
+        table: &PEOPLE,
+        item: item(
+            Key::new(pk(pid), cert_sk(&cert.issuer, &cert.serial)),
+            vec![
+                ("issuer", cert.issuer.as_str().into()),
+                ("serial", cert.serial.as_str().into()),
+                ("linked_at", crate::domain::time_fmt::to_store(now).into()),
+                ("via", via.as_str().into()),
+            ]
+            .into_iter()
+            .chain(cert.not_after.map(|n| ("not_after", Value::N(n))))
+            .collect(),
+        ),
+        cond: None,
+    }
 }
 
 /// A transaction guard: the certificate is still linked to `pid`.

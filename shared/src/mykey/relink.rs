@@ -249,7 +249,7 @@ async fn merge_ops(
         TxOp::Delete { table: &PEOPLE, key: Key::new(person::pk(from), cert_sk), cond: None },
     ];
     // The history item of the person it now belongs to (the link item is updated above).
-    ops.push(person::link_ops(into, &moved, LinkedVia::Relink, app.clock.now()).remove(1));
+    ops.push(person::history_op(into, &moved, LinkedVia::Relink, app.clock.now()));
     ops.extend(sessions::close_all_ops(app, from, 90).await?);
     Ok(Some(ops))
 }
