@@ -165,30 +165,13 @@ pub async fn create_session(
         certificate: decode_field("certificate", &req.certificate, MAX_CERTIFICATE_BYTES)?,
         signature: decode_field("signature", &req.signature, MAX_SIGNATURE_BYTES)?,
     };
-    let result = sign_in::sign_in(&app, &ctx, request).await;
-    let outcome = match &result {
-        Ok(_) => "ok",
-        Err(e) => failure_code(e),
-    };
+    // The outcome label is the problem code the caller gets (one mapping, in `From<SignInError>`).
+    let result = sign_in::sign_in(&app, &ctx, request).await.map_err(ApiError::from);
+    let outcome = result.as_ref().map_or_else(|e| e.code, |_| "ok");
     app.metrics.count("card_sign_in", &[("outcome", outcome)], 1);
     let g = result?;
     let body = SessionResponse { session_token: g.token, expires_at: to_jst(g.expires_at), mykey_id: g.mykey_id };
     Ok((StatusCode::CREATED, Json(body)).into_response())
-}
-
-/// The problem code a sign-in failure maps to (for metrics, without consuming the error).
-fn failure_code(e: &SignInError) -> &'static str {
-    {
-        match e {
-            SignInError::NotConfigured => "card_auth_unavailable",
-            SignInError::Challenge(c) => c.code(),
-            SignInError::Certificate(c) => c.code(),
-            SignInError::Signature(_) => "signature_invalid",
-            SignInError::Revoked => "certificate_revoked",
-            SignInError::RevocationUnavailable(_) => "revocation_unavailable",
-            SignInError::Store(_) | SignInError::Key(_) => "unavailable",
-        }
-    }
 }
 
 /// Ends the caller's session.
