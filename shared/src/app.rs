@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::ports::{Clock, Queue, Store, TokenKeys};
+use crate::ports::{Clock, Queue, Sealer, Store, TokenKeys};
 
 /// Shared, cheap to clone.
 #[derive(Clone)]
@@ -24,6 +24,10 @@ pub struct Deps {
     pub revocation: Arc<dyn crate::card_auth::revocation::Revocation>,
     /// Signs and verifies the daily audit seals.
     pub seal_keys: Arc<dyn TokenKeys>,
+    /// Seals secrets at rest (security codes until dispatched, webhook secrets).
+    pub sealer: Arc<dyn Sealer>,
+    /// This process's cache of the Mynapoint catalogue (measures, payment services).
+    pub catalog: crate::mynapoint::catalog::Cache,
     /// Per-source limit on card-auth challenges.
     pub challenge_limiter: crate::http::rate_limit::SourceLimiter,
     /// This process's view of the audit chains.
@@ -41,6 +45,8 @@ pub struct KeySet {
     pub staff: Arc<dyn TokenKeys>,
     pub citizen: Arc<dyn TokenKeys>,
     pub seal: Arc<dyn TokenKeys>,
+    /// The data key sealing secrets at rest.
+    pub data: Arc<dyn Sealer>,
 }
 
 impl App {
@@ -52,7 +58,8 @@ impl App {
         clock: Arc<dyn Clock>,
         keys: Arc<dyn TokenKeys>,
     ) -> App {
-        let set = KeySet { staff: keys.clone(), citizen: keys.clone(), seal: keys };
+        let data = Arc::new(crate::adapters::local_sealer::LocalSealer::generate());
+        let set = KeySet { staff: keys.clone(), citizen: keys.clone(), seal: keys, data };
         App::with_keys(config, store, queue, clock, set)
     }
 
@@ -80,6 +87,8 @@ impl App {
             citizen_keys: keys.citizen,
             revocation,
             seal_keys: keys.seal,
+            sealer: keys.data,
+            catalog: crate::mynapoint::catalog::Cache::default(),
             audit: crate::audit::Chains::default(),
             metrics: Arc::new(Metrics::new()),
             emit_emf: std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some(),

@@ -6,6 +6,8 @@
 //! - `staff`: staff accounts, sign-in with password + TOTP, sessions, the local demo seed.
 //! - `audit`: the tamper-evident audit trail (hash chains), its verification and export.
 //! - `tokens`: access tokens (ES256 JWTs) for staff and citizens.
+//! - `mynapoint`: national Mynapoint (catalogue, eligibility, applications, dispatch, callbacks,
+//!   reconciliation, inquiry); `webhooks`: Standard Webhooks signing and verifying.
 //! - `ports`: the interfaces use cases depend on (`Store`, `Queue`, `Clock`).
 //! - `adapters`: the embedded store and queue (redb, group commit).
 //! - `http`: routers, extractors, auth, idempotency, problem+json, handlers.
@@ -27,6 +29,7 @@ pub mod http;
 pub mod manifest;
 pub mod metrics;
 pub mod mykey;
+pub mod mynapoint;
 pub mod ops;
 pub mod ports;
 pub mod queues;
@@ -35,6 +38,7 @@ pub mod runtime;
 pub mod staff;
 pub mod tables;
 pub mod tokens;
+pub mod webhooks;
 pub mod worker;
 
 #[cfg(any(test, feature = "conformance"))]

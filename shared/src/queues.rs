@@ -28,5 +28,20 @@ pub static CARD_RELINK: QueueDef = QueueDef {
     purpose: "renewal re-link rows of imported linkage feeds",
 };
 
+/// Applications on their way to their payment provider (one application per message). Retries
+/// back off exponentially with jitter up to 12 h a step; the consumer gives up after 3 days from
+/// the application (see `mynapoint::dispatch`), so `max_receives` is only a backstop.
+pub static PROVIDER_DISPATCH: QueueDef = QueueDef {
+    name: "provider-dispatch",
+    visibility_timeout_secs: 60,
+    max_receives: 40,
+    retention_secs: 14 * 24 * 3600,
+    batch_size: 10,
+    max_concurrency: 20,
+    retry_base_secs: 30,
+    retry_max_secs: 6 * 3600,
+    purpose: "applications to deliver to their payment provider's webhook endpoint",
+};
+
 /// All queues, in manifest order.
-pub static ALL: &[&QueueDef] = &[&OPS_TASKS, &CARD_RELINK];
+pub static ALL: &[&QueueDef] = &[&OPS_TASKS, &CARD_RELINK, &PROVIDER_DISPATCH];

@@ -71,5 +71,37 @@ pub static CARD_AUTH: TableDef = TableDef {
     purpose: "card-auth challenges, revocation lists and linkage-feed imports",
 };
 
+/// The Mynapoint catalogue and its batch data: `PROVIDER#<id>` (`PROFILE`, inbound `SECRET#<n>`),
+/// `SERVICE#<code>` (`CONFIG`, outbound `SECRET#<n>`), `MEASURE#<n>` / `CONFIG`, eligibility-feed
+/// imports (`EFEED#<id>`) and reconciliation reports (`REPORT#…`). `gsi1` lists by kind
+/// (`gsi1pk = SERVICES | PROVIDERS | REPORTS#<provider>`). See `docs/mynapoint.md`.
+pub static PROGRAMS: TableDef = TableDef {
+    name: "programs",
+    pk: "pk",
+    sk: Some("sk"),
+    indexes: &[IndexDef { name: "gsi1", pk: "gsi1pk", sk: Some("gsi1sk") }],
+    ttl: Some("ttl"),
+    purpose: "Mynapoint catalogue (providers, payment services, measures, sealed secrets), feed imports and reports",
+};
+
+/// Mynapoint applications and what hangs off them: `APP#<id>` / `APP` (the application, which is
+/// also its own dispatch outbox entry while `gsi2pk` is set) and `EVENT#…` (provider callbacks);
+/// the uniqueness items `PERSON#<pid>` / `MEASURE#<m>` (one application per person per measure)
+/// and `ACCOUNT#<service>#<account>` / `MEASURE#<m>` (one person per service account per
+/// measure); inbound webhook ids `CALLBACK#<provider>#<webhook id>` (dedupe, TTL). `gsi1` lists a
+/// provider's applications by JST day (`PROV#<provider>#<date>`), `gsi2` is the sparse outbox of
+/// applications not yet delivered (`OUTBOX#<shard>`). See `docs/mynapoint.md`.
+pub static APPLICATIONS: TableDef = TableDef {
+    name: "applications",
+    pk: "pk",
+    sk: Some("sk"),
+    indexes: &[
+        IndexDef { name: "gsi1", pk: "gsi1pk", sk: Some("gsi1sk") },
+        IndexDef { name: "gsi2", pk: "gsi2pk", sk: Some("gsi2sk") },
+    ],
+    ttl: Some("ttl"),
+    purpose: "Mynapoint applications, their uniqueness items, callback events and webhook-id dedupe",
+};
+
 /// All tables, in manifest order.
-pub static ALL: &[&TableDef] = &[&OPS, &IDEMPOTENCY, &STAFF, &AUDIT, &PEOPLE, &CARD_AUTH];
+pub static ALL: &[&TableDef] = &[&OPS, &IDEMPOTENCY, &STAFF, &AUDIT, &PEOPLE, &CARD_AUTH, &PROGRAMS, &APPLICATIONS];

@@ -737,7 +737,12 @@ async fn each_token_key_vouches_only_for_its_own_audience() {
     let (store, queue) = mkpf::adapters::embedded::open(&dir, clock.clone()).unwrap();
     let (staff, citizen): (Arc<dyn TokenKeys>, Arc<dyn TokenKeys>) =
         (Arc::new(LocalKeys::generate()), Arc::new(LocalKeys::generate()));
-    let keys = mkpf::app::KeySet { staff: staff.clone(), citizen: citizen.clone(), seal: staff.clone() };
+    let keys = mkpf::app::KeySet {
+        staff: staff.clone(),
+        citizen: citizen.clone(),
+        seal: staff.clone(),
+        data: std::sync::Arc::new(mkpf::adapters::local_sealer::LocalSealer::generate()),
+    };
     let app = mkpf::App::with_keys(mkpf::config::Config::for_tests(dir), store, queue, clock, keys);
     let router = mkpf::http::full_router(app.clone());
     let call = |method: &'static str, path: &'static str, token: String| {

@@ -282,7 +282,7 @@ async fn health_openapi_and_metrics() {
     assert_eq!(health.body, json!({"status": "ok", "store": "ok", "queue": "ok"}));
     let doc = h.call("GET", "/openapi.json").send().await;
     assert_eq!(doc.body["openapi"], "3.1.0");
-    for r in mkpf::routes::ROUTES {
+    for r in mkpf::routes::ROUTES.iter() {
         assert!(doc.body["paths"][r.path][r.verb.as_str().to_ascii_lowercase()].is_object(), "{}", r.name);
     }
     create(&h, "m", json!({"title": "t", "body": "b"})).await;

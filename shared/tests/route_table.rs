@@ -54,13 +54,13 @@ fn every_entry_has_its_binary_and_every_binary_its_entry() {
             "functions/{binary} must stay a thin main"
         );
     };
-    for r in ROUTES {
+    for r in ROUTES.iter() {
         check(r.binary, &format!("serve_route(app, \"{}\")", r.name));
     }
-    for c in CONSUMERS {
+    for c in CONSUMERS.iter() {
         check(c.binary, &format!("serve_consumer(app, \"{}\")", c.name));
     }
-    for j in JOBS {
+    for j in JOBS.iter() {
         check(j.binary, &format!("serve_job(app, \"{}\")", j.name));
     }
 }
@@ -69,7 +69,7 @@ fn every_entry_has_its_binary_and_every_binary_its_entry() {
 fn names_and_paths_are_unique() {
     let mut names = BTreeSet::new();
     let mut endpoints = BTreeSet::new();
-    for r in ROUTES {
+    for r in ROUTES.iter() {
         assert!(names.insert(r.name), "route name {} twice", r.name);
         assert!(endpoints.insert((r.verb.as_str(), r.path)), "{} {} twice", r.verb.as_str(), r.path);
         assert!(r.path.starts_with('/'));
@@ -83,10 +83,10 @@ fn names_and_paths_are_unique() {
             );
         }
     }
-    for c in CONSUMERS {
+    for c in CONSUMERS.iter() {
         assert!(names.insert(c.name), "name {} twice", c.name);
     }
-    for j in JOBS {
+    for j in JOBS.iter() {
         assert!(names.insert(j.name), "name {} twice", j.name);
     }
 }
@@ -254,7 +254,7 @@ async fn authorization_matrix() {
     let all = callers(&h).await;
     assert!(all.len() >= 12);
     let mut checked = 0;
-    for r in ROUTES {
+    for r in ROUTES.iter() {
         if SIGN_OUTS.contains(&r.name) {
             continue; // covered last: they end the session they are called with
         }
@@ -301,7 +301,7 @@ fn providers_and_relying_systems_reach_only_routes_that_name_them() {
     use mkpf::http::auth::{Principal, ProviderPrincipal, RelyingSystemPrincipal, authorize};
     let provider = Principal::Provider(ProviderPrincipal { provider_id: "paypay".into() });
     let rp = Principal::RelyingSystem(RelyingSystemPrincipal { client_id: "city-portal".into() });
-    for r in ROUTES {
+    for r in ROUTES.iter() {
         let public = r.access.contains(&Access::Public);
         assert_eq!(
             authorize(r.access, &provider).is_ok(),
@@ -315,7 +315,7 @@ fn providers_and_relying_systems_reach_only_routes_that_name_them() {
 
 #[test]
 fn every_route_declares_who_may_call_it() {
-    for r in ROUTES {
+    for r in ROUTES.iter() {
         assert!(!r.access.is_empty(), "{} admits nobody: declare its access list", r.name);
         // Routes that need credentials write the audit trail (refusals at least), append-only:
         // no function may delete from it.

@@ -391,14 +391,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Cmd::Routes => {
-            for r in mkpf::routes::ROUTES {
+            for r in mkpf::routes::ROUTES.iter() {
                 let access: Vec<String> = r.access.iter().map(|a| a.label()).collect();
                 println!("{:<7} {:<32} {:<22} {}", r.verb.as_str(), r.path, r.name, access.join(","));
             }
-            for c in mkpf::routes::CONSUMERS {
+            for c in mkpf::routes::CONSUMERS.iter() {
                 println!("{:<7} {:<32} {:<22} consumer", "QUEUE", c.queue.name, c.name);
             }
-            for j in mkpf::routes::JOBS {
+            for j in mkpf::routes::JOBS.iter() {
                 println!("{:<7} {:<32} {:<22} job (Asia/Tokyo)", "CRON", j.schedule.expression(), j.name);
             }
             Ok(())

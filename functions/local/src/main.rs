@@ -38,12 +38,12 @@ async fn main() -> ExitCode {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
-    for spec in CONSUMERS {
+    for spec in CONSUMERS.iter().copied() {
         for _ in 0..spec.queue.max_concurrency.max(1) {
             workers.push(tokio::spawn(worker::run_consumer(app.clone(), spec, stop_rx.clone())));
         }
     }
-    for spec in JOBS {
+    for spec in JOBS.iter().copied() {
         workers.push(tokio::spawn(worker::run_scheduler(app.clone(), spec, stop_rx.clone())));
     }
     if let Some(store) = booted.embedded_store.clone() {

@@ -40,6 +40,7 @@ pub async fn boot(config: Config, clock: Arc<dyn Clock>) -> Result<Booted, BoxEr
                 staff: Arc::new(LocalKeys::load_or_create(&config.data_dir)?),
                 citizen: Arc::new(LocalKeys::load_or_create_file(&config.data_dir, CITIZEN_KEY_FILE)?),
                 seal: Arc::new(LocalKeys::load_or_create_file(&config.data_dir, SEAL_KEY_FILE)?),
+                data: Arc::new(mkpf::adapters::local_sealer::LocalSealer::load_or_create(&config.data_dir)?),
             };
             let app = App::with_keys(config, store.clone(), queue, clock, keys);
             Ok(Booted { app, embedded_store: Some(store), aws: None })
@@ -62,6 +63,8 @@ pub async fn boot(config: Config, clock: Arc<dyn Clock>) -> Result<Booted, BoxEr
                 staff: key(&config.staff_token_kms_key),
                 citizen: key(&config.citizen_token_kms_key),
                 seal: key(&config.audit_seal_kms_key),
+                // TODO(#5 infra): KMS envelope sealer from MKPF_DATA_KMS_KEY.
+                data: Arc::new(mkpf::ports::sealer::NoSealer),
             };
             let app = App::with_keys(config, store.clone(), queue, clock, keys);
             Ok(Booted { app, embedded_store: None, aws: Some(AwsClients { dynamodb, sqs, store }) })

@@ -3,3 +3,4 @@
 
 pub mod embedded;
 pub mod local_keys;
+pub mod local_sealer;

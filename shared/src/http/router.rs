@@ -185,7 +185,7 @@ pub fn router_for(app: App, routes: impl IntoIterator<Item = &'static RouteSpec>
 
 /// Every route (the local platform).
 pub fn full_router(app: App) -> Router {
-    router_for(app, ROUTES.iter())
+    router_for(app, ROUTES.iter().copied())
 }
 
 /// The one route a Lambda binary serves.

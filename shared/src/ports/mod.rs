@@ -4,10 +4,12 @@
 pub mod clock;
 pub mod keys;
 pub mod queue;
+pub mod sealer;
 pub mod store;
 
 pub use clock::{Clock, JST, ManualClock, SystemClock};
 pub use keys::{KeyError, TokenKeys};
+pub use sealer::Sealer;
 pub use queue::{OutMessage, Queue, QueueDef, QueueDepth, QueueError, Received};
 pub use store::{
     CancelReason, CmpOp, Cond, Cursor, IndexDef, Item, ItemExt, Key, Page, Query, SkCond, Store, StoreError, TableDef,

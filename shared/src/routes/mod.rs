@@ -17,6 +17,12 @@ use crate::http::{
 use crate::ports::{QueueDef, TableDef};
 use crate::worker::ConsumeError;
 use crate::{ops, queues, tables};
+use std::sync::LazyLock;
+
+pub mod mynapoint;
+pub mod mynapoint_catalog;
+pub mod mynapoint_dispatch;
+pub mod mynapoint_feeds;
 
 /// A boxed, sendable future (what consumer handlers and jobs return).
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -293,20 +299,20 @@ pub struct JobSpec {
     pub run: fn(App) -> BoxFuture<'static, Result<serde_json::Value, String>>,
 }
 
-const OPERATOR: &[Access] = &[Access::Staff(Role::Operator)];
-const OPERATOR_OR_AUDITOR: &[Access] = &[Access::Staff(Role::Operator), Access::Staff(Role::Auditor)];
-const AUDITOR: &[Access] = &[Access::Staff(Role::Auditor)];
-const ANY_STAFF: &[Access] = &[Access::AnyStaff];
-const MUNICIPALITY_SCOPED: &[Access] =
+pub(crate) const OPERATOR: &[Access] = &[Access::Staff(Role::Operator)];
+pub(crate) const OPERATOR_OR_AUDITOR: &[Access] = &[Access::Staff(Role::Operator), Access::Staff(Role::Auditor)];
+pub(crate) const AUDITOR: &[Access] = &[Access::Staff(Role::Auditor)];
+pub(crate) const ANY_STAFF: &[Access] = &[Access::AnyStaff];
+pub(crate) const MUNICIPALITY_SCOPED: &[Access] =
     &[Access::Staff(Role::MunicipalStaff), Access::Staff(Role::Operator), Access::Staff(Role::Auditor)];
-const STAFF_RW: &[TableUse] = &[write(&tables::STAFF)];
-const STAFF_R: &[TableUse] = &[read(&tables::STAFF)];
-const PUBLIC: &[Access] = &[Access::Public];
-const CITIZEN: &[Access] = &[Access::Citizen];
+pub(crate) const STAFF_RW: &[TableUse] = &[write(&tables::STAFF)];
+pub(crate) const STAFF_R: &[TableUse] = &[read(&tables::STAFF)];
+pub(crate) const PUBLIC: &[Access] = &[Access::Public];
+pub(crate) const CITIZEN: &[Access] = &[Access::Citizen];
 
 /// The defaults of a route entry: not idempotent, no query parameters or bodies, 200, no tables,
 /// queues or keys of its own. Access, binary and handler are always spelled out.
-const ROUTE: RouteSpec = RouteSpec {
+pub(crate) const ROUTE: RouteSpec = RouteSpec {
     name: "",
     verb: Verb::Get,
     path: "",
@@ -328,7 +334,9 @@ const ROUTE: RouteSpec = RouteSpec {
 };
 
 /// Every HTTP route.
-pub static ROUTES: &[RouteSpec] = &[
+/// The routes of the foundation, staff, audit, card-auth and MyKey ID areas; the other areas'
+/// routes are in their own files of this module, and [`ROUTES`] is all of them.
+pub static CORE_ROUTES: &[RouteSpec] = &[
     RouteSpec {
         name: "health",
         verb: Verb::Get,
@@ -855,8 +863,8 @@ pub static ROUTES: &[RouteSpec] = &[
     },
 ];
 
-/// Every queue consumer.
-pub static CONSUMERS: &[ConsumerSpec] = &[
+/// The consumers of the core areas (see [`CONSUMERS`] for all).
+pub static CORE_CONSUMERS: &[ConsumerSpec] = &[
     ConsumerSpec {
         name: "ops-tasks",
         queue: &queues::OPS_TASKS,
@@ -877,8 +885,8 @@ pub static CONSUMERS: &[ConsumerSpec] = &[
     },
 ];
 
-/// Every scheduled job.
-pub static JOBS: &[JobSpec] = &[
+/// The scheduled jobs of the core areas (see [`JOBS`] for all).
+pub static CORE_JOBS: &[JobSpec] = &[
     JobSpec {
         name: "notice-retention",
         schedule: Schedule::DailyJst { hour: 3, minute: 30 },
@@ -924,14 +932,45 @@ pub static JOBS: &[JobSpec] = &[
     },
 ];
 
+/// Every HTTP route, in table order: the core areas, then each programme area's own list.
+pub static ROUTES: LazyLock<Vec<&'static RouteSpec>> = LazyLock::new(|| {
+    CORE_ROUTES
+        .iter()
+        .chain(mynapoint::ROUTES)
+        .chain(mynapoint_catalog::ROUTES)
+        .chain(mynapoint_dispatch::ROUTES)
+        .chain(mynapoint_feeds::ROUTES)
+        .collect()
+});
+/// Every queue consumer.
+pub static CONSUMERS: LazyLock<Vec<&'static ConsumerSpec>> = LazyLock::new(|| {
+    CORE_CONSUMERS
+        .iter()
+        .chain(mynapoint::CONSUMERS)
+        .chain(mynapoint_catalog::CONSUMERS)
+        .chain(mynapoint_dispatch::CONSUMERS)
+        .chain(mynapoint_feeds::CONSUMERS)
+        .collect()
+});
+/// Every scheduled job.
+pub static JOBS: LazyLock<Vec<&'static JobSpec>> = LazyLock::new(|| {
+    CORE_JOBS
+        .iter()
+        .chain(mynapoint::JOBS)
+        .chain(mynapoint_catalog::JOBS)
+        .chain(mynapoint_dispatch::JOBS)
+        .chain(mynapoint_feeds::JOBS)
+        .collect()
+});
+
 pub fn route(name: &str) -> Option<&'static RouteSpec> {
-    ROUTES.iter().find(|r| r.name == name)
+    ROUTES.iter().copied().find(|r| r.name == name)
 }
 pub fn consumer(name: &str) -> Option<&'static ConsumerSpec> {
-    CONSUMERS.iter().find(|c| c.name == name)
+    CONSUMERS.iter().copied().find(|c| c.name == name)
 }
 pub fn job(name: &str) -> Option<&'static JobSpec> {
-    JOBS.iter().find(|j| j.name == name)
+    JOBS.iter().copied().find(|j| j.name == name)
 }
 
 /// Every Lambda binary named in the table, with what it serves.

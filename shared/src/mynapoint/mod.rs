@@ -1,0 +1,5 @@
+//! National Mynapoint: the catalogue (measures, providers, payment services), eligibility,
+//! applications, dispatch to providers, provider callbacks, reconciliation and inquiry.
+//! The design (data model, wire formats, states) is in `docs/mynapoint.md`.
+
+pub mod catalog;
