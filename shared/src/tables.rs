@@ -90,7 +90,8 @@ pub static PROGRAMS: TableDef = TableDef {
 /// and `ACCOUNT#<service>#<account>` / `MEASURE#<m>` (one person per service account per
 /// measure); inbound webhook ids `CALLBACK#<provider>#<webhook id>` (dedupe, TTL). `gsi1` lists a
 /// provider's applications by JST day (`PROV#<provider>#<date>`), `gsi2` is the sparse outbox of
-/// applications not yet delivered (`OUTBOX#<shard>`). See `docs/mynapoint.md`.
+/// applications not yet delivered (`OUTBOX#<shard>`), `gsi3` a person's applications
+/// (`PERSON#<pid>`). See `docs/mynapoint.md`.
 pub static APPLICATIONS: TableDef = TableDef {
     name: "applications",
     pk: "pk",
@@ -98,6 +99,7 @@ pub static APPLICATIONS: TableDef = TableDef {
     indexes: &[
         IndexDef { name: "gsi1", pk: "gsi1pk", sk: Some("gsi1sk") },
         IndexDef { name: "gsi2", pk: "gsi2pk", sk: Some("gsi2sk") },
+        IndexDef { name: "gsi3", pk: "gsi3pk", sk: Some("gsi3sk") },
     ],
     ttl: Some("ttl"),
     purpose: "Mynapoint applications, their uniqueness items, callback events and webhook-id dedupe",

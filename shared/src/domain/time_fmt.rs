@@ -30,6 +30,12 @@ pub fn to_jst(t: OffsetDateTime) -> String {
     t.to_offset(JST).replace_nanosecond(0).unwrap_or(t).format(&Rfc3339).unwrap_or_default()
 }
 
+/// The Asia/Tokyo calendar date of an instant (`YYYY-MM-DD`): business dates.
+pub fn jst_date(t: OffsetDateTime) -> String {
+    let f = format_description!("[year]-[month]-[day]");
+    t.to_offset(JST).date().format(&f).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,6 +44,8 @@ mod tests {
     fn round_trips_and_orders() {
         let t = parse_instant("2026-12-01T09:00:00.123+09:00").unwrap();
         assert_eq!(to_store(t), "2026-12-01T00:00:00Z");
+        assert_eq!(jst_date(parse_instant("2026-11-30T15:00:00Z").unwrap()), "2026-12-01");
+        assert_eq!(jst_date(parse_instant("2026-11-30T14:59:59Z").unwrap()), "2026-11-30");
         assert_eq!(to_jst(t), "2026-12-01T09:00:00+09:00");
         assert_eq!(from_store(&to_store(t)).unwrap(), t);
         assert!(to_store(t) < to_store(t + time::Duration::seconds(1)));

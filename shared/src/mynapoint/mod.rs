@@ -3,3 +3,5 @@
 //! The design (data model, wire formats, states) is in `docs/mynapoint.md`.
 
 pub mod catalog;
+pub mod record;
+pub mod eligibility_check;
