@@ -46,6 +46,27 @@ pub enum RevocationError {
 #[async_trait]
 pub trait Revocation: Send + Sync {
     async fn status(&self, issuer: &IssuerId, serial: &CertSerial) -> Result<RevocationStatus, RevocationError>;
+
+    /// For a caller's transaction: a condition that holds while the certificate is not revoked,
+    /// so the check and the caller's write are one atomic step. A mode that cannot say it as a
+    /// store condition (OCSP) answers from [`Revocation::status`] and returns `None`.
+    async fn not_revoked_check(&self, issuer: &IssuerId, serial: &CertSerial) -> Result<NotRevoked, RevocationError> {
+        match self.status(issuer, serial).await? {
+            RevocationStatus::Good => Ok(NotRevoked::Checked),
+            RevocationStatus::Revoked { .. } => Ok(NotRevoked::Revoked),
+        }
+    }
+}
+
+/// The answer of [`Revocation::not_revoked_check`].
+#[derive(Debug, Clone)]
+pub enum NotRevoked {
+    /// Put this check into the transaction.
+    InTransaction(TxOp),
+    /// Already checked now: not revoked.
+    Checked,
+    /// Revoked.
+    Revoked,
 }
 
 pub const CURRENT_SK: &str = "CURRENT";
@@ -107,6 +128,17 @@ impl Revocation for CrlRevocation {
             Some(i) => Ok(RevocationStatus::Revoked { at: i.n("revoked_at")? }),
             None => Ok(RevocationStatus::Good),
         }
+    }
+
+    /// The CRL must be current (cached dates, usually no read); the serial's absence from it is a
+    /// condition of the caller's transaction.
+    async fn not_revoked_check(&self, issuer: &IssuerId, serial: &CertSerial) -> Result<NotRevoked, RevocationError> {
+        self.ensure_current(issuer).await?;
+        Ok(NotRevoked::InTransaction(TxOp::Check {
+            table: &CARD_AUTH,
+            key: revoked_key(issuer, serial),
+            cond: Cond::not_exists("pk"),
+        }))
     }
 }
 

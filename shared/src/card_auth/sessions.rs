@@ -4,7 +4,7 @@
 //! exists. The token carries no certificate data and no MyKey ID.
 
 use crate::app::App;
-use crate::mykey::person::{PersonId, pk};
+use crate::mykey::person::{CertRef, PersonId, pk};
 use crate::ports::KeyError;
 use crate::ports::store::*;
 use crate::tables::PEOPLE;
@@ -20,8 +20,10 @@ pub fn session_key(pid: &str, sid: &str) -> Key {
 
 pub use crate::tokens::NewSession;
 
-/// Signs a session token for `pid`, valid [`SESSION_SECS`] from now.
-pub async fn open(app: &App, pid: &PersonId) -> Result<NewSession, KeyError> {
+/// Signs a session token for `pid`, valid [`SESSION_SECS`] from now. The session item records
+/// which certificate signed in (issuer, serial, end of validity), so that use cases which need a
+/// valid, unrevoked card (applications) can check that certificate inside their own transaction.
+pub async fn open(app: &App, pid: &PersonId, cert: &CertRef) -> Result<NewSession, KeyError> {
     let now = app.clock.epoch_secs();
     let sid = uuid::Uuid::new_v4().simple().to_string();
     let claims = Claims {
@@ -36,7 +38,15 @@ pub async fn open(app: &App, pid: &PersonId) -> Result<NewSession, KeyError> {
         pending: Vec::new(),
     };
     let key = session_key(pid.as_str(), &sid);
-    tokens::open_session(app.citizen_keys.as_ref(), claims, &PEOPLE, key).await
+    let mut session = tokens::open_session(app.citizen_keys.as_ref(), claims, &PEOPLE, key).await?;
+    if let TxOp::Put { item, .. } = &mut session.op {
+        item.insert("issuer".into(), cert.issuer.as_str().into());
+        item.insert("serial".into(), cert.serial.as_str().into());
+        if let Some(n) = cert.not_after {
+            item.insert("not_after".into(), Value::N(n));
+        }
+    }
+    Ok(session)
 }
 
 /// Whether the session of these (already verified) claims is still open (one read).

@@ -99,7 +99,7 @@ pub async fn sign_in(app: &App, ctx: &audit::Context, req: SignInRequest) -> Res
             Some(pid) => (pid, false),
             None => (PersonId::generate(), true),
         };
-        let session = sessions::open(app, &pid).await?;
+        let session = sessions::open(app, &pid, &cert_ref).await?;
         let mut ops = Vec::new();
         let mut targets = vec![format!("person:{pid}")];
         if new_person {

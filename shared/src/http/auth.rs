@@ -150,7 +150,11 @@ fn forbidden(code: &'static str, detail: &str) -> ApiError {
 
 /// Identifies the caller from the `Authorization` header. No header: anonymous. A header that
 /// does not carry a valid credential is an error, never silently anonymous.
-pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, ApiError> {
+///
+/// `citizen_session`: whether to check that a citizen token's session is still open (one read).
+/// Only routes whose use case reads the session item itself, together with the rest of the
+/// person's partition, pass `false` (see `RouteSpec::session_in_handler`).
+pub async fn authenticate(app: &App, headers: &HeaderMap, citizen_session: bool) -> Result<Principal, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(Principal::Anonymous);
     };
@@ -174,7 +178,7 @@ pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, A
         _ => unauthenticated("token_invalid", "the bearer token is not valid"),
     })?;
     if audience == tokens::CITIZEN_AUDIENCE {
-        if !citizen_sessions::is_open(app, &claims).await.map_err(ApiError::from)? {
+        if citizen_session && !citizen_sessions::is_open(app, &claims).await.map_err(ApiError::from)? {
             return Err(unauthenticated("session_ended", "this session was signed out or revoked; sign in again"));
         }
         return Ok(Principal::Citizen(CitizenSession { person_id: claims.sub, session_id: claims.sid }));
@@ -195,6 +199,11 @@ pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, A
         session: claims.sid,
         pending: claims.pending,
     }))
+}
+
+/// The refusal of a citizen whose session item is gone (signed out, revoked, expired).
+pub fn session_ended() -> ApiError {
+    unauthenticated("session_ended", "this session was signed out or revoked; sign in again")
 }
 
 /// Decides whether `principal` may call a route with access list `allowed`.

@@ -4,7 +4,8 @@
 //! and stores its response for 24 hours. A retry with the same key and the same request gets
 //! the stored response again (`Idempotent-Replayed: true`); the same key with a different
 //! request is refused (422); a retry while the first is still running gets 409. Keys are scoped
-//! by route and caller. A 5xx response is not stored, so the client may retry.
+//! by route and caller. A 5xx response is not stored, so the client may retry. A response that
+//! carries a secret shown once ([`SealedReplay`]) is stored sealed with `app.sealer`.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -31,7 +32,8 @@ const MAX_STORED: usize = 256 * 1024;
 /// Response headers replayed with the body.
 const KEPT_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::ETAG];
 
-fn key_of(headers: &HeaderMap) -> Result<String, ApiError> {
+/// The request's `Idempotency-Key` (required), checked for shape.
+pub fn key_of(headers: &HeaderMap) -> Result<String, ApiError> {
     let v = headers.get(HEADER).ok_or_else(|| {
         ApiError::bad_request("idempotency_key_required", "this request needs an Idempotency-Key header")
     })?;
@@ -55,12 +57,21 @@ fn digest(parts: &[&[u8]]) -> String {
     hex::encode(h.finalize())
 }
 
-fn replay(item: &Item) -> Result<Response, ApiError> {
+/// Put on a response whose body holds a secret shown once (e.g. a new webhook signing secret):
+/// the copy stored for replay is sealed with `app.sealer` (bound to the record's key), never kept
+/// in clear.
+#[derive(Debug, Clone, Copy)]
+pub struct SealedReplay;
+
+async fn replay(app: &App, item: &Item, pk: &str) -> Result<Response, ApiError> {
     let status = item
         .opt_n("status")
         .and_then(|s| StatusCode::from_u16(s as u16).ok())
         .ok_or_else(|| ApiError::internal("stored idempotent response has no status"))?;
-    let body = item.get("body").and_then(Value::as_b).map(<[u8]>::to_vec).unwrap_or_default();
+    let body = match item.opt_s("sealed_body") {
+        Some(sealed) => app.sealer.open(sealed, pk.as_bytes()).await.map_err(ApiError::internal)?,
+        None => item.get("body").and_then(Value::as_b).map(<[u8]>::to_vec).unwrap_or_default(),
+    };
     let mut resp = (status, body).into_response();
     if let Some(Value::M(hs)) = item.get("headers") {
         for (k, v) in hs {
@@ -99,7 +110,7 @@ pub async fn run(app: &App, spec: &RouteSpec, who: &Principal, req: Request, nex
                     "Idempotency key reused",
                     "this Idempotency-Key was already used for a different request",
                 )),
-                Some(item) if item.opt_s("state") == Some("done") => replay(&item),
+                Some(item) if item.opt_s("state") == Some("done") => replay(app, &item, &pk).await,
                 _ => Err(ApiError::conflict(
                     "idempotency_in_progress",
                     "a request with this Idempotency-Key is still being processed",
@@ -130,10 +141,22 @@ pub async fn run(app: &App, spec: &RouteSpec, who: &Principal, req: Request, nex
             hs.insert(h.as_str().to_owned(), Value::S(v.to_owned()));
         }
     }
+    let body = if rparts.extensions.get::<SealedReplay>().is_some() {
+        match app.sealer.seal(&rbytes, pk.as_bytes()).await {
+            Ok(sealed) => ("sealed_body", Value::S(sealed)),
+            Err(e) => {
+                // Not stored: the pending claim expires by itself.
+                tracing::error!(error = %e, route = spec.name, "could not seal the idempotent response");
+                return Ok(Response::from_parts(rparts, Body::from(rbytes)));
+            }
+        }
+    } else {
+        ("body", Value::B(rbytes.to_vec()))
+    };
     let update = Update::new()
         .set("state", "done")
         .set("status", i64::from(rparts.status.as_u16()))
-        .set("body", Value::B(rbytes.to_vec()))
+        .set(body.0, body.1)
         .set("headers", Value::M(hs))
         .set("ttl", now + KEEP_SECS);
     if let Err(e) =

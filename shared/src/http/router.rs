@@ -40,7 +40,7 @@ async fn guard(State(ctx): State<RouteCtx>, mut req: Request, next: Next) -> Res
         Ok(p) => {
             let kind = p.kind();
             req.extensions_mut().insert(BodyLimit(ctx.app.config.max_body_bytes));
-            let resp = if spec.idempotent {
+            let resp = if spec.idempotent && !spec.own_idempotency {
                 idempotency::run(&ctx.app, spec, &p, req, next).await.unwrap_or_else(IntoResponse::into_response)
             } else {
                 next.run(req).await
@@ -58,8 +58,14 @@ async fn guard(State(ctx): State<RouteCtx>, mut req: Request, next: Next) -> Res
 async fn admit(app: &App, spec: &'static RouteSpec, req: &mut Request) -> Result<Principal, (ApiError, &'static str)> {
     let principal = if spec.access.contains(&Access::Public) {
         Ok(Principal::Anonymous)
+    } else if spec.access == [Access::Provider] && !req.headers().contains_key(axum::http::header::AUTHORIZATION) {
+        // Providers authenticate by signing the request (Standard Webhooks, over the body). The
+        // handler of a provider-only route verifies that signature before it does anything else,
+        // and the signed body is only reachable through that verification
+        // (`http::mynapoint::callback`). Bearer tokens are refused below as for any route.
+        return Ok(Principal::Anonymous);
     } else {
-        authenticate(app, req.headers()).await
+        authenticate(app, req.headers(), !spec.session_in_handler).await
     };
     let (e, kind) = match principal {
         Ok(p) => match authorize(spec.access, &p) {

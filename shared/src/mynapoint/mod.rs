@@ -5,3 +5,10 @@
 pub mod catalog;
 pub mod record;
 pub mod eligibility_check;
+pub mod applications;
+pub mod measures;
+pub mod providers;
+pub mod secrets;
+pub mod services;
+pub mod callbacks;
+pub mod dispatch;

@@ -191,6 +191,12 @@ pub struct RouteSpec {
     pub inspects_queues: &'static [&'static QueueDef],
     /// Deployment inputs the function needs besides tables, queues and keys.
     pub needs: &'static [Need],
+    /// The handler implements `Idempotency-Key` itself, atomically with its own write (the
+    /// generic protocol costs two extra writes); `idempotent` still documents the header.
+    pub own_idempotency: bool,
+    /// The citizen's session item is checked by the use case (it reads the person's whole
+    /// partition in one query anyway), not by the guard. Only for routes whose use case does so.
+    pub session_in_handler: bool,
     pub handler: fn(MethodFilter) -> MethodRouter<App>,
 }
 
@@ -330,6 +336,8 @@ pub(crate) const ROUTE: RouteSpec = RouteSpec {
     keys: &[],
     inspects_queues: &[],
     needs: &[],
+    own_idempotency: false,
+    session_in_handler: false,
     handler: |m| axum::routing::on(m, || async { crate::http::ApiError::internal("a route without a handler") }),
 };
 
