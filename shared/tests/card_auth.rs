@@ -761,7 +761,12 @@ async fn each_token_key_vouches_only_for_its_own_audience() {
     };
     // A real citizen session, with a token from each key.
     let pid = person::PersonId::generate();
-    let right = mkpf::card_auth::sessions::open(&app, &pid).await.unwrap();
+    let cert = person::CertRef {
+        issuer: mkpf::card_auth::anchors::IssuerId::parse("00112233445566778899aabbccddeeff00112233").unwrap(),
+        serial: mkpf::card_auth::certificate::CertSerial::parse("0a").unwrap(),
+        not_after: None,
+    };
+    let right = mkpf::card_auth::sessions::open(&app, &pid, &cert).await.unwrap();
     app.store.transact(vec![right.op]).await.unwrap();
     let forged = mkpf::tokens::issue(staff.as_ref(), &right.claims).await.unwrap();
     let (s, _) = call("DELETE", "/v1/card-auth/sessions/current", forged).await;

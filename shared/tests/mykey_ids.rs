@@ -345,7 +345,7 @@ async fn an_expired_certificate_lapses_the_person_too() {
     h.clock.advance(time::Duration::days(5 * 365 + 1));
     // The test CRL would be stale by then; keep revocation data current.
     h.mark_crl_current(&c.cert.issuer).await;
-    let session = mkpf::card_auth::sessions::open(&h.app, &c.person_id).await.unwrap();
+    let session = mkpf::card_auth::sessions::open(&h.app, &c.person_id, &c.cert).await.unwrap();
     h.app.store.transact(vec![session.op]).await.unwrap();
     let r = h.call("POST", PATH).bearer(&session.token).send().await;
     assert_eq!((r.status.as_u16(), r.code()), (403, "person_lapsed"), "{}", r.body);

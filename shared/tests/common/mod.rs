@@ -173,7 +173,7 @@ impl Harness {
         let now = self.app.clock.now();
         let cert = CertRef { issuer: issuer.clone(), serial, not_after: Some(now.unix_timestamp() + 5 * 365 * 86_400) };
         self.mark_crl_current(&issuer).await;
-        let session = mkpf::card_auth::sessions::open(&self.app, &pid).await.unwrap();
+        let session = mkpf::card_auth::sessions::open(&self.app, &pid, &cert).await.unwrap();
         let mut ops = person::create_ops(&pid, &cert, now);
         ops.push(session.op);
         self.app.store.transact(ops).await.unwrap();
