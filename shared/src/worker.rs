@@ -1,9 +1,11 @@
 //! Running queue consumers and scheduled jobs, on Lambda and in the local process.
 //!
 //! A consumer handles one message at a time and answers Ok (delete), `Retry` (make it visible
-//! again after an exponential backoff with jitter) or `Reject` (make it visible at once, so it
-//! reaches the dead-letter queue after the queue's `max_receives` without waiting). On Lambda the
-//! SQS event source deletes what succeeded; failures are reported as partial batch failures.
+//! again after an exponential backoff with jitter), `RetryAfter` (make it visible again after the
+//! delay the handler names, e.g. a provider's `Retry-After`) or `Reject` (make it visible at once,
+//! so it reaches the dead-letter queue after the queue's `max_receives` without waiting). On
+//! Lambda the SQS event source deletes what succeeded; failures are reported as partial batch
+//! failures (after the visibility change that delays their retry).
 
 use std::time::Duration;
 
@@ -21,6 +23,10 @@ pub enum ConsumeError {
     /// Transient (a dependency failed): try again later.
     #[error("retry: {0}")]
     Retry(String),
+    /// Transient, and the handler knows when to try again: after this many seconds (at most
+    /// [`MAX_VISIBILITY_SECS`](crate::ports::queue::MAX_VISIBILITY_SECS), 12 h).
+    #[error("retry after {0} s: {1}")]
+    RetryAfter(u32, String),
     /// The message can never succeed: dead-letter it.
     #[error("reject: {0}")]
     Reject(String),
@@ -52,6 +58,14 @@ pub async fn settle(app: &App, spec: &ConsumerSpec, msg: &Received, delete: bool
         Err(ConsumeError::Retry(why)) => {
             let after = q.backoff_secs(msg.receive_count, rand::thread_rng().gen_range(0.0..1.0));
             tracing::warn!(consumer = spec.name, message_id = %msg.id, attempt = msg.receive_count, retry_in_secs = after, reason = %why, "message failed; will retry");
+            if let Err(e) = app.queue.change_visibility(q, &msg.receipt, after).await {
+                tracing::warn!(consumer = spec.name, error = %e, "could not delay the retry");
+            }
+            Outcome::Retried { after_secs: after }
+        }
+        Err(ConsumeError::RetryAfter(secs, why)) => {
+            let after = secs.min(crate::ports::queue::MAX_VISIBILITY_SECS);
+            tracing::warn!(consumer = spec.name, message_id = %msg.id, attempt = msg.receive_count, retry_in_secs = after, reason = %why, "message failed; will retry when told");
             if let Err(e) = app.queue.change_visibility(q, &msg.receipt, after).await {
                 tracing::warn!(consumer = spec.name, error = %e, "could not delay the retry");
             }
