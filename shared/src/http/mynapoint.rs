@@ -3,8 +3,8 @@
 //! impls below; the codes are listed in `docs/mynapoint.md`.
 
 use axum::Json;
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -305,13 +305,15 @@ pub async fn apply(
     State(app): State<App>,
     CurrentCitizen(me): CurrentCitizen,
     AuditCtx(ctx): AuditCtx,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<ApplyBody>,
+    req: Request,
 ) -> Result<Response, ApiError> {
-    let key = idempotency::key_of(&headers)?;
-    let req = body.parse()?;
     let pid = person(&me)?;
-    let done = applications::apply(&app, &ctx, &pid, &me.session_id, &key, req).await?;
+    // The session check is this route's first step (one read of the person's partition, which the
+    // use case needs anyway); only then is the request looked at.
+    let view = applications::person_view(&app, &pid, &me.session_id).await?;
+    let key = idempotency::key_of(req.headers())?;
+    let ApiJson(body) = ApiJson::<ApplyBody>::from_request(req, &()).await?;
+    let done = applications::apply(&app, &ctx, &view, &key, body.parse()?).await?;
     let mut resp = (StatusCode::CREATED, Json(ApplicationView::of(&done.application))).into_response();
     let location = format!("/v1/mynapoint/applications/{}", done.application.id);
     if let Ok(v) = HeaderValue::from_str(&location) {

@@ -5,7 +5,8 @@
 //! service account per measure), the checks that the measure is open, the service accepting and
 //! the session's certificate not revoked, and the audit record. Nothing is decided by
 //! read-then-write. Round trips on the happy path: one query of the person's partition (session,
-//! profile, certificate links, eligibility), one transaction, one queue send. See
+//! profile, certificate links, eligibility: [`person_view`], done first), one transaction, one
+//! queue send. See
 //! `docs/mynapoint.md`.
 
 use sha2::{Digest, Sha256};
@@ -146,8 +147,10 @@ pub fn request_hash(req: &ApplyRequest) -> String {
     hex::encode(h.finalize())
 }
 
-/// What the person's partition says, for an application.
-struct PersonView {
+/// What the person's partition says, for an application: read once, by [`person_view`], before
+/// anything else (it is also the check that the citizen's session is still open).
+pub struct PersonView {
+    pid: PersonId,
     mykey_id: Option<String>,
     session_cert: Option<(IssuerId, CertSerial, Option<i64>)>,
     session_open: bool,
@@ -155,8 +158,9 @@ struct PersonView {
     facts: Facts,
 }
 
-/// One query: the person's profile, certificate links, sessions and eligibility facts.
-async fn person_view(app: &App, pid: &PersonId, session_id: &str) -> Result<PersonView, StoreError> {
+/// One query: the person's profile, certificate links, sessions and eligibility facts. Refuses
+/// with `SessionEnded` when the session is gone (the route leaves that check to this read).
+pub async fn person_view(app: &App, pid: &PersonId, session_id: &str) -> Result<PersonView, ApplyError> {
     let now = app.clock.epoch_secs();
     let mut items = Vec::new();
     let mut cursor = None;
@@ -170,6 +174,7 @@ async fn person_view(app: &App, pid: &PersonId, session_id: &str) -> Result<Pers
     }
     let session_sk = format!("{SESSION_PREFIX}{session_id}");
     let mut v = PersonView {
+        pid: pid.clone(),
         mykey_id: None,
         session_cert: None,
         session_open: false,
@@ -193,6 +198,9 @@ async fn person_view(app: &App, pid: &PersonId, session_id: &str) -> Result<Pers
         let link_sk = format!("{CERT_PREFIX}{}#{}", is.as_str(), se.as_str());
         v.cert_linked = items.iter().any(|i| i.opt_s("sk") == Some(link_sk.as_str()));
     }
+    if !v.session_open {
+        return Err(ApplyError::SessionEnded);
+    }
     Ok(v)
 }
 
@@ -201,12 +209,12 @@ async fn person_view(app: &App, pid: &PersonId, session_id: &str) -> Result<Pers
 pub async fn apply(
     app: &App,
     ctx: &Context,
-    pid: &PersonId,
-    session_id: &str,
+    person: &PersonView,
     idempotency_key: &str,
     req: ApplyRequest,
 ) -> Result<Applied, ApplyError> {
-    let result = apply_inner(app, ctx, pid, session_id, idempotency_key, &req).await;
+    let pid = &person.pid;
+    let result = apply_inner(app, ctx, person, idempotency_key, &req).await;
     if let Err(e) = &result {
         app.metrics.count("mynapoint_applications", &[("outcome", e.code())], 1);
         if e.is_refusal() {
@@ -231,14 +239,14 @@ struct Prepared {
 async fn apply_inner(
     app: &App,
     ctx: &Context,
-    pid: &PersonId,
-    session_id: &str,
+    person: &PersonView,
     idempotency_key: &str,
     req: &ApplyRequest,
 ) -> Result<Applied, ApplyError> {
+    let pid = &person.pid;
     let id = application_id(pid, idempotency_key);
     let hash = request_hash(req);
-    let Prepared { rec, revocation } = match prepare(app, pid, session_id, &id, &hash, req).await {
+    let Prepared { rec, revocation } = match prepare(app, person, &id, &hash, req).await {
         Ok(p) => p,
         // A retry of an application that was made is answered with it, even if a rule would now
         // refuse it (the period may have closed in between). Only refusals pay this extra read.
@@ -296,8 +304,7 @@ async fn apply_inner(
 /// The rules, in the documented order, and the application to write.
 async fn prepare(
     app: &App,
-    pid: &PersonId,
-    session_id: &str,
+    person: &PersonView,
     id: &ApplicationId,
     hash: &str,
     req: &ApplyRequest,
@@ -313,11 +320,7 @@ async fn prepare(
     if !measure.is_open_at(now) {
         return Err(ApplyError::MeasureClosed);
     }
-    // Round trip 1: the person's partition.
-    let person = person_view(app, pid, session_id).await?;
-    if !person.session_open {
-        return Err(ApplyError::SessionEnded);
-    }
+    let pid = &person.pid;
     let mykey_id = person.mykey_id.clone().ok_or(ApplyError::MyKeyIdRequired)?;
     let (issuer, serial, not_after) = person.session_cert.clone().ok_or(ApplyError::Lapsed)?;
     if !person.cert_linked || not_after.is_some_and(|n| n <= now.unix_timestamp()) {
