@@ -8,6 +8,7 @@ pub mod cursor;
 pub mod idempotency;
 pub mod json;
 pub mod mykey;
+pub mod mynapoint_catalog;
 pub mod mynapoint;
 pub mod openapi;
 pub mod ops;
