@@ -381,7 +381,13 @@ async fn retry_after_is_honoured_in_seconds_and_as_a_date() {
     let m = w.receive_one().await;
     let Outcome::Retried { after_secs } = w.settle(&m).await else { panic!("retried") };
     assert!((120..=240).contains(&after_secs), "{after_secs}");
-    assert_eq!(metric(&w.h, "dispatch", Some("retry_after")), 3.0);
+    // A Retry-After shorter than the backoff does not shorten it (attempt 5: 480 s with jitter).
+    w.rx.then(Reply(503, Some("1".into())));
+    w.advance(after_secs as i64);
+    let m = w.receive_one().await;
+    let Outcome::Retried { after_secs } = w.settle(&m).await else { panic!("retried") };
+    assert!((240..=480).contains(&after_secs), "{after_secs}");
+    assert_eq!(metric(&w.h, "dispatch", Some("retry_after")), 4.0);
 }
 
 #[tokio::test]

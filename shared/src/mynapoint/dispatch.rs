@@ -9,7 +9,8 @@
 //!   already moved it), removes the outbox entry and puts an `application.dispatched` event; its
 //!   condition (not yet delivered) makes concurrent deliveries of one message record it once.
 //! - 410 Gone: the service's endpoint is disabled (audited); the application waits.
-//! - 429/503 with `Retry-After` (seconds or HTTP date): retried after that, at most 12 h.
+//! - 429/503 with `Retry-After` (seconds or HTTP date): retried after that (at most 12 h), or
+//!   after the backoff below if that is longer.
 //! - anything else (other statuses, timeouts, refused connections): retried with exponential
 //!   backoff and jitter (the queue's `backoff_secs`), counted by the application's own attempt
 //!   counter, so a re-sent message continues the sequence rather than starting again at 30 s.
@@ -306,7 +307,11 @@ pub async fn handle(app: &App, body_text: &str) -> Result<(), ConsumeError> {
             Ok(())
         }
         429 | 503 if retry_after.as_deref().and_then(|v| parse_retry_after(v, now)).is_some() => {
-            let secs = retry_after.as_deref().and_then(|v| parse_retry_after(v, now)).unwrap_or(1);
+            // Never sooner than asked; never sooner than the backoff either, so that a provider
+            // answering `Retry-After: 1` for hours cannot use up the queue's receive limit (the
+            // message would reach the dead-letter queue before its 3 days).
+            let asked = retry_after.as_deref().and_then(|v| parse_retry_after(v, now)).unwrap_or(1);
+            let secs = asked.max(backoff(attempt)).min(RETRY_AFTER_CAP_SECS);
             count(app, "retry_after");
             lease(app, &rec, attempt, i64::from(secs), &format!("http_{status}")).await;
             tracing::warn!(application = %id, status, attempt, retry_in_secs = secs, "provider asked to retry later");
@@ -316,11 +321,16 @@ pub async fn handle(app: &App, body_text: &str) -> Result<(), ConsumeError> {
     }
 }
 
+/// The queue's exponential backoff with equal jitter for the application's `attempt`-th failure.
+fn backoff(attempt: i64) -> u32 {
+    let n = u32::try_from(attempt.max(1)).unwrap_or(u32::MAX);
+    PROVIDER_DISPATCH.backoff_secs(n, rand::thread_rng().gen_range(0.0..1.0))
+}
+
 /// A failed attempt: the next one after an exponential, jittered backoff.
 async fn failed(app: &App, rec: &ApplicationRecord, attempt: i64, why: &str) -> Result<(), ConsumeError> {
     count(app, "failed");
-    let n = u32::try_from(attempt).unwrap_or(u32::MAX);
-    let secs = PROVIDER_DISPATCH.backoff_secs(n, rand::thread_rng().gen_range(0.0..1.0));
+    let secs = backoff(attempt);
     lease(app, rec, attempt, i64::from(secs), why).await;
     tracing::warn!(application = %rec.id, service = %rec.service, attempt, reason = why, retry_in_secs = secs, "dispatch failed");
     Err(ConsumeError::RetryAfter(secs, format!("dispatch failed: {why}")))
