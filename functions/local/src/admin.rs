@@ -1,7 +1,8 @@
 //! `mkpf-admin`: the operator CLI. Bootstraps the first operator and manages staff accounts,
 //! verifies and exports the audit trail, generates the infra manifest and the OpenAPI document,
 //! provisions tables and queues on an AWS endpoint (e.g. moto), inspects and redrives
-//! dead-letter queues, and runs a job once. Uses the same environment as the platform
+//! dead-letter queues, runs a job once, and seeds the Mynapoint measures (and a local demo
+//! provider). Uses the same environment as the platform
 //! (`MKPF_BACKEND=embedded|aws`, …); every change it makes is audited as actor `cli:<user>`.
 //! On the embedded backend, stop `mkpf-local` first: the store file has one owner at a time.
 
@@ -58,6 +59,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: CardCmd,
     },
+    /// National Mynapoint catalogue: seed the phase-2 measures (and, locally, a demo provider).
+    Mynapoint {
+        #[command(subcommand)]
+        cmd: MynapointCmd,
+    },
     /// Print the current code of a base32 TOTP secret, like an authenticator app (for the
     /// README walk-through and tests).
     TotpCode {
@@ -105,6 +111,24 @@ enum CardCmd {
     /// Import a renewal linkage feed (CSV) and re-link its rows now, in this process (the API
     /// route queues them instead). Importing the same feed again only finishes what is left.
     ImportLinkage { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum MynapointCmd {
+    /// Configure the three phase-2 measures that are not configured yet (idempotent; prints
+    /// `{"seeded":[…],"present":[…]}`).
+    ///
+    /// With --demo-endpoint (local demo only, refused with MKPF_BACKEND=aws): also moves the
+    /// period of each closed measure to cover today, and makes sure provider `demo` and its
+    /// service `DEMO_PAY` (measures 1–3, one 4-digit PIN) exist, pointing at that endpoint; then
+    /// prints one JSON line `{"provider_id","service_code","webhook_secret","callback_secret"}`.
+    /// Run again, it rotates nothing and prints the same secrets by opening the stored ones —
+    /// something only this local demo command does (everywhere else a secret is shown once).
+    Seed {
+        /// The provider simulator's webhook URL (https://…, or http:// to a loopback host).
+        #[arg(long)]
+        demo_endpoint: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -254,6 +278,39 @@ async fn card(cmd: CardCmd) -> Result<(), String> {
             if view.unknown > 0 || view.conflict > 0 {
                 eprintln!("{} row(s) unknown, {} conflict(s): see `reported`", view.unknown, view.conflict);
             }
+        }
+    }
+    Ok(())
+}
+
+async fn mynapoint(cmd: MynapointCmd) -> Result<(), String> {
+    use mkpf::mynapoint::{measures, services};
+    let booted = boot().await?;
+    let app = &booted.app;
+    let ctx = cli_context();
+    match cmd {
+        MynapointCmd::Seed { demo_endpoint: None } => {
+            let report = measures::seed(app, &ctx).await.map_err(|e| e.to_string())?;
+            let names = |created: bool| -> Vec<&str> {
+                report.iter().filter(|s| s.created == created).map(|s| s.measure.as_str()).collect()
+            };
+            println!("{}", serde_json::json!({ "seeded": names(true), "present": names(false) }));
+        }
+        MynapointCmd::Seed { demo_endpoint: Some(endpoint) } => {
+            let demo = services::seed_demo(app, &ctx, &endpoint).await.map_err(|e| e.to_string())?;
+            for m in &demo.opened {
+                eprintln!("measure {m}: period moved to cover today (local demo)");
+            }
+            println!(
+                "{}",
+                serde_json::json!({
+                    "provider_id": demo.provider_id.as_str(),
+                    "service_code": demo.service_code.as_str(),
+                    "webhook_secret": demo.webhook_secret.expose(),
+                    "callback_secret": demo.callback_secret.expose(),
+                })
+            );
+            eprintln!("These are webhook signing secrets: keep them out of logs and shared places.");
         }
     }
     Ok(())
@@ -453,6 +510,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Cmd::Staff { cmd } => staff(cmd).await,
         Cmd::Audit { cmd } => audit(cmd).await,
         Cmd::Card { cmd } => card(cmd).await,
+        Cmd::Mynapoint { cmd } => mynapoint(cmd).await,
         Cmd::TotpCode { secret, steps_ahead } => {
             let bytes = mkpf::staff::secrets::secret_from_base32(&secret)?;
             let now = std::time::SystemTime::now()
