@@ -77,6 +77,17 @@ struct Args {
     /// Software cards `card-sign-in` signs in with, round robin (RSA-2048 keys made at start).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
     cards: u64,
+
+    /// Citizens `mynapoint-apply` prepares before the timed phase (each signs in with a card of
+    /// their own and creates a MyKey ID, untimed), one application each: this also bounds the
+    /// scenario's requests.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=200_000))]
+    applicants: u64,
+
+    /// Payment service `mynapoint-apply` applies with (it must take measure 1 and ask for one
+    /// 4-digit code, like the local demo seed's DEMO_PAY).
+    #[arg(long, default_value = "DEMO_PAY")]
+    service: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,6 +102,10 @@ enum Scenario {
     /// /v1/card-auth/sessions (expects 201). One operation = two requests; latency covers both
     /// and the load generator's RSA signature.
     CardSignIn,
+    /// POST /v1/mynapoint/applications (expects 201): each request is another citizen's first
+    /// application for measure 1, with a session made in the untimed setup (card sign-in and
+    /// MyKey ID creation through the API).
+    MynapointApply,
 }
 
 impl Scenario {
@@ -100,11 +115,12 @@ impl Scenario {
             Scenario::PublicList => "public-list",
             Scenario::Health => "health",
             Scenario::CardSignIn => "card-sign-in",
+            Scenario::MynapointApply => "mynapoint-apply",
         }
     }
     fn method(self) -> Method {
         match self {
-            Scenario::NoticesCreate | Scenario::CardSignIn => Method::POST,
+            Scenario::NoticesCreate | Scenario::CardSignIn | Scenario::MynapointApply => Method::POST,
             Scenario::PublicList | Scenario::Health => Method::GET,
         }
     }
@@ -114,11 +130,12 @@ impl Scenario {
             Scenario::PublicList => "/v1/notices",
             Scenario::Health => "/healthz",
             Scenario::CardSignIn => "/v1/card-auth/sessions",
+            Scenario::MynapointApply => "/v1/mynapoint/applications",
         }
     }
     fn expected(self) -> StatusCode {
         match self {
-            Scenario::NoticesCreate | Scenario::CardSignIn => StatusCode::CREATED,
+            Scenario::NoticesCreate | Scenario::CardSignIn | Scenario::MynapointApply => StatusCode::CREATED,
             Scenario::PublicList | Scenario::Health => StatusCode::OK,
         }
     }
@@ -252,6 +269,9 @@ struct Plan {
     until: String,
     /// The software cards of `card-sign-in`.
     cards: Vec<mkpf_card_kit::Card>,
+    /// The citizens' session tokens of `mynapoint-apply` (one application each).
+    sessions: Arc<Vec<String>>,
+    service: String,
     base: String,
 }
 
@@ -267,6 +287,19 @@ impl Plan {
                     "publish_until": self.until,
                 });
                 rb.bearer_auth(self.token.as_deref().unwrap_or_default())
+                    .header("content-type", "application/json")
+                    .header("idempotency-key", format!("mkpf-load-{}-{seq}", self.run_id))
+                    .body(body.to_string())
+            }
+            Scenario::MynapointApply => {
+                let token = &self.sessions[(seq % self.sessions.len().max(1) as u64) as usize];
+                let body = serde_json::json!({
+                    "measure": "card_acquisition",
+                    "service_code": self.service,
+                    "service_account_id": format!("L{}-{seq}", self.run_id),
+                    "security_codes": [format!("{:04}", seq % 10_000)],
+                });
+                rb.bearer_auth(token)
                     .header("content-type", "application/json")
                     .header("idempotency-key", format!("mkpf-load-{}-{seq}", self.run_id))
                     .body(body.to_string())
@@ -428,6 +461,7 @@ async fn run_scenario(
     client: Client,
     interrupted: Arc<AtomicBool>,
     cards: Vec<mkpf_card_kit::Card>,
+    sessions: Arc<Vec<String>>,
 ) -> Report {
     let run_id = format!(
         "{:x}-{:x}",
@@ -447,8 +481,13 @@ async fn run_scenario(
         run_id,
         until,
         cards,
+        sessions: sessions.clone(),
+        service: args.service.clone(),
         base: target.base.clone(),
     });
+    // One application per prepared citizen.
+    let max_requests =
+        if scenario == Scenario::MynapointApply { args.requests.min(sessions.len() as u64) } else { args.requests };
     let shared = Arc::new(Shared {
         issued: AtomicU64::new(0),
         done: AtomicU64::new(0),
@@ -461,7 +500,7 @@ async fn run_scenario(
         scenario.method(),
         plan.url,
         args.concurrency,
-        args.requests,
+        max_requests,
         args.duration
     );
     let ticker = progress(scenario.name(), shared.clone());
@@ -479,7 +518,7 @@ async fn run_scenario(
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.duration);
     let workers: Vec<_> = (0..args.concurrency)
-        .map(|_| tokio::spawn(worker(plan.clone(), shared.clone(), args.requests, deadline)))
+        .map(|_| tokio::spawn(worker(plan.clone(), shared.clone(), max_requests, deadline)))
         .collect();
     let mut tally = Tally::default();
     for w in workers {
@@ -497,7 +536,7 @@ async fn run_scenario(
     watcher.abort();
     let stopped_by = if interrupted.load(Ordering::Relaxed) {
         "interrupted"
-    } else if shared.issued.load(Ordering::Relaxed) >= args.requests {
+    } else if shared.issued.load(Ordering::Relaxed) >= max_requests {
         "request limit"
     } else {
         "duration limit"
@@ -660,6 +699,112 @@ async fn prepare_cards(args: &Args, target: &Target, client: &Client) -> Result<
     Ok(cards)
 }
 
+/// The untimed setup of `mynapoint-apply`: `--applicants` citizens, each with a card of their own
+/// (certificates from the test CA, over a few RSA keys), signed in through the card-auth API and
+/// holding a MyKey ID. Returns their session tokens (valid 15 minutes).
+async fn prepare_applicants(args: &Args, target: &Target, client: &Client) -> Result<Vec<String>, String> {
+    use base64::Engine;
+    let dir = args.card_dir.as_ref().ok_or("mynapoint-apply needs --card-dir (or MKPF_CARD_DIR)")?;
+    let ca = Arc::new(mkpf_card_kit::TestCa::load(dir).map_err(|e| format!("mynapoint-apply: {e}"))?);
+    let n = args.applicants as usize;
+    let now = time::OffsetDateTime::now_utc();
+    eprintln!("mynapoint-apply: setup (untimed): issuing {n} cards …");
+    let keys: Vec<_> = (0..8u32).map(|i| mkpf_card_kit::test_key(2048, i)).collect();
+    let threads = std::thread::available_parallelism().map_or(2, |p| p.get());
+    let cards: Vec<mkpf_card_kit::Card> = std::thread::scope(|scope| {
+        let chunks: Vec<_> = (0..threads)
+            .map(|t| {
+                let (ca, keys) = (ca.clone(), &keys);
+                scope.spawn(move || {
+                    (0..n)
+                        .filter(|i| i % threads == t)
+                        .map(|i| ca.issue(&mkpf_card_kit::CardSpec::jpki(now).with_key(keys[i % keys.len()].clone())))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        chunks.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let token = args.token.as_deref().filter(|t| !t.is_empty()).ok_or("mynapoint-apply needs the operator token")?;
+    let crl = ca.crl(&[], now - time::Duration::minutes(5), now + time::Duration::days(1), now.unix_timestamp() as u64);
+    let resp = client
+        .post(format!("{}/v1/ops/card-auth/crls", target.base))
+        .bearer_auth(token)
+        .header("content-type", "application/pkix-crl")
+        .body(crl)
+        .send()
+        .await
+        .map_err(|e| format!("mynapoint-apply: importing the CRL: {}", chain(&e)))?;
+    if !resp.status().is_success() {
+        return Err(format!("mynapoint-apply: the CRL import answered {}", resp.status()));
+    }
+    eprintln!("mynapoint-apply: setup (untimed): {n} card sign-ins and MyKey IDs …");
+    let cards = Arc::new(cards);
+    let next = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (cards, next, done, client, base) = (cards.clone(), next.clone(), done.clone(), client.clone(), target.base.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                let Some(card) = cards.get(i) else { return Ok::<_, String>(out) };
+                let fail = |what: &str, e: String| format!("mynapoint-apply setup, citizen {i}: {what}: {e}");
+                let c: serde_json::Value = client
+                    .post(format!("{base}/v1/card-auth/challenges"))
+                    .send()
+                    .await
+                    .map_err(|e| fail("challenge", chain(&e)))?
+                    .json()
+                    .await
+                    .map_err(|e| fail("challenge", chain(&e)))?;
+                let nonce = c["nonce"]
+                    .as_str()
+                    .and_then(|n| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(n).ok())
+                    .ok_or_else(|| fail("challenge", c.to_string()))?;
+                let b64 = base64::engine::general_purpose::STANDARD;
+                let req = serde_json::json!({
+                    "challenge_id": c["challenge_id"],
+                    "certificate": b64.encode(card.cert_der()),
+                    "signature": b64.encode(card.sign(&nonce)),
+                });
+                let s: serde_json::Value = client
+                    .post(format!("{base}/v1/card-auth/sessions"))
+                    .header("content-type", "application/json")
+                    .body(req.to_string())
+                    .send()
+                    .await
+                    .map_err(|e| fail("sign-in", chain(&e)))?
+                    .json()
+                    .await
+                    .map_err(|e| fail("sign-in", chain(&e)))?;
+                let token = s["session_token"].as_str().ok_or_else(|| fail("sign-in", s.to_string()))?.to_owned();
+                let r = client
+                    .post(format!("{base}/v1/mykey-ids"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .map_err(|e| fail("MyKey ID", chain(&e)))?;
+                if !r.status().is_success() {
+                    return Err(fail("MyKey ID", r.status().to_string()));
+                }
+                out.push(token);
+                let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if d % 2000 == 0 {
+                    eprintln!("mynapoint-apply: setup: {d}/{} citizens ready", cards.len());
+                }
+            }
+        }));
+    }
+    let mut tokens = Vec::with_capacity(n);
+    for t in tasks {
+        tokens.extend(t.await.map_err(|e| e.to_string())??);
+    }
+    eprintln!("mynapoint-apply: setup done: {} citizens signed in with a MyKey ID", tokens.len());
+    Ok(tokens)
+}
+
 /// Checks that the platform answers before loading it.
 async fn preflight(client: &Client, target: &Target) -> Result<(), String> {
     let url = format!("{}/healthz", target.base);
@@ -692,13 +837,19 @@ async fn run(args: Args) -> Result<bool, String> {
     } else {
         Vec::new()
     };
+    let sessions = Arc::new(if args.scenario.contains(&Scenario::MynapointApply) {
+        prepare_applicants(&args, &target, &client).await?
+    } else {
+        Vec::new()
+    });
     let interrupted = Arc::new(AtomicBool::new(false));
     let mut reports = Vec::new();
     for &s in &args.scenario {
         if interrupted.load(Ordering::Relaxed) {
             break;
         }
-        let mut r = run_scenario(s, &args, &target, client.clone(), interrupted.clone(), cards.clone()).await;
+        let mut r =
+            run_scenario(s, &args, &target, client.clone(), interrupted.clone(), cards.clone(), sessions.clone()).await;
         print_report(&mut r);
         reports.push(r);
     }

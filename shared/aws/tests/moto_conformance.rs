@@ -347,6 +347,7 @@ mod audit_on_dynamodb {
                 .credentials_provider(aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "static"))
                 .build(),
         );
+        mkpf_aws::create_queues(&sqs, &prefix, mkpf::queues::ALL).await.expect("create queues on moto");
         let dir = std::env::temp_dir().join(format!("mkpf-moto-{prefix}"));
         let mut config = mkpf::config::Config::for_tests(dir);
         config.trust_anchors = Some(Arc::new(mkpf::card_auth::anchors::TrustAnchors::from_pem(&ca().pem()).unwrap()));
@@ -418,6 +419,70 @@ mod audit_on_dynamodb {
         revocation::import_crl(&app, &ctx, &crl2, &|_, _| {}).await.unwrap();
         let refused = sign_in::sign_in(&app, &anon, attempt(challenge::issue(&app).await.unwrap())).await.unwrap_err();
         assert!(matches!(refused, sign_in::SignInError::Revoked), "{refused:?}");
+    }
+
+    /// A Mynapoint application on DynamoDB + SQS: one query and one transaction (warm caches),
+    /// and its dispatch message on the queue.
+    #[tokio::test]
+    async fn an_application_costs_two_dynamodb_round_trips_and_one_message() {
+        use mkpf::card_auth::{challenge, revocation, sign_in};
+        use mkpf::domain::mynapoint::{MeasureId, ServiceAccountId, ServiceCode};
+        use mkpf::mynapoint::applications::{self, ApplyRequest};
+        let (app, store) = app().await;
+        let now = time::OffsetDateTime::now_utc();
+        let ca = ca();
+        let ctx = Context::new(Actor::cli("moto-test"));
+        let crl = ca.crl(&[], now - time::Duration::hours(1), now + time::Duration::days(7), 1);
+        revocation::import_crl(&app, &ctx, &crl, &|_, _| {}).await.unwrap();
+        mkpf::mynapoint::services::seed_demo(&app, &ctx, "http://127.0.0.1:9/hook").await.unwrap();
+        let anon = Context::new(Actor::new("anonymous", None));
+        let mut people = Vec::new();
+        for k in 2..4 {
+            let card = ca.issue(&mkpf_card_kit::CardSpec::jpki(now).with_key(mkpf_card_kit::test_key(2048, k)));
+            let c = challenge::issue(&app).await.unwrap();
+            let req = sign_in::SignInRequest {
+                challenge_id: c.id.clone(),
+                certificate: card.cert_der().to_vec(),
+                signature: card.sign(&c.nonce),
+            };
+            let grant = sign_in::sign_in(&app, &anon, req).await.unwrap();
+            let pctx = Context::new(Actor::new("citizen", Some(grant.person_id.as_str())));
+            mkpf::mykey::lifecycle::create(&app, &pctx, &grant.person_id).await.unwrap();
+            let claims = mkpf::tokens::verify(app.citizen_keys.as_ref(), &grant.token, &[mkpf::tokens::CITIZEN_AUDIENCE], now.unix_timestamp())
+                .await
+                .unwrap();
+            people.push((grant.person_id, claims.sid, pctx));
+        }
+        let req = |n: usize| ApplyRequest {
+            measure: MeasureId::CardAcquisition,
+            service: ServiceCode::parse("DEMO_PAY").unwrap(),
+            account: ServiceAccountId::parse(&format!("MOTO-{n}")).unwrap(),
+            codes: vec!["1234".into()],
+        };
+        // The first application warms this process's caches (catalogue, CRL dates, chain head).
+        let (pid, sid, pctx) = &people[0];
+        let view = applications::person_view(&app, pid, sid).await.unwrap();
+        applications::apply(&app, pctx, &view, "k", req(0)).await.unwrap();
+        audit::warm(&app).await.unwrap();
+        let (pid, sid, pctx) = &people[1];
+        let before = store.round_trips();
+        let view = applications::person_view(&app, pid, sid).await.unwrap();
+        let done = applications::apply(&app, pctx, &view, "k", req(1)).await.unwrap();
+        assert_eq!(store.round_trips() - before, 2, "the person's partition and one transaction");
+        assert!(!done.replayed);
+        // The same request again: replayed (the failed transaction, then one read).
+        let view = applications::person_view(&app, pid, sid).await.unwrap();
+        let again = applications::apply(&app, pctx, &view, "k", req(1)).await.unwrap();
+        assert!(again.replayed && again.application.id == done.application.id);
+        let view = applications::person_view(&app, pid, sid).await.unwrap();
+        let second = applications::apply(&app, pctx, &view, "k2", req(2)).await.unwrap_err();
+        assert!(matches!(second, applications::ApplyError::AlreadyApplied), "{second:?}");
+        let msgs = app
+            .queue
+            .receive(&mkpf::queues::PROVIDER_DISPATCH, 10, std::time::Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert_eq!(msgs.len(), 2, "one dispatch message per application, none for the replay");
     }
 
     #[tokio::test]
