@@ -22,8 +22,8 @@ use mkpf::mynapoint::catalog::ServiceConfig;
 use mkpf::mynapoint::dispatch::{self, SweepReport};
 use mkpf::mynapoint::record::{self, ApplicationRecord};
 use mkpf::mynapoint::secrets::{self, SecretOwner};
-use mkpf::ports::{Clock, Received};
 use mkpf::ports::store::*;
+use mkpf::ports::{Clock, Received};
 use mkpf::queues::PROVIDER_DISPATCH;
 use mkpf::routes::consumer;
 use mkpf::tables::{APPLICATIONS, PROGRAMS};
@@ -134,13 +134,8 @@ impl World {
     /// An application made `age_secs` ago, as the apply use case stores it.
     async fn application(&self, age_secs: i64) -> ApplicationRecord {
         let id = ApplicationId::from_bytes(*uuid::Uuid::new_v4().as_bytes());
-        let sealed = self
-            .h
-            .app
-            .sealer
-            .seal(&serde_json::to_vec(&[CODE]).unwrap(), &record::codes_aad(&id))
-            .await
-            .unwrap();
+        let sealed =
+            self.h.app.sealer.seal(&serde_json::to_vec(&[CODE]).unwrap(), &record::codes_aad(&id)).await.unwrap();
         let rec = ApplicationRecord {
             id,
             person: PersonId::generate(),
@@ -208,7 +203,9 @@ fn metric(h: &Harness, name: &str, outcome: Option<&str>) -> f64 {
         .metrics
         .snapshot()
         .iter()
-        .filter(|s| s.name == name && outcome.is_none_or(|o| s.dimensions.get("outcome").map(String::as_str) == Some(o)))
+        .filter(|s| {
+            s.name == name && outcome.is_none_or(|o| s.dimensions.get("outcome").map(String::as_str) == Some(o))
+        })
         .map(|s| s.sum)
         .sum()
 }
@@ -258,7 +255,7 @@ async fn a_delivery_is_signed_has_the_documented_body_and_is_recorded_once() {
     assert_eq!(stored.state, ApplicationState::Dispatched);
     assert_eq!(stored.dispatched_at, Some(w.h.clock.now()));
     assert_eq!(stored.version, 2);
-    assert!(item.get("gsi2pk").is_none() && item.get("gsi2sk").is_none(), "the outbox entry is gone");
+    assert!(!item.contains_key("gsi2pk") && !item.contains_key("gsi2sk"), "the outbox entry is gone");
     let events = record::events(&w.h.app, &rec.id).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].kind, "application.dispatched");
@@ -398,7 +395,8 @@ async fn gone_disables_the_endpoint_and_the_sweep_resends_after_an_operator_enab
     w.rx.then(Reply(410, None));
     assert_eq!(w.dispatch(&rec.id).await, Outcome::Done, "the message is finished");
 
-    let svc = w.h.app.store.get(&PROGRAMS, &mkpf::mynapoint::catalog::service_key(&w.service.code)).await.unwrap().unwrap();
+    let svc =
+        w.h.app.store.get(&PROGRAMS, &mkpf::mynapoint::catalog::service_key(&w.service.code)).await.unwrap().unwrap();
     let cfg = ServiceConfig::from_item(&svc).unwrap();
     assert!(!cfg.endpoint_enabled);
     assert_eq!(cfg.version, 2);
@@ -479,7 +477,7 @@ async fn the_sweep_resends_only_old_undelivered_applications_once_per_lease() {
     let msgs = w.receive().await;
     assert_eq!(msgs.len(), 1);
     assert!(msgs[0].body.contains(old.id.as_str()));
-    assert!(w.item(&stale.id).await.get("gsi2pk").is_none());
+    assert!(!w.item(&stale.id).await.contains_key("gsi2pk"));
     // Not again while the re-sent message has its lease.
     w.advance(60);
     assert_eq!(w.sweep().await, SweepReport { resent: 1, ..Default::default() }, "only `fresh`, now old enough");

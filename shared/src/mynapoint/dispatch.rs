@@ -200,8 +200,8 @@ fn count(app: &App, outcome: &str) {
 
 /// The `provider-dispatch` consumer.
 pub async fn handle(app: &App, body_text: &str) -> Result<(), ConsumeError> {
-    let m: Message = serde_json::from_str(body_text)
-        .map_err(|_| ConsumeError::Reject("unreadable dispatch message".into()))?;
+    let m: Message =
+        serde_json::from_str(body_text).map_err(|_| ConsumeError::Reject("unreadable dispatch message".into()))?;
     let id = ApplicationId::parse(&m.application_id)
         .map_err(|_| ConsumeError::Reject("dispatch message without a valid application id".into()))?;
     let retry = |what: &str, e: &dyn std::fmt::Display| {
@@ -372,7 +372,8 @@ async fn park_waiting(app: &App, rec: &ApplicationRecord) -> Result<(), StoreErr
 /// every receive of the message is rejected, so it reaches the dead-letter queue.
 async fn give_up(app: &App, rec: &ApplicationRecord, item: &Item) -> ConsumeError {
     if item.opt_s("gsi2pk") != Some(OUTBOX_DEAD) {
-        let update = Update::new().set("gsi2pk", OUTBOX_DEAD).set("gsi2sk", due_sk(rec.created_at.unix_timestamp(), &rec.id));
+        let update =
+            Update::new().set("gsi2pk", OUTBOX_DEAD).set("gsi2sk", due_sk(rec.created_at.unix_timestamp(), &rec.id));
         let cond = undelivered().and(Cond::ne("gsi2pk", OUTBOX_DEAD));
         match app.store.update(&APPLICATIONS, &record::app_key(&rec.id), update, Some(cond)).await {
             Ok(_) => {

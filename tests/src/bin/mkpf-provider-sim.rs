@@ -216,7 +216,8 @@ async fn webhook(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: axum::bo
     };
     if msg["type"] != "application.submitted" || app_id != id || !d["security_codes"].is_array() {
         sim.stats.lock().unwrap().malformed += 1;
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "type, webhook-id or data do not match"}))).into_response();
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "type, webhook-id or data do not match"})))
+            .into_response();
     }
     let first = {
         let mut seen = sim.seen.lock().unwrap();
@@ -246,7 +247,8 @@ async fn report(sim: &Sim, app_id: &str, reject: bool, points: i64, charge: Opti
         callback(sim, &format!("cb_{app_id}_rejected"), "application.rejected", data).await;
         return;
     }
-    if !callback(sim, &format!("cb_{app_id}_accepted"), "application.accepted", json!({"application_id": app_id})).await {
+    if !callback(sim, &format!("cb_{app_id}_accepted"), "application.accepted", json!({"application_id": app_id})).await
+    {
         return;
     }
     let today = jst(now()).date();
@@ -344,8 +346,10 @@ async fn main() {
         None => None,
         Some(p) => {
             let base = platform_base(p).unwrap_or_else(|e| fail(e));
-            let secret =
-                args.callback_secret.as_deref().unwrap_or_else(|| fail("--callback-secret is required with --platform"));
+            let secret = args
+                .callback_secret
+                .as_deref()
+                .unwrap_or_else(|| fail("--callback-secret is required with --platform"));
             let key = key_of(secret).unwrap_or_else(|e| fail(format!("--callback-secret: {e}")));
             Some(Callback { url: format!("{base}/v1/providers/{}/callbacks", args.provider_id), key })
         }
@@ -396,7 +400,13 @@ mod tests {
         assert_eq!(platform_base("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
         assert!(platform_base("http://localhost:1").is_ok());
         assert!(platform_base("http://[::1]:1").is_ok());
-        for bad in ["http://10.0.0.1:80", "https://127.0.0.1:1", "http://example.com", "http://127.0.0.1:1/x", "http://[::2]:1"] {
+        for bad in [
+            "http://10.0.0.1:80",
+            "https://127.0.0.1:1",
+            "http://example.com",
+            "http://127.0.0.1:1/x",
+            "http://[::2]:1",
+        ] {
             assert!(platform_base(bad).is_err(), "{bad}");
         }
     }
