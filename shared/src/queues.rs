@@ -43,5 +43,19 @@ pub static PROVIDER_DISPATCH: QueueDef = QueueDef {
     purpose: "applications to deliver to their payment provider's webhook endpoint",
 };
 
+/// Rows of imported Mynapoint eligibility feeds (health insurance, public-funds account, phase-1
+/// points), a batch of rows per message (see `mynapoint::eligibility`).
+pub static MYNAPOINT_ELIGIBILITY: QueueDef = QueueDef {
+    name: "mynapoint-eligibility",
+    visibility_timeout_secs: 120,
+    max_receives: 5,
+    retention_secs: 14 * 24 * 3600,
+    batch_size: 5,
+    max_concurrency: 2,
+    retry_base_secs: 5,
+    retry_max_secs: 900,
+    purpose: "eligibility-feed rows to resolve to people and record as eligibility facts",
+};
+
 /// All queues, in manifest order.
-pub static ALL: &[&QueueDef] = &[&OPS_TASKS, &CARD_RELINK, &PROVIDER_DISPATCH];
+pub static ALL: &[&QueueDef] = &[&OPS_TASKS, &CARD_RELINK, &PROVIDER_DISPATCH, &MYNAPOINT_ELIGIBILITY];

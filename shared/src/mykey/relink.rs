@@ -22,7 +22,10 @@
 //! - `already_linked`: it already did (re-import, or a duplicate row);
 //! - `merged`: the new certificate had signed in before the feed arrived and so had made a
 //!   person of its own; that person had no MyKey ID ever (so no program data, which always hangs
-//!   off a MyKey ID), and is folded into the old one (its sessions end);
+//!   off a MyKey ID), and is folded into the old one (its sessions end). Eligibility facts are the
+//!   exception: feeds bring them for a certificate before its holder has a MyKey ID, so they are
+//!   carried over, each kind kept by the rule of `mynapoint::eligibility` (the earliest
+//!   registration, the largest phase-1 total), whatever order feed and re-link came in;
 //! - `unknown`: no person has the old certificate; reported, never guessed;
 //! - `conflict`: the new certificate belongs to another person who has (or had) a MyKey ID;
 //!   reported for an operator to resolve with a data patch.
@@ -204,8 +207,10 @@ pub async fn apply_row(
 }
 
 /// The writes folding `from` (a person made by a first sign-in with `cert`) into `into`, or
-/// `None` when `from` holds anything but that certificate, its profile and sessions: a MyKey ID,
-/// now or ever, or other certificates.
+/// `None` when `from` holds anything but that certificate, its profile, sessions and eligibility
+/// facts: a MyKey ID, now or ever, or other certificates. Eligibility facts are carried over to
+/// `into` (`mynapoint::eligibility::carry_over_ops`: joined with `into`'s own, on the condition
+/// that those did not change meanwhile).
 async fn merge_ops(
     app: &App,
     from: &PersonId,
@@ -215,6 +220,7 @@ async fn merge_ops(
     let items = app.store.query(Query::new(&PEOPLE, person::pk(from)).limit(100)).await?;
     let cert_sk = person::cert_sk(&cert.issuer, &cert.serial);
     let mut cert_item = None;
+    let mut facts = Vec::new();
     for i in &items.items {
         let sk = i.s("sk")?;
         if sk == person::PROFILE_SK {
@@ -223,6 +229,8 @@ async fn merge_ops(
             }
         } else if sk == cert_sk {
             cert_item = Some(i.clone());
+        } else if sk.starts_with(crate::mynapoint::eligibility_check::ELIG_PREFIX) {
+            facts.push(i.clone());
         } else if !sk.starts_with(sessions::SESSION_PREFIX) {
             return Ok(None);
         }
@@ -250,7 +258,9 @@ async fn merge_ops(
     ];
     // The history item of the person it now belongs to (the link item is updated above).
     ops.push(person::history_op(into, &moved, LinkedVia::Relink, app.clock.now()));
-    ops.extend(sessions::close_all_ops(app, from, 90).await?);
+    let carried = crate::mynapoint::eligibility::carry_over_ops(app, from, into, &facts).await?;
+    ops.extend(sessions::close_all_ops(app, from, 90 - carried.len()).await?);
+    ops.extend(carried);
     Ok(Some(ops))
 }
 

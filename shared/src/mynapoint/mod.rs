@@ -12,3 +12,4 @@ pub mod secrets;
 pub mod services;
 pub mod callbacks;
 pub mod dispatch;
+pub mod eligibility;
