@@ -13,3 +13,5 @@ pub mod services;
 pub mod callbacks;
 pub mod dispatch;
 pub mod eligibility;
+pub mod reconciliation;
+pub mod inquiry;
