@@ -10,6 +10,7 @@ pub mod json;
 pub mod mykey;
 pub mod mynapoint_catalog;
 pub mod mynapoint;
+pub mod mynapoint_feeds;
 pub mod openapi;
 pub mod ops;
 pub mod platform;
