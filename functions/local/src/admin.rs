@@ -59,7 +59,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: CardCmd,
     },
-    /// National Mynapoint catalogue: seed the phase-2 measures (and, locally, a demo provider).
+    /// National Mynapoint: seed the phase-2 measures (and, locally, a demo provider), import
+    /// eligibility feeds, write and read reconciliation reports.
     Mynapoint {
         #[command(subcommand)]
         cmd: MynapointCmd,
@@ -128,6 +129,31 @@ enum MynapointCmd {
         /// The provider simulator's webhook URL (https://…, or http:// to a loopback host).
         #[arg(long)]
         demo_endpoint: Option<String>,
+    },
+    /// Import an eligibility feed (CSV; kind health_insurance, public_funds_account or
+    /// phase1_points) and match its rows now, in this process (the API route queues them
+    /// instead). Importing the same file again only finishes what is left.
+    ImportEligibility { kind: String, file: PathBuf },
+    /// Write (or rewrite) reconciliation reports now: the daily reports of --date, or the monthly
+    /// summaries of --month, for every provider or one.
+    Reconcile {
+        /// An Asia/Tokyo day, YYYY-MM-DD.
+        #[arg(long, conflicts_with = "month", required_unless_present = "month")]
+        date: Option<String>,
+        /// A month, YYYY-MM.
+        #[arg(long)]
+        month: Option<String>,
+        #[arg(long)]
+        provider: Option<String>,
+    },
+    /// Write a stored reconciliation report's CSV (kind daily with period YYYY-MM-DD, or monthly
+    /// with YYYY-MM) to a file or standard output (audited as a download).
+    Report {
+        provider: String,
+        kind: String,
+        period: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -311,6 +337,67 @@ async fn mynapoint(cmd: MynapointCmd) -> Result<(), String> {
                 })
             );
             eprintln!("These are webhook signing secrets: keep them out of logs and shared places.");
+        }
+        MynapointCmd::ImportEligibility { kind, file } => {
+            use mkpf::mynapoint::eligibility;
+            let kind = mkpf::mynapoint::eligibility_check::FactKind::parse(&kind)
+                .ok_or("the kind is health_insurance, public_funds_account or phase1_points")?;
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let feed = eligibility::parse_feed(kind, &text).map_err(|e| format!("{}: {e}", file.display()))?;
+            eligibility::record_import(app, &ctx, &feed).await.map_err(|e| e.to_string())?;
+            let pending = eligibility::pending_batches(app, &feed).await.map_err(|e| e.to_string())?;
+            let total: usize = pending.iter().map(|b| b.rows.len()).sum();
+            let mut done = 0;
+            for b in &pending {
+                eligibility::process_batch(app, &ctx, b).await.map_err(|e| e.to_string())?;
+                done += b.rows.len();
+                eprint!("\rrows matched {done}/{total}");
+            }
+            if total > 0 {
+                eprintln!();
+            }
+            let view = eligibility::view(app, kind, &feed.id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("the import vanished")?;
+            println!("{}", serde_json::to_string(&view).map_err(|e| e.to_string())?);
+            if view.unmatched > 0 {
+                eprintln!("{} row(s) match nobody: see `unmatched_rows`", view.unmatched);
+            }
+        }
+        MynapointCmd::Reconcile { date, month, provider } => {
+            use mkpf::mynapoint::reconciliation::{self, Period, ReportKind};
+            let period = match (date, month) {
+                (Some(d), _) => Period::parse(ReportKind::Daily, &d),
+                (None, Some(m)) => Period::parse(ReportKind::Monthly, &m),
+                (None, None) => Err("give --date or --month".into()),
+            }?;
+            let provider = provider
+                .map(|p| mkpf::domain::mynapoint::ProviderId::parse(&p).map_err(|e| e.to_string()))
+                .transpose()?;
+            let reports =
+                reconciliation::reconcile(app, &ctx, period, provider.as_ref()).await.map_err(|e| e.to_string())?;
+            for r in &reports {
+                println!("{}", serde_json::to_string(r).map_err(|e| e.to_string())?);
+            }
+            eprintln!("{} report(s) of {period} written", reports.len());
+        }
+        MynapointCmd::Report { provider, kind, period, out } => {
+            use mkpf::mynapoint::reconciliation::{self, Period, ReportKind};
+            let provider = mkpf::domain::mynapoint::ProviderId::parse(&provider).map_err(|e| e.to_string())?;
+            let kind = ReportKind::parse(&kind).ok_or("the kind is daily or monthly")?;
+            let period = Period::parse(kind, &period)?;
+            let (info, csv) = reconciliation::content(app, &provider, period, None).await.map_err(|e| e.to_string())?;
+            let event = mkpf::audit::Event::success(
+                "mynapoint.report_download",
+                vec![format!("report:{provider}:{}:{period}", kind.as_str())],
+            )
+            .with_detail(serde_json::json!({"part": null, "bytes": csv.len(), "rows": info.rows}));
+            mkpf::audit::commit_event(app, &ctx, event).await.map_err(|e| e.to_string())?;
+            match out {
+                Some(p) => std::fs::write(&p, csv).map_err(|e| format!("cannot write {}: {e}", p.display()))?,
+                None => print!("{csv}"),
+            }
         }
     }
     Ok(())
