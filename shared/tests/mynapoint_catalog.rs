@@ -190,7 +190,7 @@ async fn creating_routes_replay_under_their_idempotency_key_and_keep_the_replay_
     };
     let pk = digest(&[b"mynapoint-provider-create", b"staff:test-operator", k.as_bytes()]);
     let rec = h.app.store.get(&IDEMPOTENCY, &Key::pk_only(pk)).await.unwrap().expect("idempotency record");
-    assert!(rec.get("body").is_none(), "no clear body");
+    assert!(!rec.contains_key("body"), "no clear body");
     assert!(rec.opt_s("sealed_body").is_some());
     let secret = first.body["callback_secret"]["secret"].as_str().unwrap();
     assert!(!format!("{rec:?}").contains(material(secret)));
@@ -382,7 +382,7 @@ async fn rotation_keeps_both_secrets_until_the_old_one_retires() {
     let h = harness();
     let (_, old) = provider_and_service(&h).await;
     let owner = service_owner("PAY");
-    assert_eq!(exposed(&secrets::active(&h.app, &owner).await.unwrap()), [old.clone()]);
+    assert_eq!(exposed(&secrets::active(&h.app, &owner).await.unwrap()), std::slice::from_ref(&old));
 
     let r = h
         .op("POST", &format!("{SERVICES}/PAY/secrets"))
@@ -412,8 +412,8 @@ async fn rotation_keeps_both_secrets_until_the_old_one_retires() {
     assert_eq!(secrets::active(&h.app, &owner).await.unwrap().len(), 2);
     // At retires_at the old secret is gone, from the cache too (no store read in between).
     h.clock.advance(time::Duration::seconds(1));
-    assert_eq!(exposed(&secrets::active(&h.app, &owner).await.unwrap()), [new.clone()]);
-    assert_eq!(exposed(&secrets::reload(&h.app, &owner).await.unwrap()), [new.clone()]);
+    assert_eq!(exposed(&secrets::active(&h.app, &owner).await.unwrap()), std::slice::from_ref(&new));
+    assert_eq!(exposed(&secrets::reload(&h.app, &owner).await.unwrap()), std::slice::from_ref(&new));
     let got = h.op("GET", &format!("{SERVICES}/PAY")).send().await;
     assert_eq!(got.body["webhook_secrets"][1]["active"], false);
 

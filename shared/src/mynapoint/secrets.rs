@@ -228,7 +228,7 @@ pub fn is_secret_item(i: &Item) -> bool {
 /// newest first.
 pub fn metas_of(items: &[Item]) -> Result<Vec<SecretMeta>, StoreError> {
     let mut v = items.iter().filter(|i| is_secret_item(i)).map(SecretMeta::from_item).collect::<Result<Vec<_>, _>>()?;
-    v.sort_by(|a, b| b.id.cmp(&a.id));
+    v.sort_by_key(|m| std::cmp::Reverse(m.id));
     Ok(v)
 }
 
@@ -270,8 +270,11 @@ struct Held {
 /// process. Each entry holds a `Weak` of its store, which also keeps that allocation's address
 /// from being reused while the entry exists.
 pub(crate) struct ScopedCache<V> {
-    map: LazyLock<Mutex<HashMap<(usize, String), (Weak<dyn Store>, Instant, V)>>>,
+    map: LazyLock<Entries<V>>,
 }
+
+/// Cached values by (store address, key): the store, when the value was read, the value.
+type Entries<V> = Mutex<HashMap<(usize, String), (Weak<dyn Store>, Instant, V)>>;
 
 impl<V: Clone> ScopedCache<V> {
     pub(crate) const fn new() -> Self {
@@ -331,7 +334,7 @@ pub async fn reload(app: &App, owner: &SecretOwner) -> Result<Vec<WebhookSecret>
         let secret = WebhookSecret::parse(&text).map_err(|_| StoreError::Corrupt("secret record: sealed".into()))?;
         held.push((meta.id, Held { retires_at: meta.retires_at.map(OffsetDateTime::unix_timestamp), secret }));
     }
-    held.sort_by(|a, b| b.0.cmp(&a.0));
+    held.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
     let held: Vec<Held> = held.into_iter().map(|(_, h)| h).collect();
     ACTIVE.put(app, &owner.pk(), held.clone());
     Ok(unretired_at(&held, now.unix_timestamp()))
