@@ -302,6 +302,20 @@ async fn a_relink_merge_carries_eligibility_over() {
     assert!(facts_of(&h, &provisional.person_id).await.1.is_empty(), "nothing left under the provisional person");
     let gone = h.app.store.query(Query::new(&PEOPLE, person::pk(&provisional.person_id))).await.unwrap();
     assert!(gone.items.is_empty());
+    // A merge that read the provisional person before a feed batch wrote a fact there does not
+    // go through (it looks again), so the fact is not lost.
+    let late = h.citizen().await;
+    let read = facts_of(&h, &late.person_id).await.1;
+    let ops = eligibility::carry_over_ops(&h.app, &late.person_id, &alice.person_id, &read).await.unwrap();
+    import(&h, "health_insurance", &format!("{REGISTRATION_HEADER}\n{}\n", row(&late.cert, "2022-01-01"))).await;
+    let e = h.app.store.transact(ops).await.unwrap_err();
+    assert!(e.failed_condition_index().is_some(), "{e:?}");
+    let read = facts_of(&h, &late.person_id).await.1;
+    let ops = eligibility::carry_over_ops(&h.app, &late.person_id, &alice.person_id, &read).await.unwrap();
+    h.app.store.transact(ops).await.unwrap();
+    assert_eq!(facts_of(&h, &alice.person_id).await.0.health_insurance_registered_on, Some(date!(2022 - 01 - 01)));
+    assert!(facts_of(&h, &late.person_id).await.1.is_empty());
+
     // A feed row for the renewed certificate now reaches Alice.
     let v = import(&h, "phase1_points", &format!("{POINTS_HEADER}\n{}\n", row(&provisional.cert, "2000"))).await;
     assert_eq!(counts(&v), [0, 1, 0, 0]);

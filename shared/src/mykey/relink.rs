@@ -259,7 +259,7 @@ async fn merge_ops(
     // The history item of the person it now belongs to (the link item is updated above).
     ops.push(person::history_op(into, &moved, LinkedVia::Relink, app.clock.now()));
     let carried = crate::mynapoint::eligibility::carry_over_ops(app, from, into, &facts).await?;
-    ops.extend(sessions::close_all_ops(app, from, 90 - carried.len()).await?);
+    ops.extend(sessions::close_all_ops(app, from, 90usize.saturating_sub(carried.len())).await?);
     ops.extend(carried);
     Ok(Some(ops))
 }

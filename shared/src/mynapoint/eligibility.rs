@@ -43,7 +43,7 @@
 //! `BATCH#<n>` (done markers), `EFEED#<id>` / `ROW#<line>` (unmatched rows). Facts (table
 //! `people`): `PERSON#<pid>` / `ELIG#<kind>` with `registered_on` or `points`, and `feed_id`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
@@ -320,19 +320,29 @@ pub async fn process_batch(app: &App, ctx: &audit::Context, b: &Batch) -> Result
     let kind =
         FactKind::parse(&b.kind).ok_or_else(|| StoreError::Corrupt(format!("unknown fact kind {:?}", b.kind)))?;
     let facts = b.rows.iter().map(FeedRow::fact).collect::<Result<Vec<_>, _>>()?;
-    // Certificates resolve once per batch: a re-link moving one meanwhile carries the fact over.
-    let mut resolved: HashMap<(&str, &str), Option<PersonId>> = HashMap::new();
-    let mut owners = Vec::with_capacity(b.rows.len());
+    let mut certs = Vec::with_capacity(b.rows.len());
     for r in &b.rows {
-        let key = (r.issuer.as_str(), r.serial.as_str());
-        if !resolved.contains_key(&key) {
-            let issuer = IssuerId::parse(&r.issuer).map_err(StoreError::Corrupt)?;
-            let serial = CertSerial::parse(&r.serial).map_err(StoreError::Corrupt)?;
-            resolved.insert(key, person::find_by_certificate(app, &issuer, &serial).await?);
-        }
-        owners.push(resolved[&key].clone());
+        let issuer = IssuerId::parse(&r.issuer).map_err(StoreError::Corrupt)?;
+        let serial = CertSerial::parse(&r.serial).map_err(StoreError::Corrupt)?;
+        certs.push((issuer, serial));
     }
     for _ in 0..BATCH_ATTEMPTS {
+        // Each certificate's person, as read now; the transaction checks that the links did not
+        // move meanwhile (a re-link merge, a first sign-in), else the batch is read again.
+        let mut resolved: BTreeMap<Key, Option<PersonId>> = BTreeMap::new();
+        let mut owners = Vec::with_capacity(b.rows.len());
+        for (issuer, serial) in &certs {
+            let link = person::link_key(issuer, serial);
+            let owner = match resolved.get(&link) {
+                Some(o) => o.clone(),
+                None => {
+                    let o = person::find_by_certificate(app, issuer, serial).await?;
+                    resolved.insert(link, o.clone());
+                    o
+                }
+            };
+            owners.push(owner);
+        }
         // pid → (person, the item as read, the fact as it stands after the rows so far)
         let mut people: BTreeMap<String, (PersonId, Option<Item>, Option<Fact>)> = BTreeMap::new();
         for pid in owners.iter().flatten() {
@@ -374,6 +384,13 @@ pub async fn process_batch(app: &App, ctx: &audit::Context, b: &Batch) -> Result
             TxOp::Put { table: &PROGRAMS, item: m, cond: Some(Cond::not_exists("pk")) },
             TxOp::Update { table: &PROGRAMS, key: summary_key(&b.feed_id), update, cond: Some(Cond::exists("pk")) },
         ];
+        for (link, owner) in &resolved {
+            let cond = match owner {
+                Some(pid) => Cond::eq("person_id", pid.as_str()),
+                None => Cond::not_exists("pk"),
+            };
+            ops.push(TxOp::Check { table: &PEOPLE, key: link.clone(), cond });
+        }
         let mut targets = vec![format!("efeed:{}", b.feed_id)];
         for (k, (pid, read, fact)) in &people {
             if let Some(f) = fact
@@ -410,7 +427,8 @@ pub async fn process_batch(app: &App, ctx: &audit::Context, b: &Batch) -> Result
             Err(e) if e.failed_condition_index() == Some(1) => {
                 return Err(StoreError::Corrupt(format!("eligibility import {} has no summary", b.feed_id)));
             }
-            // A fact changed since it was read (another feed, a re-link merge): read again.
+            // A link or a fact changed since it was read (a re-link merge, a first sign-in,
+            // another feed): read again.
             Err(e) if e.failed_condition_index().is_some() => continue,
             Err(e) => return Err(e),
         }
@@ -431,10 +449,12 @@ pub async fn handle(app: &App, body: &str) -> Result<(), ConsumeError> {
     Ok(())
 }
 
-/// The writes folding `from`'s eligibility facts (`items`: its `ELIG#…` items) into `into`'s,
-/// under the rule of the module doc, and removing them from `from` — for a renewal re-link that
-/// merges a provisional person (see `mykey::relink`). Each changed fact of `into` is written on
-/// the condition that it is still as read here.
+/// The writes folding `from`'s eligibility facts (`items`: its `ELIG#…` items as read) into
+/// `into`'s, under the rule of the module doc, and removing them from `from` — for a renewal
+/// re-link that merges a provisional person (see `mykey::relink`). Every fact item involved is
+/// conditioned on being as read here (`from`'s kinds that were absent must still be absent), so
+/// a feed batch writing meanwhile makes the merge look again instead of losing its fact. Six
+/// actions at most (and one per item of a kind this version does not know).
 pub async fn carry_over_ops(
     app: &App,
     from: &PersonId,
@@ -443,8 +463,16 @@ pub async fn carry_over_ops(
 ) -> Result<Vec<TxOp>, StoreError> {
     let mut ops = Vec::new();
     for i in items {
-        let sk = i.s("sk")?;
-        let Some(kind) = sk.strip_prefix(ELIG_PREFIX).and_then(FactKind::parse) else { continue };
+        // A kind this version does not know: nothing to join it with; it goes with the person.
+        if i.opt_s("sk").and_then(|sk| sk.strip_prefix(ELIG_PREFIX)).is_some_and(|k| FactKind::parse(k).is_none()) {
+            ops.push(TxOp::Delete { table: &PEOPLE, key: PEOPLE.key_of(i)?, cond: None });
+        }
+    }
+    for kind in FactKind::ALL {
+        let Some(i) = items.iter().find(|i| i.opt_s("sk") == Some(kind.sk().as_str())) else {
+            ops.push(TxOp::Check { table: &PEOPLE, key: fact_key(from, kind), cond: Cond::not_exists("pk") });
+            continue;
+        };
         if let Some(incoming) = Fact::from_item(kind, i) {
             let read = app.store.get(&PEOPLE, &fact_key(into, kind)).await?;
             let current = read.as_ref().and_then(|r| Fact::from_item(kind, r));
@@ -458,7 +486,11 @@ pub async fn carry_over_ops(
                 });
             }
         }
-        ops.push(TxOp::Delete { table: &PEOPLE, key: fact_key(from, kind), cond: None });
+        ops.push(TxOp::Delete {
+            table: &PEOPLE,
+            key: fact_key(from, kind),
+            cond: Some(unchanged_since(kind, Some(i))),
+        });
     }
     Ok(ops)
 }
