@@ -49,6 +49,11 @@ pub const VARS: &[(&str, &str, &str)] = &[
         "KMS key (ARN, id or alias) of the ES256 key signing citizen session tokens, on the card-auth session route (sign) and citizen routes (verify) with `MKPF_BACKEND=aws` (locally: a key file in `MKPF_DATA_DIR`)",
     ),
     (
+        "MKPF_DATA_KMS_KEY",
+        "(unset)",
+        "symmetric KMS key (ARN, id or alias) sealing secrets at rest (security codes, webhook secrets) by envelope encryption, on the functions that seal or open them with `MKPF_BACKEND=aws`; unset there: sealing fails (locally: a key file in `MKPF_DATA_DIR`)",
+    ),
+    (
         "MKPF_JPKI_TRUST_ANCHORS",
         "(unset)",
         "path of a PEM bundle of the JPKI user-authentication roots that card certificates must chain to (production: the J-LIS roots; locally: the `mkpf-card` test CA); unset: card authentication answers 503",
@@ -102,6 +107,8 @@ pub struct Config {
     pub audit_seal_kms_key: Option<String>,
     /// The KMS key signing citizen session tokens (aws backend).
     pub citizen_token_kms_key: Option<String>,
+    /// The symmetric KMS key sealing secrets at rest (aws backend).
+    pub data_kms_key: Option<String>,
     /// The JPKI roots card certificates must chain to (parsed at start); `None`: card
     /// authentication is unavailable.
     pub trust_anchors: Option<Arc<TrustAnchors>>,
@@ -130,6 +137,7 @@ impl fmt::Debug for Config {
             .field("staff_token_kms_key", &self.staff_token_kms_key)
             .field("audit_seal_kms_key", &self.audit_seal_kms_key)
             .field("citizen_token_kms_key", &self.citizen_token_kms_key)
+            .field("data_kms_key", &self.data_kms_key)
             .field(
                 "trust_anchors",
                 &self.trust_anchors.as_ref().map(|a| a.iter().map(|x| x.id.as_str().to_owned()).collect::<Vec<_>>()),
@@ -232,6 +240,7 @@ impl Config {
         let staff_token_kms_key = get("MKPF_STAFF_TOKEN_KMS_KEY");
         let audit_seal_kms_key = get("MKPF_AUDIT_SEAL_KMS_KEY");
         let citizen_token_kms_key = get("MKPF_CITIZEN_TOKEN_KMS_KEY");
+        let data_kms_key = get("MKPF_DATA_KMS_KEY");
         let trust_anchors =
             get("MKPF_JPKI_TRUST_ANCHORS").and_then(|p| match TrustAnchors::load(std::path::Path::new(&p)) {
                 Ok(a) => Some(Arc::new(a)),
@@ -301,6 +310,7 @@ impl Config {
                 staff_token_kms_key,
                 audit_seal_kms_key,
                 citizen_token_kms_key,
+                data_kms_key,
                 trust_anchors,
                 card_policy,
                 crl_urls,
@@ -371,6 +381,9 @@ mod tests {
         assert!(e.to_string().contains("refused with MKPF_BACKEND=aws"), "{e}");
         let c = cfg(&[("MKPF_BACKEND", "aws"), ("MKPF_STAFF_TOKEN_KMS_KEY", "alias/mkpf-staff-tokens")]).unwrap();
         assert_eq!(c.staff_token_kms_key.as_deref(), Some("alias/mkpf-staff-tokens"));
+        let c = cfg(&[("MKPF_BACKEND", "aws"), ("MKPF_DATA_KMS_KEY", "alias/mkpf-staging-secrets")]).unwrap();
+        assert_eq!(c.data_kms_key.as_deref(), Some("alias/mkpf-staging-secrets"));
+        assert!(cfg(&[]).unwrap().data_kms_key.is_none());
         assert!(cfg(&[("MKPF_LOCAL_DEMO_TOKENS", "/tmp/t.json")]).unwrap().local_demo_tokens.is_some());
     }
 }

@@ -11,7 +11,7 @@ use mkpf::config::{Backend, Config};
 use mkpf::ports::{Clock, SystemClock};
 use mkpf::runtime::LogTo;
 
-use crate::{DynamoStore, KmsTokenKeys, SqsQueue, sdk_config_from_env};
+use crate::{DynamoStore, KmsSealer, KmsTokenKeys, SqsQueue, sdk_config_from_env};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -63,8 +63,12 @@ pub async fn boot(config: Config, clock: Arc<dyn Clock>) -> Result<Booted, BoxEr
                 staff: key(&config.staff_token_kms_key),
                 citizen: key(&config.citizen_token_kms_key),
                 seal: key(&config.audit_seal_kms_key),
-                // TODO(#5 infra): KMS envelope sealer from MKPF_DATA_KMS_KEY.
-                data: Arc::new(mkpf::ports::sealer::NoSealer),
+                // Secrets at rest (security codes, webhook secrets): only functions that seal or
+                // open them get the data key (and kms:GenerateDataKey/Decrypt on it).
+                data: match &config.data_kms_key {
+                    Some(key_id) => Arc::new(KmsSealer::new(kms.clone(), key_id.clone())),
+                    None => Arc::new(mkpf::ports::sealer::NoSealer),
+                },
             };
             let app = App::with_keys(config, store.clone(), queue, clock, keys);
             Ok(Booted { app, embedded_store: None, aws: Some(AwsClients { dynamodb, sqs, store }) })

@@ -313,6 +313,257 @@ mod kms {
     }
 }
 
+/// The KMS envelope sealer (`KmsSealer`) on moto's KMS: GenerateDataKey once per process,
+/// AES-256-GCM locally, Decrypt once per data key; every KMS request is counted by an
+/// interceptor on the client, independently of the sealer's own counters.
+mod sealer {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Duration;
+
+    use aws_sdk_kms::config::interceptors::BeforeSerializationInterceptorContextRef;
+    use aws_sdk_kms::config::{BehaviorVersion, ConfigBag, Credentials, Intercept, Region};
+    use aws_sdk_kms::operation::decrypt::DecryptInput;
+    use aws_sdk_kms::operation::generate_data_key::GenerateDataKeyInput;
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    use mkpf::ports::{KeyError, Sealer};
+    use mkpf_aws::KmsSealer;
+    use mkpf_aws::sealer::Limits;
+
+    /// KMS requests made through a client, by operation.
+    #[derive(Debug, Default)]
+    struct Calls {
+        generate: AtomicU64,
+        decrypt: AtomicU64,
+        other: AtomicU64,
+    }
+
+    #[derive(Debug, Clone)]
+    struct Counter(Arc<Calls>);
+
+    impl Intercept for Counter {
+        fn name(&self) -> &'static str {
+            "kms-call-counter"
+        }
+        fn read_before_execution(
+            &self,
+            ctx: &BeforeSerializationInterceptorContextRef<'_>,
+            _: &mut ConfigBag,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            let input = ctx.input();
+            let n = if input.downcast_ref::<GenerateDataKeyInput>().is_some() {
+                &self.0.generate
+            } else if input.downcast_ref::<DecryptInput>().is_some() {
+                &self.0.decrypt
+            } else {
+                &self.0.other
+            };
+            n.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    impl Calls {
+        fn get(&self) -> (u64, u64) {
+            assert_eq!(self.other.load(Ordering::SeqCst), 0, "only GenerateDataKey and Decrypt");
+            (self.generate.load(Ordering::SeqCst), self.decrypt.load(Ordering::SeqCst))
+        }
+    }
+
+    /// A KMS client on moto whose requests are counted.
+    fn counted_client() -> (aws_sdk_kms::Client, Arc<Calls>) {
+        let calls = Arc::new(Calls::default());
+        let conf = aws_sdk_kms::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(super::REGION))
+            .endpoint_url(super::endpoint())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
+            .interceptor(Counter(calls.clone()))
+            .build();
+        (aws_sdk_kms::Client::from_conf(conf), calls)
+    }
+
+    /// A symmetric (ENCRYPT_DECRYPT) key, as infra creates for `MKPF_DATA_KMS_KEY`.
+    async fn new_key() -> String {
+        let (client, _) = counted_client();
+        let out = client
+            .create_key()
+            .key_spec(KeySpec::SymmetricDefault)
+            .key_usage(KeyUsageType::EncryptDecrypt)
+            .send()
+            .await
+            .expect("create a KMS key on moto");
+        out.key_metadata().expect("metadata").key_id().to_owned()
+    }
+
+    /// Flips one character of the part `i` (0 scheme, 1 encrypted data key, 2 body) of a sealed value.
+    fn tamper(sealed: &str, i: usize) -> String {
+        let mut parts: Vec<String> = sealed.split('.').map(str::to_owned).collect();
+        let p = &mut parts[i];
+        let mid = p.len() / 2;
+        let c = p.as_bytes()[mid];
+        p.replace_range(mid..=mid, if c == b'A' { "B" } else { "A" });
+        parts.join(".")
+    }
+
+    #[tokio::test]
+    async fn seals_and_opens_bound_to_the_associated_data() {
+        let key = new_key().await;
+        let (client, calls) = counted_client();
+        let s = KmsSealer::new(client, key);
+        let sealed = s.seal(b"1234", b"app_1").await.expect("seal");
+        assert!(sealed.starts_with("k1."), "{sealed}");
+        assert_eq!(sealed.split('.').count(), 3);
+        assert!(!sealed.contains("1234"));
+        assert_eq!(s.open(&sealed, b"app_1").await.expect("open"), b"1234");
+        assert_ne!(s.seal(b"1234", b"app_1").await.unwrap(), sealed, "fresh nonce each time");
+        assert_eq!(s.open(&s.seal(b"", b"").await.unwrap(), b"").await.unwrap(), b"", "empty value and aad");
+        let big = vec![7u8; 10_000];
+        assert_eq!(s.open(&s.seal(&big, b"x").await.unwrap(), b"x").await.unwrap(), big);
+
+        // Moved to another record: the associated data differs.
+        assert!(matches!(s.open(&sealed, b"app_2").await, Err(KeyError::Invalid(_))));
+        // Altered body, altered encrypted data key, malformed values.
+        assert!(matches!(s.open(&tamper(&sealed, 2), b"app_1").await, Err(KeyError::Invalid(_))));
+        assert!(s.open(&tamper(&sealed, 1), b"app_1").await.is_err(), "an altered data key");
+        for bad in [
+            "",
+            "k1",
+            "k1..",
+            "l1.abc.def",
+            "k1.!!!.AAAA",
+            &sealed.replacen("k1.", "k2.", 1),
+            &sealed[..sealed.len() - 20],
+        ] {
+            assert!(matches!(s.open(bad, b"app_1").await, Err(KeyError::Invalid(_))), "{bad:?}");
+        }
+        // One data key for all those seals; opening what this process sealed asks KMS nothing
+        // (the one Decrypt is the altered data key's).
+        assert_eq!(calls.get(), (1, 1));
+        assert_eq!((s.generate_data_key_requests(), s.decrypt_requests()), (1, 1));
+        let shown = format!("{s:?}");
+        assert!(shown.contains("KmsSealer") && !shown.contains("cipher"), "{shown}");
+
+        // The data key was generated under the encryption context: KMS opens it with the
+        // context only.
+        use base64::Engine;
+        let blob = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sealed.split('.').nth(1).unwrap()).unwrap();
+        let (client, _) = counted_client();
+        let blob = aws_sdk_kms::primitives::Blob::new(blob);
+        assert!(client.decrypt().ciphertext_blob(blob.clone()).send().await.is_err(), "no context");
+        let (k, v) = mkpf_aws::sealer::ENCRYPTION_CONTEXT;
+        let out =
+            client.decrypt().ciphertext_blob(blob).encryption_context(k, v).send().await.expect("with the context");
+        assert_eq!(out.plaintext().map(|p| p.as_ref().len()), Some(32), "an AES-256 data key");
+    }
+
+    #[tokio::test]
+    async fn a_second_seal_does_not_call_kms_and_another_process_decrypts_once() {
+        let key = new_key().await;
+        let (client, calls) = counted_client();
+        let a = KmsSealer::new(client, key.clone());
+        let first = a.seal(b"whsec_one", b"SERVICE#DEMO_PAY#s1").await.unwrap();
+        assert_eq!(calls.get(), (1, 0), "the first seal generates a data key");
+        let mut more = Vec::new();
+        for i in 0..50 {
+            more.push((a.seal(format!("code {i}").as_bytes(), format!("app_{i}").as_bytes()).await.unwrap(), i));
+        }
+        // Concurrent seals share the process's data key too.
+        let a = Arc::new(a);
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let a = a.clone();
+                tokio::spawn(async move { a.seal(&[i as u8], b"c").await.unwrap() })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(calls.get(), (1, 0), "no KMS request after the first seal");
+        assert_eq!(a.open(&first, b"SERVICE#DEMO_PAY#s1").await.unwrap(), b"whsec_one");
+        assert_eq!(calls.get(), (1, 0), "the sealing process opens its own values without KMS");
+
+        // Another process (a consumer) with the same key: one Decrypt for the data key, then
+        // none, also under concurrent opens.
+        let (client_b, calls_b) = counted_client();
+        let b = Arc::new(KmsSealer::new(client_b, key));
+        let tasks: Vec<_> = more
+            .iter()
+            .cloned()
+            .map(|(sealed, i)| {
+                let b = b.clone();
+                tokio::spawn(async move {
+                    assert_eq!(
+                        b.open(&sealed, format!("app_{i}").as_bytes()).await.unwrap(),
+                        format!("code {i}").as_bytes()
+                    );
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(b.open(&first, b"SERVICE#DEMO_PAY#s1").await.unwrap(), b"whsec_one");
+        assert_eq!(calls_b.get(), (0, 1), "one Decrypt per data key per process");
+    }
+
+    #[tokio::test]
+    async fn a_value_sealed_under_another_key_is_refused() {
+        let (client, calls) = counted_client();
+        let a = KmsSealer::new(client.clone(), new_key().await);
+        let b = KmsSealer::new(client, new_key().await);
+        let sealed = a.seal(b"1234", b"app_1").await.unwrap();
+        assert!(b.open(&sealed, b"app_1").await.is_err(), "KMS refuses a data key of another key");
+        assert!(b.open(&sealed, b"app_1").await.is_err(), "and again: a failure is not cached as a key");
+        assert_eq!(a.open(&sealed, b"app_1").await.unwrap(), b"1234");
+        assert_eq!(calls.get(), (1, 2));
+        // A key that does not exist: a clear unavailability, never a panic.
+        let (client, _) = counted_client();
+        let missing = KmsSealer::new(client, "alias/does-not-exist");
+        assert!(matches!(missing.seal(b"x", b"").await, Err(KeyError::Unavailable(_))));
+    }
+
+    #[tokio::test]
+    async fn the_data_key_is_replaced_after_its_seals_or_its_age_and_old_values_still_open() {
+        let key = new_key().await;
+        let (client, calls) = counted_client();
+        let limits = Limits { max_seals: 3, ..Limits::default() };
+        let s = KmsSealer::with_limits(client.clone(), key.clone(), limits);
+        let mut sealed = Vec::new();
+        for i in 0..7u8 {
+            sealed.push(s.seal(&[i], b"a").await.unwrap());
+        }
+        // Seals 1-3, 4-6, 7: three data keys, each written into its values.
+        assert_eq!(calls.get(), (3, 0));
+        let keys: std::collections::BTreeSet<&str> = sealed.iter().map(|v| v.split('.').nth(1).unwrap()).collect();
+        assert_eq!(keys.len(), 3);
+        for (i, v) in sealed.iter().enumerate() {
+            assert_eq!(s.open(v, b"a").await.unwrap(), [i as u8]);
+        }
+        assert_eq!(calls.get(), (3, 0), "its own data keys stay cached");
+
+        let aged = KmsSealer::with_limits(
+            client.clone(),
+            key.clone(),
+            Limits { max_age: Duration::ZERO, ..Limits::default() },
+        );
+        aged.seal(b"x", b"").await.unwrap();
+        aged.seal(b"y", b"").await.unwrap();
+        assert_eq!(calls.get(), (5, 0), "an expired data key is replaced");
+
+        // A bounded cache of opened data keys: evicted keys are decrypted again.
+        let small = KmsSealer::with_limits(client, key, Limits { max_cached: 2, ..Limits::default() });
+        for (i, v) in sealed.iter().enumerate() {
+            assert_eq!(small.open(v, b"a").await.unwrap(), [i as u8]);
+        }
+        assert_eq!(calls.get(), (5, 3), "three data keys, in order: one Decrypt each");
+        small.open(&sealed[0], b"a").await.unwrap();
+        assert_eq!(calls.get(), (5, 4), "the first was evicted (capacity 2)");
+        small.open(&sealed[6], b"a").await.unwrap();
+        assert_eq!(calls.get(), (5, 4), "the last is still cached");
+    }
+}
+
 /// Staff accounts and the audit trail on DynamoDB (moto): audited changes are one
 /// TransactWriteItems each, chains stay intact under concurrent writers, and an edited record is
 /// found by `verify`.
@@ -448,9 +699,14 @@ mod audit_on_dynamodb {
             let grant = sign_in::sign_in(&app, &anon, req).await.unwrap();
             let pctx = Context::new(Actor::new("citizen", Some(grant.person_id.as_str())));
             mkpf::mykey::lifecycle::create(&app, &pctx, &grant.person_id).await.unwrap();
-            let claims = mkpf::tokens::verify(app.citizen_keys.as_ref(), &grant.token, &[mkpf::tokens::CITIZEN_AUDIENCE], now.unix_timestamp())
-                .await
-                .unwrap();
+            let claims = mkpf::tokens::verify(
+                app.citizen_keys.as_ref(),
+                &grant.token,
+                &[mkpf::tokens::CITIZEN_AUDIENCE],
+                now.unix_timestamp(),
+            )
+            .await
+            .unwrap();
             people.push((grant.person_id, claims.sid, pctx));
         }
         let req = |n: usize| ApplyRequest {
@@ -477,11 +733,8 @@ mod audit_on_dynamodb {
         let view = applications::person_view(&app, pid, sid).await.unwrap();
         let second = applications::apply(&app, pctx, &view, "k2", req(2)).await.unwrap_err();
         assert!(matches!(second, applications::ApplyError::AlreadyApplied), "{second:?}");
-        let msgs = app
-            .queue
-            .receive(&mkpf::queues::PROVIDER_DISPATCH, 10, std::time::Duration::from_secs(1))
-            .await
-            .unwrap();
+        let msgs =
+            app.queue.receive(&mkpf::queues::PROVIDER_DISPATCH, 10, std::time::Duration::from_secs(1)).await.unwrap();
         assert_eq!(msgs.len(), 2, "one dispatch message per application, none for the replay");
     }
 
