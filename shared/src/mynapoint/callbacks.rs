@@ -224,7 +224,17 @@ async fn receive_inner(
     if secrets.is_empty() {
         return Err(CallbackError::ProviderUnknown);
     }
-    webhooks::verify(headers, body, &secrets, app.clock.epoch_secs())?;
+    match webhooks::verify(headers, body, &secrets, app.clock.epoch_secs()) {
+        // The secrets are cached for a few seconds per process: a rotation made by another
+        // process just now is found by reading them again, once.
+        // At most one such re-read per provider and second, so forged callbacks cannot turn into
+        // a read each.
+        Err(VerifyError::BadSignature) if may_reload(&provider) => {
+            let fresh = secrets::reload(app, &SecretOwner::Provider(provider.clone())).await?;
+            webhooks::verify(headers, body, &fresh, app.clock.epoch_secs())?;
+        }
+        other => other?,
+    }
     // From here on the caller is this provider.
     ctx.actor = audit::Actor::new("provider", Some(provider.as_str()));
     let (id, report) = parse(body)?;
@@ -255,6 +265,21 @@ async fn receive_inner(
         }
     }
     Err(CallbackError::Store(StoreError::Unavailable("the application kept changing".into())))
+}
+
+fn may_reload(p: &ProviderId) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::{Duration, Instant};
+    static LAST: OnceLock<Mutex<HashMap<String, Instant>>> = OnceLock::new();
+    let mut last = LAST.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    match last.get(p.as_str()) {
+        Some(t) if t.elapsed() < Duration::from_secs(1) => false,
+        _ => {
+            last.insert(p.as_str().to_owned(), Instant::now());
+            true
+        }
+    }
 }
 
 fn is_refusal(e: &CallbackError) -> bool {

@@ -268,7 +268,7 @@ pub async fn service(app: &App, code: &ServiceCode) -> Result<Option<ServiceConf
 
 /// The default configuration of the three phase-2 measures (the parameters of 2022: applications
 /// from 2022-01-01 (measure 1) and 2022-06-30 (measures 2 and 3) to 2023-09-30 JST, grants by
-/// 2023-10-31 JST). Operators load these once (`mkpf-admin mynapoint seed-measures` or the
+/// 2023-10-31 JST). Operators load these once (`mkpf-admin mynapoint seed` or the
 /// catalogue routes) and then change dates through audited updates.
 pub fn phase2_defaults() -> Vec<MeasureConfig> {
     use time::macros::datetime;
