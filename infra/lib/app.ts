@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { EDGE_REGION, edgeStackName, platformStackName } from './conventions';
+import { EDGE_REGION, edgeStackName, isSignedWebhook, platformStackName } from './conventions';
 import { EdgeStack } from './edge-stack';
 import { type Manifest, loadManifest } from './manifest';
 import { type LambdaCode, PlatformStack } from './platform-stack';
@@ -51,6 +51,7 @@ export function addStage(app: App, opts: StageOptions): BuiltStage {
     env: { account, region: EDGE_REGION },
     crossRegionReferences: true,
     config,
+    webhookPaths: manifest.routes.filter(isSignedWebhook).map((r) => r.path),
     tags,
   });
   const platform = new PlatformStack(app, platformStackName(opts.stage), {

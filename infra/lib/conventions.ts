@@ -38,6 +38,40 @@ export const TRUST_ANCHORS_ENV = 'MKPF_JPKI_TRUST_ANCHORS';
 export const CRL_URLS_ENV = 'MKPF_CRL_URLS';
 
 /**
+ * Functions that need `data_key` seal or open secrets at rest (security codes, webhook signing
+ * secrets) by envelope encryption under one symmetric KMS key (the platform stack's
+ * `SecretsKey`, alias `mkpf-<stage>-secrets`): its ARN in `MKPF_DATA_KMS_KEY`, and these two
+ * actions on it, only with the sealer's encryption context (shared/aws/src/sealer.rs
+ * `ENCRYPTION_CONTEXT`; a test compares the two).
+ */
+export const DATA_KEY_ENV = 'MKPF_DATA_KMS_KEY';
+export const SEALING_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
+export const SEALING_ENCRYPTION_CONTEXT: Readonly<Record<string, string>> = { purpose: 'mkpf-sealer' };
+
+/**
+ * Routes that only payment providers call (manifest access exactly `provider`): Standard
+ * Webhooks callbacks, authenticated by their HMAC signature over the exact body in the function
+ * (no bearer token). The WAF lets them through its User-Agent and body-pattern rules
+ * (edge-stack.ts): server-to-server clients may send no User-Agent, and a body is checked by its
+ * signature before anything parses it.
+ */
+export const SIGNED_WEBHOOK_ACCESS = 'provider';
+
+export function isSignedWebhook(r: RouteSpec): boolean {
+  return r.access.length > 0 && r.access.every((a) => a === SIGNED_WEBHOOK_ACCESS);
+}
+
+/** An anchored regular expression matching the concrete paths of route path templates. */
+export function pathTemplatesRegex(paths: readonly string[]): string {
+  const one = (p: string) =>
+    p
+      .split('/')
+      .map((seg) => (/^\{[A-Za-z_][A-Za-z0-9_]*\+\}$/.test(seg) ? '.+' : /^\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(seg) ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/');
+  return `^(?:${paths.map(one).join('|')})$`;
+}
+
+/**
  * Signing keys the infrastructure knows by name (manifest `signing_keys`): what a route signs
  * with tells which API throttle it gets (routeThrottleOf).
  */
@@ -56,6 +90,9 @@ export const CITIZEN_TOKEN_KEY = 'citizen-tokens';
  * The smallest wins where a route would fit two.
  */
 export type RouteThrottleKind = 'credentials' | 'card_sign_in' | 'public' | 'default';
+// A route may also be given its own limit by name in the stage file (api.route_throttles, e.g.
+// the citizens' application route, sized for its peak): that wins over its class.
+
 
 export function routeThrottleOf(r: RouteSpec): RouteThrottleKind {
   // Staff tokens, or a key not named here (checked first: the smallest limit wins).

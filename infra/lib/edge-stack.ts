@@ -16,12 +16,16 @@
 //   4. AWS managed rule groups: IP reputation, known bad inputs, common rule set — the common
 //      set's body rules counting only, and a rule after it blocking on their labels everywhere but
 //      the operators' bulk uploads (/v1/ops/card-auth/: DER CRLs and CSV feeds up to 4 MiB,
-//      whose bytes must not be read as text attacks).
+//      whose bytes must not be read as text attacks) and the providers' signed callbacks; its
+//      missing-User-Agent rule counting only too, and a rule blocking on its label everywhere but
+//      the signed callbacks (server-to-server clients need not send a User-Agent; the callback's
+//      HMAC signature over the exact body is checked before anything parses it).
 
 import { ArnFormat, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
+import { pathTemplatesRegex } from './conventions';
 import type { StageConfig } from './stage-config';
 
 /** Path prefixes of the staff routes, which get the tighter per-IP rate limit. */
@@ -51,8 +55,17 @@ export const COMMON_BODY_RULES: Readonly<Record<string, string>> = {
   EC2MetaDataSSRF_BODY: 'awswaf:managed:aws:core-rule-set:EC2MetaDataSSRF_Body',
 };
 
+/** The common rule set's missing-User-Agent rule and its label (see SIGNED_WEBHOOK_ACCESS in conventions.ts). */
+export const NO_USER_AGENT_RULE = 'NoUserAgent_HEADER';
+export const NO_USER_AGENT_LABEL = 'awswaf:managed:aws:core-rule-set:NoUserAgent_Header';
+
 export interface EdgeStackProps extends StackProps {
   readonly config: StageConfig;
+  /**
+   * Path templates of the signed webhook routes (manifest routes only providers call,
+   * conventions.ts isSignedWebhook): exempt from the body-pattern and missing-User-Agent rules.
+   */
+  readonly webhookPaths?: readonly string[];
 }
 
 export class EdgeStack extends Stack {
@@ -199,25 +212,34 @@ export class EdgeStack extends Stack {
       managed('AWSManagedRulesCommonRuleSet', 22, [
         { name: 'SizeRestrictions_BODY', actionToUse: { count: {} } },
         ...Object.keys(COMMON_BODY_RULES).map((name) => ({ name, actionToUse: { count: {} } })),
+        { name: NO_USER_AGENT_RULE, actionToUse: { count: {} } },
       ]),
     );
     const labels = Object.values(COMMON_BODY_RULES).map((key) => ({ labelMatchStatement: { scope: 'LABEL', key } }));
-    const uploads = BULK_UPLOAD_PATH_PREFIXES.map((prefix) => ({
+    const uploads: wafv2.CfnWebACL.StatementProperty[] = BULK_UPLOAD_PATH_PREFIXES.map((prefix) => ({
       byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint: 'STARTS_WITH', searchString: prefix, textTransformations: [{ priority: 0, type: 'NONE' }] },
     }));
+    const webhooks: wafv2.CfnWebACL.StatementProperty[] =
+      (props.webhookPaths ?? []).length > 0
+        ? [{ regexMatchStatement: { fieldToMatch: { uriPath: {} }, regexString: pathTemplatesRegex(props.webhookPaths!), textTransformations: [{ priority: 0, type: 'NONE' }] } }]
+        : [];
+    const not = (statements: wafv2.CfnWebACL.StatementProperty[]): wafv2.CfnWebACL.StatementProperty => ({
+      notStatement: { statement: statements.length === 1 ? statements[0] : { orStatement: { statements } } },
+    });
     rules.push({
       name: 'common-body-rules',
       priority: 23, // after the rule group: labels are seen by later rules only
-      statement: {
-        andStatement: {
-          statements: [
-            { orStatement: { statements: labels } },
-            { notStatement: { statement: uploads.length === 1 ? uploads[0] : { orStatement: { statements: uploads } } } },
-          ],
-        },
-      },
+      statement: { andStatement: { statements: [{ orStatement: { statements: labels } }, not([...uploads, ...webhooks])] } },
       action: { block: {} },
       visibilityConfig: metric('common-body-rules'),
+    });
+    const noUserAgent: wafv2.CfnWebACL.StatementProperty = { labelMatchStatement: { scope: 'LABEL', key: NO_USER_AGENT_LABEL } };
+    rules.push({
+      name: 'common-no-user-agent',
+      priority: 24,
+      statement: webhooks.length > 0 ? { andStatement: { statements: [noUserAgent, not(webhooks)] } } : noUserAgent,
+      action: { block: {} },
+      visibilityConfig: metric('common-no-user-agent'),
     });
 
     this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {

@@ -9,7 +9,8 @@
 //    never delete — the audit trail);
 //  - `signing_keys` (top level) and `signs_with` / `verifies_with` (per function) may be absent;
 //  - `needs` (per function): named deployment inputs besides tables, queues and keys (see
-//    NEEDS); absent means none, an unknown name is an error.
+//    NEEDS); absent means none, an unknown name is an error;
+//  - `metric_alarms` (top level): alarms on platform counters (EMF); absent means none.
 // Anything inconsistent (a reference to an unknown table, queue or key, a duplicate name, a
 // binary used twice, a value AWS would refuse) is an error with one line per problem, so a bad
 // manifest stops synthesis instead of producing a half-right template.
@@ -68,9 +69,11 @@ export type FunctionKind = 'route' | 'consumer' | 'job';
  *  - `trust_anchors`: the JPKI root bundle, packaged into the function's zip by scripts/package
  *    (`MKPF_JPKI_TRUST_ANCHORS` = its path under /var/task);
  *  - `crl_urls`: where the J-LIS CRLs are published (`MKPF_CRL_URLS`, from the stage file's
- *    `card_auth.crl_urls`).
+ *    `card_auth.crl_urls`);
+ *  - `data_key`: the symmetric KMS key sealing secrets at rest (`MKPF_DATA_KMS_KEY` = its ARN),
+ *    with kms:GenerateDataKey and kms:Decrypt on it (envelope encryption, mkpf_aws::KmsSealer).
  */
-export const NEEDS = ['trust_anchors', 'crl_urls'] as const;
+export const NEEDS = ['trust_anchors', 'crl_urls', 'data_key'] as const;
 export type Need = (typeof NEEDS)[number];
 
 /** What every function (route, consumer, job) declares about the resources it uses. */
@@ -111,6 +114,18 @@ export interface JobSpec extends FunctionSpec {
   readonly scheduleExpression: string;
 }
 
+/**
+ * An alarm on a platform counter: CloudWatch Embedded Metric Format, namespace
+ * `metrics_namespace`, no dimensions; it fires when the counter's 5-minute sum reaches
+ * `threshold` (a counter the code never emits stays OK: missing data is not breaching).
+ */
+export interface MetricAlarmSpec {
+  readonly name: string;
+  readonly metric: string;
+  readonly threshold: number;
+  readonly description: string;
+}
+
 export interface Manifest {
   readonly metricsNamespace: string;
   readonly scheduleTimezone: string;
@@ -120,6 +135,7 @@ export interface Manifest {
   readonly routes: readonly RouteSpec[];
   readonly consumers: readonly ConsumerSpec[];
   readonly jobs: readonly JobSpec[];
+  readonly metricAlarms: readonly MetricAlarmSpec[];
 }
 
 /** Every function of the manifest, routes first, then consumers, then jobs. */
@@ -180,6 +196,8 @@ export function parseManifest(raw: unknown, source = '<manifest>'): Manifest {
   const jobs = p.array(root.jobs, 'jobs').map((j, i) => job(p, j, `jobs[${i}]`));
   const scheduleTimezone = root.schedule_timezone === undefined ? 'Asia/Tokyo' : p.string(root.schedule_timezone, 'schedule_timezone');
   const metricsNamespace = root.metrics_namespace === undefined ? 'MKPF' : p.string(root.metrics_namespace, 'metrics_namespace');
+  const metricAlarms =
+    root.metric_alarms === undefined ? [] : p.array(root.metric_alarms, 'metric_alarms').map((a, i) => metricAlarm(p, a, `metric_alarms[${i}]`));
 
   // Names are unique within their kind; queue and dead-letter queue names share one namespace.
   p.unique(tables.map((t) => t.name), 'table name');
@@ -190,6 +208,7 @@ export function parseManifest(raw: unknown, source = '<manifest>'): Manifest {
   p.unique(routes.map((r) => `${r.method} ${r.path}`), 'route (method and path)');
   p.unique(consumers.map((c) => c.name), 'consumer name');
   p.unique(jobs.map((j) => j.name), 'job name');
+  p.unique(metricAlarms.map((a) => a.name), 'metric alarm name');
   const fns: FunctionSpec[] = [...routes, ...consumers, ...jobs];
   // One Lambda function per binary: each binary serves exactly one route, consumer or job.
   p.unique(fns.map((f) => f.binary), 'binary (one Lambda function serves one route, consumer or job)');
@@ -210,7 +229,7 @@ export function parseManifest(raw: unknown, source = '<manifest>'): Manifest {
   for (const c of consumers) if (!queueNames.has(c.queue)) p.add(`consumer ${c.name}: consumes unknown queue ${JSON.stringify(c.queue)}`);
 
   if (p.list.length > 0) throw new ManifestError(source, p.list);
-  return { metricsNamespace, scheduleTimezone, tables, queues, signingKeys, routes, consumers, jobs };
+  return { metricsNamespace, scheduleTimezone, tables, queues, signingKeys, routes, consumers, jobs, metricAlarms };
 }
 
 // --- entries -------------------------------------------------------------------------------------
@@ -277,6 +296,18 @@ function signingKey(p: Problems, raw: unknown, at: string): SigningKeySpec {
     signingAlgorithm,
     env,
     purpose: o.purpose === undefined ? '' : p.string(o.purpose, `${at}.purpose`),
+  };
+}
+
+function metricAlarm(p: Problems, raw: unknown, at: string): MetricAlarmSpec {
+  const o = p.object(raw, at) ?? {};
+  return {
+    name: p.name(o.name, `${at}.name`),
+    // CloudWatch metric names: 1..255 characters.
+    metric: p.matching(o.metric, `${at}.metric`, /^[A-Za-z0-9_.:-]{1,255}$/),
+    threshold: p.int(o.threshold, `${at}.threshold`, 1, 1_000_000_000),
+    // CloudWatch alarm descriptions: at most 1024 characters.
+    description: o.description === undefined ? '' : p.matching(o.description, `${at}.description`, /^[^]{1,900}$/),
   };
 }
 

@@ -1,7 +1,8 @@
 // The platform stack (the stage's region): everything the manifest describes, plus what runs it.
 //
 //   keys        a customer-managed data key (tables, queues, backup vault), an alarms key (SNS),
-//               one asymmetric KMS key per manifest signing key
+//               one asymmetric KMS key per manifest signing key, and a secrets key (envelope
+//               sealing of secrets at rest) when a function needs `data_key`
 //   tables      DynamoDB, on demand, PITR, deletion protection, TTL, GSIs, data key
 //   queues      SQS + dead-letter queue + redrive, data key, TLS only
 //   functions   one Lambda per route / consumer / job (provided.al2023, arm64, X-Ray, own log
@@ -13,14 +14,14 @@
 //   api         HTTP API, every route, stage and per-route throttling, access logs, an
 //               authorizer that admits only requests coming through CloudFront
 //   edge        CloudFront in front of the API with the WAF web ACL of the edge stack
-//   monitoring  alarms to an SNS topic, a dashboard
+//   monitoring  alarms to an SNS topic (also on the manifest's metric alarms), a dashboard
 //   backup      AWS Backup daily (and monthly) plan over every table
 //
 // Nothing here names a table, queue, route, consumer or job: they all come from the manifest.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ArnFormat, Aws, CfnOutput, CfnParameter, CfnResource, CfnRule, Duration, Fn, NestedStack, RemovalPolicy, Stack, type StackProps, TimeZone, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aws, CfnOutput, CfnParameter, CfnResource, CfnRule, Duration, Fn, NestedStack, RemovalPolicy, Stack, type StackProps, TimeZone, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -58,7 +59,10 @@ import {
   TABLE_READ_ACTIONS,
   TABLE_WRITE_ACTIONS,
   CRL_URLS_ENV,
+  DATA_KEY_ENV,
   LAMBDA_TASK_ROOT,
+  SEALING_ACTIONS,
+  SEALING_ENCRYPTION_CONTEXT,
   TRUST_ANCHORS_ENV,
   TRUST_ANCHORS_FILE,
   TRUST_ANCHORS_SOURCE,
@@ -118,6 +122,8 @@ export class PlatformStack extends Stack {
   readonly config: StageConfig;
   readonly dataKey: kms.Key;
   readonly alarmsKey: kms.Key;
+  /** The symmetric key of secrets sealed at rest; only when a function needs `data_key`. */
+  readonly secretsKey?: kms.Key;
   readonly signingKeys = new Map<string, kms.Key>();
   readonly tables = new Map<string, dynamodb.Table>();
   readonly queues = new Map<string, PlatformQueue>();
@@ -199,6 +205,20 @@ export class PlatformStack extends Stack {
           removalPolicy: RemovalPolicy.RETAIN,
         }),
       );
+    }
+
+    // Secrets sealed at rest (security codes until the provider has them, webhook signing
+    // secrets): envelope encryption by the functions that need `data_key` (mkpf_aws::KmsSealer),
+    // with a key of its own, so that reading a table (backups, the operator inquiry) never
+    // suffices to open them. Rotation keeps the old key material: old values still open.
+    if (allFunctions(manifest).some((f) => f.needs.includes('data_key'))) {
+      this.secretsKey = new kms.Key(this, 'SecretsKey', {
+        alias: `alias/mkpf-${stage}-secrets`,
+        description: `MKPF ${stage}: envelope key of secrets sealed at rest (security codes, webhook signing secrets); only functions that need data_key may generate and decrypt data keys`,
+        enableKeyRotation: true,
+        // A deleted key would make every sealed secret unreadable.
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
     }
 
     // --- tables ----------------------------------------------------------------------------------
@@ -407,6 +427,7 @@ export class PlatformStack extends Stack {
       // lists none (the crl-fetch job then has nothing to do; CRLs are imported by hand).
       if (spec.needs.includes('trust_anchors')) environment[TRUST_ANCHORS_ENV] = `${LAMBDA_TASK_ROOT}/${TRUST_ANCHORS_FILE}`;
       if (spec.needs.includes('crl_urls') && config.cardAuth.crlUrls.length > 0) environment[CRL_URLS_ENV] = config.cardAuth.crlUrls.join(' ');
+      if (spec.needs.includes('data_key')) environment[DATA_KEY_ENV] = this.secretsKey!.keyArn;
 
       const fn = new lambda.Function(scope, 'Function', {
         functionName: name,
@@ -511,13 +532,21 @@ export class PlatformStack extends Stack {
     // (citizen-facing, anonymous) routes get api.public_route_throttle; every other route has the
     // stage default (api.route_throttle). Each route's bucket is its own, so a flood on one route
     // never uses up another's.
+    // A route named in the stage file's api.route_throttles gets that limit instead (e.g. the
+    // citizens' applications, sized for their peak; docs/operations.md "Mynapoint").
     const cfnStage = this.apiStage.node.defaultChild as apigwv2.CfnStage;
     const throttles = { credentials: config.api.credentialsRouteThrottle, card_sign_in: config.api.cardSignInThrottle, public: config.api.publicRouteThrottle };
-    const limited = manifest.routes.filter((r) => routeThrottleOf(r) !== 'default');
+    const own = config.api.routeThrottles;
+    for (const name of Object.keys(own)) {
+      if (!manifest.routes.some((r) => r.name === name)) {
+        Annotations.of(this).addWarningV2('mkpf:unknown-route-throttle', `stages/${stage}.json api.route_throttles names route ${JSON.stringify(name)}, which the manifest lacks; ignored`);
+      }
+    }
+    const limited = manifest.routes.filter((r) => own[r.name] !== undefined || routeThrottleOf(r) !== 'default');
     if (limited.length > 0) {
       cfnStage.routeSettings = Object.fromEntries(
         limited.map((r) => {
-          const t = throttles[routeThrottleOf(r) as keyof typeof throttles];
+          const t = own[r.name] ?? throttles[routeThrottleOf(r) as keyof typeof throttles];
           return [
             `${r.method} ${r.path}`,
             { ThrottlingRateLimit: t.ratePerSec, ThrottlingBurstLimit: t.burst, DetailedMetricsEnabled: true },
@@ -628,6 +657,19 @@ export class PlatformStack extends Stack {
       });
     }
     dlqAlarm('scheduler', this.schedulerDlq, 'EventBridge Scheduler');
+
+    // Platform counters of which one increment needs an operator (manifest metric_alarms; the
+    // functions emit them as EMF log lines, no dimensions).
+    for (const a of manifest.metricAlarms) {
+      alarm(alarmsScope, `metric-${a.name}`, {
+        alarmName: `mkpf-${stage}-metric-${a.name}`,
+        alarmDescription: `${a.description || a.metric} (${manifest.metricsNamespace}/${a.metric} >= ${a.threshold} in 5 minutes). See docs/operations.md#alarms-and-what-to-do.`,
+        metric: new cloudwatch.Metric({ namespace: manifest.metricsNamespace, metricName: a.metric, statistic: 'Sum', period: fiveMin }),
+        threshold: a.threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+      });
+    }
 
     // Per table: throttled requests (table and each index) and system errors.
     const ddbMetric = (metricName: string, dims: Record<string, string>) =>
@@ -891,6 +933,17 @@ export class PlatformStack extends Stack {
     }
     if (verifiesOnly.length > 0) {
       role.addToPolicy(new iam.PolicyStatement({ sid: 'VerifyWithKeys', actions: VERIFY_ACTIONS, resources: verifiesOnly.map((k) => this.signingKeys.get(k)!.keyArn) }));
+    }
+    if (spec.needs.includes('data_key')) {
+      // Envelope sealing: new data keys and opening them, only with the sealer's context.
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'SealWithSecretsKey',
+          actions: SEALING_ACTIONS,
+          resources: [this.secretsKey!.keyArn],
+          conditions: { StringEquals: Object.fromEntries(Object.entries(SEALING_ENCRYPTION_CONTEXT).map(([k, v]) => [`kms:EncryptionContext:${k}`, v])) },
+        }),
+      );
     }
     if (spec.kind === 'route' && spec.name === HEALTH_ROUTE) {
       role.addToPolicy(new iam.PolicyStatement({ sid: 'HealthCheckReachability', actions: HEALTH_ACTIONS, resources: ['*'] }));

@@ -38,6 +38,12 @@ export interface StageConfig {
     readonly credentialsRouteThrottle: Throttle;
     /** Citizen card sign-in (routes signing with the citizen token key): the platform's hot path. */
     readonly cardSignInThrottle: Throttle;
+    /**
+     * Limits of single routes, by manifest route name (`api.route_throttles`, optional): they win
+     * over the route's class. A name the manifest lacks is ignored with a synthesis warning (a
+     * test checks the checked-in manifest has every name the stage files give).
+     */
+    readonly routeThrottles: Readonly<Record<string, Throttle>>;
   };
   readonly waf: {
     readonly requestsPerIpPer5Min: number;
@@ -90,6 +96,19 @@ export function parseStageConfig(stage: StageName, raw: any, source = `${stage}.
     ratePerSec: int(v?.rate_per_sec, `${at}.rate_per_sec`, 0, 10000),
     burst: int(v?.burst, `${at}.burst`, 0, 5000),
   });
+  const routeThrottles = (v: unknown): Record<string, Throttle> => {
+    if (v === undefined || v === null) return {};
+    if (typeof v !== 'object' || Array.isArray(v)) {
+      problems.push('api.route_throttles: expected an object of route name → { rate_per_sec, burst }');
+      return {};
+    }
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>).map(([name, t]) => {
+        if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) problems.push(`api.route_throttles: ${JSON.stringify(name)} is not a route name`);
+        return [name, throttle(t, `api.route_throttles.${name}`)];
+      }),
+    );
+  };
   const strings = (v: unknown, at: string, re: RegExp): string[] => {
     if (!Array.isArray(v)) {
       problems.push(`${at}: expected a list`);
@@ -134,6 +153,7 @@ export function parseStageConfig(stage: StageName, raw: any, source = `${stage}.
       publicRouteThrottle: throttle(raw?.api?.public_route_throttle, 'api.public_route_throttle'),
       credentialsRouteThrottle: throttle(raw?.api?.credentials_route_throttle, 'api.credentials_route_throttle'),
       cardSignInThrottle: throttle(raw?.api?.card_sign_in_throttle, 'api.card_sign_in_throttle'),
+      routeThrottles: routeThrottles(raw?.api?.route_throttles),
     },
     waf: {
       // WAF rate-based rules: 10 ..= 2,000,000,000 requests per evaluation window.

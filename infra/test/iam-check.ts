@@ -16,12 +16,16 @@ const XRAY = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 const HEALTH = ['dynamodb:ListTables', 'sqs:ListQueues'];
 const DATA_KEY_READ = ['kms:Decrypt', 'kms:DescribeKey'];
 const DATA_KEY_WRITE = ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'];
+/** Envelope sealing (needs data_key): new data keys and opening them, with the sealer's encryption context only. */
+export const SEALING = ['kms:Decrypt', 'kms:GenerateDataKey'];
+export const SEALING_CONDITION = { StringEquals: { 'kms:EncryptionContext:purpose': 'mkpf-sealer' } };
 
 type Target =
   | { kind: 'table'; table: string; index?: string }
   | { kind: 'queue'; queue: string }
   | { kind: 'dlq'; queue: string }
   | { kind: 'data-key' }
+  | { kind: 'secrets-key' }
   | { kind: 'signing-key'; key: string }
   | { kind: 'own-log-group' }
   | { kind: 'any' }
@@ -52,6 +56,7 @@ export function iamProblems(s: Synth, spec: FunctionSpec, json: any = s.json): s
     ids.set(logicalId(q.dlq), { kind: 'dlq', queue: name });
   }
   ids.set(logicalId(p.dataKey), { kind: 'data-key' });
+  if (p.secretsKey) ids.set(logicalId(p.secretsKey), { kind: 'secrets-key' });
   for (const [name, k] of p.signingKeys) ids.set(logicalId(k), { kind: 'signing-key', key: name });
   ids.set(logicalId(p.functions.get(spec.binary)!.logGroup), { kind: 'own-log-group' });
 
@@ -130,6 +135,14 @@ export function iamProblems(s: Synth, spec: FunctionSpec, json: any = s.json): s
           if (bad.length > 0) problems.push(`${where}: ${bad.join(', ')} on the data key`);
           break;
         }
+        case 'secrets-key': {
+          if (!spec.needs.includes('data_key')) problems.push(`${where}: uses the secrets key but does not need data_key`);
+          const bad = extra(SEALING);
+          if (bad.length > 0) problems.push(`${where}: ${bad.join(', ')} on the secrets key`);
+          if (JSON.stringify(st.Condition) !== JSON.stringify(SEALING_CONDITION)) problems.push(`${where}: the secrets key without the sealer's encryption context: ${JSON.stringify(st.Condition)}`);
+          grant('secrets-key', actions);
+          break;
+        }
         case 'signing-key': {
           const allowed = spec.signsWith.includes(t.key) ? ['kms:Sign', 'kms:GetPublicKey'] : spec.verifiesWith.includes(t.key) ? ['kms:GetPublicKey'] : [];
           if (allowed.length === 0) problems.push(`${where}: touches undeclared signing key ${t.key}`);
@@ -170,6 +183,7 @@ export function iamProblems(s: Synth, spec: FunctionSpec, json: any = s.json): s
   if (consumes && !has(`queue:${consumes}`, CONSUME)) problems.push(`${where}: cannot consume ${consumes}`);
   for (const k of spec.signsWith) if (!has(`key:${k}`, ['kms:Sign', 'kms:GetPublicKey'])) problems.push(`${where}: cannot sign with ${k}`);
   for (const k of spec.verifiesWith) if (!has(`key:${k}`, ['kms:GetPublicKey'])) problems.push(`${where}: cannot verify with ${k}`);
+  if (spec.needs.includes('data_key') && !has('secrets-key', SEALING)) problems.push(`${where}: cannot seal with the secrets key`);
   if (spec.kind === 'route' && spec.name === 'health' && !has('any', HEALTH)) problems.push(`${where}: lacks ${HEALTH.join(', ')}`);
   if (!has('any', XRAY)) problems.push(`${where}: cannot send X-Ray traces`);
   return problems;

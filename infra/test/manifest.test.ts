@@ -58,13 +58,15 @@ describe('manifest loader', () => {
     const m = parseManifest(raw);
     assert.deepEqual(m.routes[0].needs, ['trust_anchors', 'crl_urls']);
     assert.deepEqual(m.jobs[0].needs, []);
-    assert.deepEqual(NEEDS, ['trust_anchors', 'crl_urls']);
+    assert.deepEqual(NEEDS, ['trust_anchors', 'crl_urls', 'data_key']);
   });
 
-  it('the checked-in manifest: needs are known names, and something needs the trust anchors', () => {
+  it('the checked-in manifest: needs are known names, and something needs the trust anchors, and routes and a consumer the data key', () => {
     const m = loadManifest(MANIFEST_PATH);
     const all = allFunctions(m).flatMap((f) => f.needs);
     assert.ok(all.includes('trust_anchors'));
+    assert.ok(m.routes.some((r) => r.needs.includes('data_key')));
+    assert.ok(m.consumers.some((c) => c.needs.includes('data_key')), 'consumers carry needs too');
     for (const n of all) assert.ok((NEEDS as readonly string[]).includes(n), n);
   });
 
@@ -75,9 +77,26 @@ describe('manifest loader', () => {
     raw.jobs[0].needs = [7];
     const p = problemsOf(raw);
     assert.equal(p.length, 3, p.join('\n'));
-    assert.ok(p.some((x) => x === 'routes[0].needs[1]: unknown deployment input "hsm_pin" (known: trust_anchors, crl_urls); infra/ must learn to provide it first'), p.join('\n'));
+    assert.ok(p.some((x) => x === 'routes[0].needs[1]: unknown deployment input "hsm_pin" (known: trust_anchors, crl_urls, data_key); infra/ must learn to provide it first'), p.join('\n'));
     assert.ok(p.some((x) => x === 'routes[1].needs: expected a list'), p.join('\n'));
     assert.ok(p.some((x) => x.startsWith('jobs[0].needs[0]: expected a non-empty string')), p.join('\n'));
+  });
+
+  it('metric alarms: absent means none; read with their threshold; bad ones refused, one line each', () => {
+    assert.deepEqual(loadManifest(V1_MANIFEST_PATH).metricAlarms, []);
+    const raw = rawManifest(V1_MANIFEST_PATH);
+    raw.metric_alarms = [{ name: 'dispatch-dead-lettered', metric: 'dispatch_dead_lettered', threshold: 1, description: 'an application was not delivered' }];
+    assert.deepEqual(parseManifest(raw).metricAlarms, [{ name: 'dispatch-dead-lettered', metric: 'dispatch_dead_lettered', threshold: 1, description: 'an application was not delivered' }]);
+    raw.metric_alarms.push({ name: 'dispatch-dead-lettered', metric: 'bad metric name', threshold: 0 });
+    const p = problemsOf(raw);
+    assert.equal(p.length, 3, p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('metric_alarms[1].metric:')), p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('metric_alarms[1].threshold: expected a whole number from 1')), p.join('\n'));
+    assert.ok(p.some((x) => x === 'duplicate metric alarm name: "dispatch-dead-lettered"'), p.join('\n'));
+  });
+
+  it('the checked-in manifest alarms on dead-lettered dispatches', () => {
+    assert.ok(loadManifest(MANIFEST_PATH).metricAlarms.some((a) => a.metric === 'dispatch_dead_lettered' && a.threshold === 1));
   });
 
   it('reads signing keys and their use', () => {

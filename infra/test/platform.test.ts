@@ -4,11 +4,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
-import { CITIZEN_TOKEN_KEY, CRL_URLS_ENV, STAFF_TOKEN_KEY, TRUST_ANCHORS_ENV, routeThrottleOf } from '../lib/conventions';
-import { BULK_UPLOAD_PATH_PREFIXES, CARD_AUTH_PATH_PREFIX, COMMON_BODY_RULES, STAFF_PATH_PREFIXES } from '../lib/edge-stack';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { REPO_DIR } from '../lib/app';
+import { CITIZEN_TOKEN_KEY, CRL_URLS_ENV, DATA_KEY_ENV, SEALING_ENCRYPTION_CONTEXT, STAFF_TOKEN_KEY, TRUST_ANCHORS_ENV, isSignedWebhook, pathTemplatesRegex, routeThrottleOf } from '../lib/conventions';
+import { BULK_UPLOAD_PATH_PREFIXES, CARD_AUTH_PATH_PREFIX, COMMON_BODY_RULES, NO_USER_AGENT_LABEL, NO_USER_AGENT_RULE, STAFF_PATH_PREFIXES } from '../lib/edge-stack';
 import { allFunctions } from '../lib/manifest';
 import { MANIFESTS, type Synth, asList, getAttArnOf, logicalId, resourcesOf, synth } from './helpers';
-import { iamProblems, statementsOf } from './iam-check';
+import { SEALING, SEALING_CONDITION, iamProblems, statementsOf } from './iam-check';
 
 for (const { label, manifest } of MANIFESTS) {
   describe(`platform stack from ${label}`, () => {
@@ -121,6 +124,7 @@ for (const { label, manifest } of MANIFESTS) {
           // file's CRL URLs, none for staging (so unset).
           if (f.needs.includes('trust_anchors')) expectedEnv.MKPF_JPKI_TRUST_ANCHORS = '/var/task/jlis-auth-roots.pem';
           if (f.needs.includes('crl_urls') && config.cardAuth.crlUrls.length > 0) expectedEnv.MKPF_CRL_URLS = config.cardAuth.crlUrls.join(' ');
+          if (f.needs.includes('data_key')) expectedEnv.MKPF_DATA_KMS_KEY = { 'Fn::GetAtt': [id(p.secretsKey), 'Arn'] };
           assert.deepEqual(props.Environment.Variables, expectedEnv);
           if (f.kind === 'route') {
             assert.equal(props.Timeout, 10);
@@ -150,6 +154,13 @@ for (const { label, manifest } of MANIFESTS) {
       it(`${TRUST_ANCHORS_ENV} is set on exactly the functions that need trust_anchors`, () => {
         const needing = allFunctions(manifest).filter((f) => f.needs.includes('trust_anchors'));
         assert.deepEqual(withVar(TRUST_ANCHORS_ENV), needing.map((f) => `mkpf-staging-${f.binary}`).sort());
+      });
+      it(`${DATA_KEY_ENV} (the secrets key's ARN) is set on exactly the functions that need data_key`, () => {
+        const needing = allFunctions(manifest).filter((f) => f.needs.includes('data_key'));
+        assert.deepEqual(withVar(DATA_KEY_ENV), needing.map((f) => `mkpf-staging-${f.binary}`).sort());
+        for (const fn of Object.values(resourcesOf(json, 'AWS::Lambda::Function')).filter((x) => x.Properties.Environment?.Variables?.[DATA_KEY_ENV])) {
+          assert.deepEqual(fn.Properties.Environment.Variables[DATA_KEY_ENV], { 'Fn::GetAtt': [id(p.secretsKey), 'Arn'] });
+        }
       });
       it(`${CRL_URLS_ENV} is left unset while the stage file lists no CRL URLs`, () => {
         assert.deepEqual(config.cardAuth.crlUrls, []);
@@ -192,7 +203,8 @@ for (const { label, manifest } of MANIFESTS) {
     describe('signing keys', () => {
       it('one asymmetric SIGN_VERIFY key per manifest signing key, with an alias; data and alarm keys rotate', () => {
         const keys = resourcesOf(json, 'AWS::KMS::Key');
-        assert.equal(Object.keys(keys).length, 2 + manifest.signingKeys.length);
+        const sealing = allFunctions(manifest).some((f) => f.needs.includes('data_key'));
+        assert.equal(Object.keys(keys).length, 2 + manifest.signingKeys.length + (sealing ? 1 : 0));
         for (const k of manifest.signingKeys) {
           const keyId = id(p.signingKeys.get(k.name));
           const r = keys[keyId];
@@ -202,6 +214,47 @@ for (const { label, manifest } of MANIFESTS) {
           s.template.hasResourceProperties('AWS::KMS::Alias', { AliasName: `alias/mkpf-staging-${k.name}`, TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
         }
         for (const k of [p.dataKey, p.alarmsKey]) assert.equal(keys[id(k)].Properties.EnableKeyRotation, true);
+      });
+    });
+
+    describe('secrets key (needs data_key: envelope sealing of secrets at rest)', () => {
+      const needing = allFunctions(manifest).filter((f) => f.needs.includes('data_key'));
+      it(needing.length > 0 ? 'a symmetric key of its own, rotating, retained, with an alias' : 'none, since no function needs data_key', () => {
+        if (needing.length === 0) {
+          assert.equal(p.secretsKey, undefined);
+          return;
+        }
+        const r = json.Resources[id(p.secretsKey)];
+        assert.equal(r.Type, 'AWS::KMS::Key');
+        assert.ok(r.Properties.KeySpec === undefined || r.Properties.KeySpec === 'SYMMETRIC_DEFAULT', r.Properties.KeySpec);
+        assert.ok(r.Properties.KeyUsage === undefined || r.Properties.KeyUsage === 'ENCRYPT_DECRYPT', r.Properties.KeyUsage);
+        assert.equal(r.Properties.EnableKeyRotation, true);
+        assert.equal(r.DeletionPolicy, 'Retain');
+        assert.notEqual(id(p.secretsKey), id(p.dataKey), 'not the tables and queues key');
+        s.template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/mkpf-staging-secrets', TargetKeyId: { 'Fn::GetAtt': [id(p.secretsKey), 'Arn'] } });
+      });
+      it('kms:GenerateDataKey and kms:Decrypt on it, with the sealer encryption context, for exactly the functions that need data_key', () => {
+        const secretsArn = p.secretsKey ? JSON.stringify({ 'Fn::GetAtt': [id(p.secretsKey), 'Arn'] }) : undefined;
+        const granted = allFunctions(manifest)
+          .filter((f) =>
+            statementsOf(s, f.binary).statements.some((st) => {
+              const onKey = secretsArn !== undefined && asList(st.Resource).some((r) => JSON.stringify(r) === secretsArn);
+              if (onKey) {
+                assert.deepEqual(asList<string>(st.Action).sort(), SEALING, f.name);
+                assert.deepEqual(st.Condition, SEALING_CONDITION, f.name);
+              }
+              return onKey;
+            }),
+          )
+          .map((f) => f.binary);
+        assert.deepEqual(granted.sort(), needing.map((f) => f.binary).sort());
+      });
+      it('the encryption context is the one the Rust sealer uses (shared/aws/src/sealer.rs)', () => {
+        const rust = fs.readFileSync(path.join(REPO_DIR, 'shared', 'aws', 'src', 'sealer.rs'), 'utf8');
+        const m = /pub const ENCRYPTION_CONTEXT: \(&str, &str\) = \("([^"]+)", "([^"]+)"\);/.exec(rust);
+        assert.ok(m, 'ENCRYPTION_CONTEXT not found in sealer.rs');
+        assert.deepEqual(SEALING_ENCRYPTION_CONTEXT, { [m[1]]: m[2] });
+        assert.deepEqual(SEALING_CONDITION.StringEquals, { [`kms:EncryptionContext:${m[1]}`]: m[2] });
       });
     });
 
@@ -280,7 +333,8 @@ for (const { label, manifest } of MANIFESTS) {
           ThrottlingBurstLimit: config.api.routeThrottle.burst,
           ThrottlingRateLimit: config.api.routeThrottle.ratePerSec,
         });
-        const limited = manifest.routes.filter((r) => r.public || r.signsWith.length > 0);
+        const own = config.api.routeThrottles;
+        const limited = manifest.routes.filter((r) => r.public || r.signsWith.length > 0 || own[r.name] !== undefined);
         assert.deepEqual(Object.keys(props.RouteSettings ?? {}).sort(), limited.map((r) => `${r.method} ${r.path}`).sort());
         const staffSignIn = manifest.routes.find((r) => r.path === '/v1/staff/sessions');
         if (staffSignIn) assert.ok(staffSignIn.signsWith.includes(STAFF_TOKEN_KEY), 'staff sign-in mints staff tokens: the credentials limit');
@@ -295,7 +349,11 @@ for (const { label, manifest } of MANIFESTS) {
               : r.signsWith.includes(CITIZEN_TOKEN_KEY)
                 ? config.api.cardSignInThrottle
                 : config.api.publicRouteThrottle;
-        for (const r of limited) {
+        // A route the stage file names in api.route_throttles has that limit, whatever its class.
+        for (const r of manifest.routes.filter((x) => own[x.name] !== undefined)) {
+          assert.deepEqual(props.RouteSettings[`${r.method} ${r.path}`], { ThrottlingRateLimit: own[r.name].ratePerSec, ThrottlingBurstLimit: own[r.name].burst, DetailedMetricsEnabled: true }, r.name);
+        }
+        for (const r of limited.filter((x) => own[x.name] === undefined)) {
           const t = expected(r);
           assert.deepEqual(props.RouteSettings[`${r.method} ${r.path}`], {
             ThrottlingRateLimit: t.ratePerSec,
@@ -421,12 +479,23 @@ for (const { label, manifest } of MANIFESTS) {
           Object.values(COMMON_BODY_RULES).map((key) => ({ Scope: 'LABEL', Key: key })),
         );
         for (const key of Object.values(COMMON_BODY_RULES)) assert.match(key, /^awswaf:managed:aws:core-rule-set:[A-Za-z0-9]+_Body$/);
-        assert.deepEqual(not.NotStatement.Statement.ByteMatchStatement, {
+        const webhooks = manifest.routes.filter(isSignedWebhook);
+        const exempt = webhooks.length > 0 ? not.NotStatement.Statement.OrStatement.Statements : [not.NotStatement.Statement];
+        assert.deepEqual(exempt[0].ByteMatchStatement, {
           FieldToMatch: { UriPath: {} },
           PositionalConstraint: 'STARTS_WITH',
           SearchString: '/v1/ops/card-auth/',
           TextTransformations: [{ Priority: 0, Type: 'NONE' }],
         });
+        // The providers' signed callbacks: their body is checked by its signature first.
+        if (webhooks.length > 0) {
+          assert.equal(exempt.length, 2);
+          assert.deepEqual(exempt[1].RegexMatchStatement, {
+            FieldToMatch: { UriPath: {} },
+            RegexString: pathTemplatesRegex(webhooks.map((r) => r.path)),
+            TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+          });
+        }
         // The exemption covers the uploads and only staff routes: no anonymous route lies under it.
         for (const r of manifest.routes) {
           const exempt = BULK_UPLOAD_PATH_PREFIXES.some((p) => r.path.startsWith(p));
@@ -434,6 +503,35 @@ for (const { label, manifest } of MANIFESTS) {
         }
         const uploads = manifest.routes.filter((r) => r.method === 'POST' && r.path.startsWith('/v1/ops/card-auth/'));
         for (const r of uploads) assert.ok(BULK_UPLOAD_PATH_PREFIXES.some((p) => r.path.startsWith(p)), `${r.path}: an upload the body rules would block`);
+      });
+      it('web ACL: requests without a User-Agent are blocked everywhere but on the signed webhook routes (providers call them server to server)', () => {
+        const rules = Object.values(resourcesOf(s.edgeTemplate.toJSON(), 'AWS::WAFv2::WebACL'))[0].Properties.Rules as any[];
+        const common = rules.find((r) => r.Name === 'AWSManagedRulesCommonRuleSet');
+        const overrides = common.Statement.ManagedRuleGroupStatement.RuleActionOverrides as any[];
+        assert.deepEqual(overrides.find((o) => o.Name === NO_USER_AGENT_RULE)?.ActionToUse, { Count: {} });
+        const block = rules.find((r) => r.Name === 'common-no-user-agent');
+        assert.ok(block, 'no common-no-user-agent rule');
+        assert.deepEqual(block.Action, { Block: {} });
+        assert.ok(block.Priority > common.Priority);
+        const label = { LabelMatchStatement: { Scope: 'LABEL', Key: NO_USER_AGENT_LABEL } };
+        const webhooks = manifest.routes.filter(isSignedWebhook);
+        if (webhooks.length === 0) {
+          assert.deepEqual(block.Statement, label);
+          return;
+        }
+        const [l, not] = block.Statement.AndStatement.Statements;
+        assert.deepEqual(l, label);
+        const regex = not.NotStatement.Statement.RegexMatchStatement.RegexString;
+        assert.equal(regex, pathTemplatesRegex(webhooks.map((r) => r.path)));
+        assert.ok(regex.length <= 512, "WAF's regex length limit");
+        // The exemption matches the webhook routes' concrete paths and nothing else of the manifest.
+        const re = new RegExp(regex);
+        const concrete = (p: string) => p.replace(/\{[^}]+\}/g, 'x1');
+        for (const r of manifest.routes) assert.equal(re.test(concrete(r.path)), isSignedWebhook(r) || webhooks.some((w) => concrete(w.path) === concrete(r.path)), r.path);
+        for (const r of webhooks) {
+          assert.ok(!r.public && r.access.every((a) => a === 'provider'), `${r.path}: only providers, who sign`);
+          assert.ok(!re.test(concrete(r.path) + '/more') && !re.test('/prefix' + concrete(r.path)), 'anchored');
+        }
       });
     });
 
@@ -494,6 +592,20 @@ for (const { label, manifest } of MANIFESTS) {
           assert.equal(age.MetricName, 'ApproximateAgeOfOldestMessage');
           assert.deepEqual(age.Dimensions, [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(queue), 'QueueName'] } }]);
           assert.ok(age.Threshold <= q.retentionSecs / 2);
+        });
+      }
+      for (const a of manifest.metricAlarms) {
+        it(`metric ${a.metric} (EMF, ${manifest.metricsNamespace}, no dimensions): alarm at ${a.threshold} in 5 minutes`, () => {
+          const m = named(`mkpf-staging-metric-${a.name}`);
+          assert.equal(m.Namespace, manifest.metricsNamespace);
+          assert.equal(m.MetricName, a.metric);
+          assert.equal(m.Dimensions, undefined, 'the platform counts it without dimensions');
+          assert.equal(m.Statistic, 'Sum');
+          assert.equal(m.Period, 300);
+          assert.equal(m.Threshold, a.threshold);
+          assert.equal(m.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+          assert.equal(m.TreatMissingData, 'notBreaching', 'EMF counters are only emitted when they count');
+          assert.ok(m.AlarmDescription.length <= 1024);
         });
       }
       it('scheduler dead-letter queue not empty', () => {

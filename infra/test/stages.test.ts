@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { INFRA_DIR, addStage, newApp } from '../lib/app';
+import { routeThrottleOf } from '../lib/conventions';
 import { allFunctions, loadManifest } from '../lib/manifest';
 import { loadStageConfig, parseStageConfig } from '../lib/stage-config';
 import { NEXT_MANIFEST_PATH, logicalId, mergedJson, resourcesOf, runApp, synth, tmpDir } from './helpers';
@@ -74,6 +75,45 @@ describe('stages', () => {
       assert.ok(c.waf.cardAuthRequestsPerIpPer5Min >= 10 && c.waf.cardAuthRequestsPerIpPer5Min < c.waf.requestsPerIpPer5Min, c.stage);
       assert.deepEqual(c.cardAuth.crlUrls, [], `${c.stage}: CRL URLs are set only once J-LIS has given http locations`);
     }
+  });
+
+  it('api.route_throttles: every route the stage files name is in the manifest; production sizes the application route for 10x the 45/s peak', () => {
+    const names = new Set(loadManifest(path.join(INFRA_DIR, 'manifest.json')).routes.map((r) => r.name));
+    for (const c of [loadStageConfig('production'), loadStageConfig('staging')]) {
+      for (const [name, t] of Object.entries(c.api.routeThrottles)) {
+        assert.ok(names.has(name), `stages/${c.stage}.json api.route_throttles: no route ${name} in the manifest`);
+        assert.ok(t.burst >= t.ratePerSec, `${c.stage} ${name}: a burst below the rate`);
+      }
+    }
+    const apply = production.manifest.routes.find((r) => r.method === 'POST' && r.path === '/v1/mynapoint/applications');
+    if (apply) {
+      const p = loadStageConfig('production').api.routeThrottles[apply.name];
+      assert.ok(p && p.ratePerSec >= 450, `production: ${apply.name} needs its own limit of at least 450/s`);
+      assert.ok(p.ratePerSec > loadStageConfig('production').api.routeThrottle.ratePerSec, 'above the stage default');
+      assert.ok(loadStageConfig('staging').api.routeThrottles[apply.name].ratePerSec <= p.ratePerSec);
+      const settings = Object.values(resourcesOf(production.json, 'AWS::ApiGatewayV2::Stage'))[0].Properties.RouteSettings;
+      assert.deepEqual(settings[`POST ${apply.path}`], { ThrottlingRateLimit: p.ratePerSec, ThrottlingBurstLimit: p.burst, DetailedMetricsEnabled: true });
+    }
+  });
+
+  it('api.route_throttles is optional; bad names and limits are refused; a route the manifest lacks only warns', () => {
+    const raw = JSON.parse(fs.readFileSync(path.join(INFRA_DIR, 'stages', 'staging.json'), 'utf8'));
+    delete raw.api.route_throttles;
+    assert.deepEqual(parseStageConfig('staging', raw).api.routeThrottles, {});
+    raw.api.route_throttles = { 'Bad Name': { rate_per_sec: 1, burst: 1 }, ok: { rate_per_sec: -1, burst: 1 } };
+    assert.throws(
+      () => parseStageConfig('staging', raw),
+      (e: Error) => e.message.includes('api.route_throttles: "Bad Name" is not a route name') && e.message.includes('api.route_throttles.ok.rate_per_sec'),
+    );
+    raw.api.route_throttles = [];
+    assert.throws(() => parseStageConfig('staging', raw), /api\.route_throttles: expected an object/);
+    raw.api.route_throttles = { 'no-such-route': { rate_per_sec: 5, burst: 5 } };
+    const s = synth({ stage: 'staging', config: parseStageConfig('staging', raw), nag: false });
+    const warnings = s.platform.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data));
+    assert.ok(warnings.some((w) => w.includes('"no-such-route", which the manifest lacks; ignored')), warnings.join('\n'));
+    const settings = Object.values(resourcesOf(s.json, 'AWS::ApiGatewayV2::Stage'))[0].Properties.RouteSettings ?? {};
+    const byClass = s.manifest.routes.filter((r) => routeThrottleOf(r) !== 'default').map((r) => `${r.method} ${r.path}`);
+    assert.deepEqual(Object.keys(settings).sort(), byClass.sort(), 'ignored: only the class limits remain');
   });
 
   it('card_auth is optional (no CRL URLs) and takes only plain http:// URLs', () => {

@@ -21,6 +21,26 @@ fn qnames(qs: &[&QueueDef]) -> Vec<&'static str> {
     qs.iter().map(|q| q.name).collect()
 }
 
+/// An alarm on a platform counter (EMF, namespace [`crate::metrics::NAMESPACE`], no
+/// dimensions): infra alarms when its 5-minute sum reaches `threshold`.
+pub struct MetricAlarm {
+    /// The alarm's name (`mkpf-<stage>-metric-<name>`).
+    pub name: &'static str,
+    /// The counter, as the code counts it (`app.metrics.count(metric, &[], n)`).
+    pub metric: &'static str,
+    pub threshold: u32,
+    /// What it means and what to do (the alarm's description).
+    pub description: &'static str,
+}
+
+/// Counters of which a single increment needs an operator.
+pub const METRIC_ALARMS: &[MetricAlarm] = &[MetricAlarm {
+    name: "dispatch-dead-lettered",
+    metric: "dispatch_dead_lettered",
+    threshold: 1,
+    description: "Mynapoint: an application was not delivered to its payment provider within 3 days and its dispatch message went to the provider-dispatch dead-letter queue; the application stays submitted",
+}];
+
 pub fn manifest() -> Value {
     json!({
         "generated_by": "cargo run -p mkpf-local --bin mkpf-admin -- manifest --write",
@@ -43,6 +63,12 @@ pub fn manifest() -> Value {
             "batch_size": q.batch_size,
             "max_concurrency": q.max_concurrency,
             "purpose": q.purpose,
+        })).collect::<Vec<_>>(),
+        "metric_alarms": METRIC_ALARMS.iter().map(|a| json!({
+            "name": a.name,
+            "metric": a.metric,
+            "threshold": a.threshold,
+            "description": a.description,
         })).collect::<Vec<_>>(),
         "signing_keys": SigningKey::ALL.iter().map(|k| json!({
             "name": k.name(),
@@ -74,7 +100,7 @@ pub fn manifest() -> Value {
             "signs_with": Vec::<&str>::new(),
             "verifies_with": Vec::<&str>::new(),
             "sends_to": qnames(c.sends_to),
-            "needs": Vec::<&str>::new(),
+            "needs": c.needs.iter().map(|n| n.name()).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "jobs": JOBS.iter().map(|j| json!({
             "name": j.name,
@@ -94,4 +120,21 @@ pub fn manifest_json() -> String {
     let mut s = serde_json::to_string_pretty(&manifest()).unwrap_or_default();
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each alarmed counter is one the code counts, without dimensions (the alarm's metric has
+    /// none): a renamed counter must not leave an alarm that can never fire.
+    #[test]
+    fn metric_alarms_watch_counters_the_code_counts() {
+        let sources = [include_str!("mynapoint/dispatch.rs")];
+        for a in METRIC_ALARMS {
+            let counted = format!("count(\"{}\", &[]", a.metric);
+            assert!(sources.iter().any(|s| s.contains(&counted)), "no `{counted}` for alarm {}", a.name);
+            assert!(a.threshold >= 1 && !a.description.is_empty(), "{}", a.name);
+        }
+    }
 }

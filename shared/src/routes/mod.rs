@@ -207,6 +207,10 @@ pub enum Need {
     TrustAnchors,
     /// Where the J-LIS CRLs are published (`MKPF_CRL_URLS`).
     CrlUrls,
+    /// The symmetric KMS key sealing secrets at rest (`MKPF_DATA_KMS_KEY`): functions that seal
+    /// or open security codes or webhook secrets (`app.sealer`); infra grants
+    /// kms:GenerateDataKey and kms:Decrypt on it to them only.
+    DataKey,
 }
 
 impl Need {
@@ -214,12 +218,14 @@ impl Need {
         match self {
             Need::TrustAnchors => "trust_anchors",
             Need::CrlUrls => "crl_urls",
+            Need::DataKey => "data_key",
         }
     }
     pub fn env(self) -> &'static str {
         match self {
             Need::TrustAnchors => "MKPF_JPKI_TRUST_ANCHORS",
             Need::CrlUrls => "MKPF_CRL_URLS",
+            Need::DataKey => "MKPF_DATA_KMS_KEY",
         }
     }
 }
@@ -269,6 +275,8 @@ pub struct ConsumerSpec {
     pub summary: &'static str,
     pub tables: &'static [TableUse],
     pub sends_to: &'static [&'static QueueDef],
+    /// Deployment inputs the function needs besides tables, queues and keys.
+    pub needs: &'static [Need],
     pub handler: fn(App, String) -> BoxFuture<'static, Result<(), ConsumeError>>,
 }
 
@@ -880,6 +888,7 @@ pub static CORE_CONSUMERS: &[ConsumerSpec] = &[
         summary: "Operations background tasks (notice purges)",
         tables: &[write(&tables::OPS), append(&tables::AUDIT)],
         sends_to: &[],
+        needs: &[],
         handler: |app, body| Box::pin(async move { ops::tasks::handle(&app, &body).await }),
     },
     ConsumerSpec {
@@ -889,6 +898,7 @@ pub static CORE_CONSUMERS: &[ConsumerSpec] = &[
         summary: "Re-link renewed certificates to their person, a batch of linkage-feed rows at a time",
         tables: &[write(&tables::PEOPLE), write(&tables::CARD_AUTH), append(&tables::AUDIT)],
         sends_to: &[],
+        needs: &[],
         handler: |app, body| Box::pin(async move { crate::mykey::relink::handle(&app, &body).await }),
     },
 ];

@@ -28,6 +28,7 @@ pub static ROUTES: &[RouteSpec] = &[
             read(&tables::CARD_AUTH),
         ],
         sends_to: &[&queues::PROVIDER_DISPATCH],
+        needs: &[Need::DataKey],
         handler: |m| axum::routing::on(m, mp::apply),
         ..ROUTE
     },
@@ -67,6 +68,7 @@ pub static ROUTES: &[RouteSpec] = &[
         tag: "providers",
         response: Some(schema::<mp::CallbackResult>),
         tables: &[write(&tables::APPLICATIONS), read(&tables::PROGRAMS)],
+        needs: &[Need::DataKey],
         handler: |m| axum::routing::on(m, mp::callback),
         ..ROUTE
     },

@@ -32,6 +32,7 @@ pub static ROUTES: &[RouteSpec] = &[
         response: Some(schema::<cat::ProviderCreated>),
         status: 201,
         tables: PROGRAMS_IDEMPOTENT,
+        needs: &[Need::DataKey],
         handler: |m| axum::routing::on(m, cat::create_provider),
         ..ROUTE
     },
@@ -74,6 +75,7 @@ pub static ROUTES: &[RouteSpec] = &[
         response: Some(schema::<cat::RotatedSecret>),
         status: 201,
         tables: PROGRAMS_IDEMPOTENT,
+        needs: &[Need::DataKey],
         handler: |m| axum::routing::on(m, cat::rotate_provider_secret),
         ..ROUTE
     },
@@ -90,6 +92,7 @@ pub static ROUTES: &[RouteSpec] = &[
         response: Some(schema::<cat::ServiceCreated>),
         status: 201,
         tables: PROGRAMS_IDEMPOTENT,
+        needs: &[Need::DataKey],
         handler: |m| axum::routing::on(m, cat::create_service),
         ..ROUTE
     },
@@ -161,6 +164,7 @@ pub static ROUTES: &[RouteSpec] = &[
         response: Some(schema::<cat::RotatedSecret>),
         status: 201,
         tables: PROGRAMS_IDEMPOTENT,
+        needs: &[Need::DataKey],
         handler: |m| axum::routing::on(m, cat::rotate_service_secret),
         ..ROUTE
     },

@@ -13,6 +13,7 @@ pub static CONSUMERS: &[ConsumerSpec] = &[ConsumerSpec {
     // programs: the service's endpoint and signing secrets, and disabling an endpoint after a 410.
     tables: &[write(&tables::APPLICATIONS), write(&tables::PROGRAMS), append(&tables::AUDIT)],
     sends_to: &[],
+    needs: &[Need::DataKey],
     handler: |app, body| Box::pin(async move { crate::mynapoint::dispatch::handle(&app, &body).await }),
 }];
 

@@ -95,6 +95,7 @@ pub static CONSUMERS: &[ConsumerSpec] = &[ConsumerSpec {
     summary: "Match eligibility-feed rows to people and record their facts, a batch of rows at a time",
     tables: &[write(&tables::PEOPLE), write(&tables::PROGRAMS), append(&tables::AUDIT)],
     sends_to: &[],
+    needs: &[],
     handler: |app, body| Box::pin(async move { crate::mynapoint::eligibility::handle(&app, &body).await }),
 }];
 
