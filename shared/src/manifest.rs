@@ -137,4 +137,21 @@ mod tests {
             assert!(a.threshold >= 1 && !a.description.is_empty(), "{}", a.name);
         }
     }
+
+    /// Infra gives a consumer a sixth of its queue's visibility as its Lambda timeout, and the
+    /// Lambda handles a batch one message at a time: the dispatch consumer's batch, each message
+    /// up to the HTTP timeout plus its store calls, must fit in it, or a slow provider times the
+    /// batch out (every message received again, no attempt recorded).
+    #[test]
+    fn a_dispatch_batch_fits_the_consumer_timeout() {
+        let q = &crate::queues::PROVIDER_DISPATCH;
+        let timeout = u64::from(q.visibility_timeout_secs) / 6;
+        let per_message = crate::mynapoint::dispatch::HTTP_TIMEOUT.as_secs() + 1;
+        assert!(
+            u64::from(q.batch_size) * per_message <= timeout,
+            "{} messages x {per_message} s > {timeout} s (visibility {} s / 6)",
+            q.batch_size,
+            q.visibility_timeout_secs
+        );
+    }
 }

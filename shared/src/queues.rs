@@ -33,7 +33,12 @@ pub static CARD_RELINK: QueueDef = QueueDef {
 /// the application (see `mynapoint::dispatch`), so `max_receives` is only a backstop.
 pub static PROVIDER_DISPATCH: QueueDef = QueueDef {
     name: "provider-dispatch",
-    visibility_timeout_secs: 60,
+    // A Lambda consumer handles its batch one message at a time, each up to the 10 s HTTP
+    // timeout: 10 messages need up to ~110 s, and infra sets the function timeout to a sixth of
+    // the visibility (AWS's advice), so 720 s → 120 s. Shorter, a slow provider would time the
+    // whole batch out and burn receives without recording an attempt (a test in
+    // `manifest.rs` keeps these numbers consistent).
+    visibility_timeout_secs: 720,
     max_receives: 40,
     retention_secs: 14 * 24 * 3600,
     batch_size: 10,
