@@ -248,3 +248,73 @@ async fn provider_outages_lose_and_double_nothing() {
     }
     assert!(text.contains("application delivered"), "the deliveries are logged");
 }
+
+/// The whole loop for one citizen, through the processes: card sign-in → MyKey ID → the public
+/// service list → duplicate and concurrent applications (exactly one is made) → a verifiable
+/// webhook at the provider → accepted → granted → the citizen sees the points.
+#[tokio::test]
+async fn card_to_points_with_duplicate_and_concurrent_applications() {
+    let data = data_dir("mynapoint-loop");
+    let kit: PathBuf = data.join("card-kit");
+    let ca_pem = card(&kit, &["init"]).trim().to_owned();
+    let seed = admin_json(&data, &["mynapoint", "seed", "--demo-endpoint", "http://127.0.0.1:9/webhook"]);
+    let (ws, cs) = (seed["webhook_secret"].as_str().unwrap(), seed["callback_secret"].as_str().unwrap());
+    let port = free_port();
+    let sim = Sim::start(ws, cs, &format!("http://127.0.0.1:{port}"));
+    admin_json(&data, &["mynapoint", "seed", "--demo-endpoint", &format!("{}/webhook", sim.base)]);
+    let bind = format!("127.0.0.1:{port}");
+    let p = Platform::start(&data, &[("MKPF_JPKI_TRUST_ANCHORS", ca_pem.as_str()), ("MKPF_BIND", bind.as_str())]);
+    import_crl(&p, &kit).await;
+    let token = citizen(&p, &kit, "erin").await;
+
+    let (s, services) =
+        call(reqwest::Method::GET, p.url("/v1/mynapoint/services?measure=card_acquisition"), None, None, None).await;
+    assert_eq!(s, 200, "{services}");
+    assert!(services.to_string().contains("DEMO_PAY"), "{services}");
+
+    // Twelve requests at once: eight with keys of their own, four retries of one key.
+    let body = json!({"measure": "card_acquisition", "service_code": "DEMO_PAY", "service_account_id": "acct-erin", "security_codes": ["4321"]});
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let key = if i < 4 { "erin-retry".to_owned() } else { format!("erin-{i}") };
+        let (url, token, body) = (p.url("/v1/mynapoint/applications"), token.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            call(reqwest::Method::POST, url, Some(&token), Some(body), Some(&key)).await
+        }));
+    }
+    let mut made = std::collections::BTreeSet::new();
+    let mut codes = Vec::new();
+    for t in tasks {
+        let (s, v) = t.await.unwrap();
+        match s {
+            201 => {
+                made.insert(v["application_id"].as_str().unwrap().to_owned());
+            }
+            _ => codes.push((s, v["code"].as_str().unwrap_or_default().to_owned())),
+        }
+    }
+    assert_eq!(made.len(), 1, "exactly one application: {made:?} {codes:?}");
+    assert!(
+        codes.iter().all(|(s, c)| (*s == 409 && (c == "already_applied" || c == "idempotency_in_progress"))),
+        "{codes:?}"
+    );
+    let id = made.into_iter().next().unwrap();
+
+    wait_until("accepted and granted", Duration::from_secs(60), || async {
+        let apps = my_applications(&p, &token).await;
+        apps.len() == 1 && apps[0]["state"] == "accepted" && apps[0]["points_granted"] == 5000
+    })
+    .await;
+    let apps = my_applications(&p, &token).await;
+    assert_eq!((apps[0]["application_id"].as_str(), apps[0]["points_remaining"].as_i64()), (Some(id.as_str()), Some(0)));
+    let (s, detail) =
+        call(reqwest::Method::GET, p.url(&format!("/v1/mynapoint/applications/{id}")), Some(&token), None, None).await;
+    assert_eq!(s, 200);
+    let kinds: Vec<&str> = detail["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"application.accepted") && kinds.contains(&"points.granted"), "{kinds:?}");
+    let stats = sim.stats().await;
+    assert_eq!((stats["unique"].as_u64(), stats["bad_signatures"].as_u64()), (Some(1), Some(0)), "{stats}");
+    let (status, log) = p.stop_with_log();
+    assert!(status.success());
+    assert!(!log.join("\n").contains("acct-erin"), "no service account in the log");
+}
