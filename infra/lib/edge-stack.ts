@@ -9,11 +9,13 @@
 // Rules, in order:
 //   0. planned-stop (only while stages/<stage>.json has planned_stop): 503 problem+json with
 //      Retry-After for the listed path prefixes, except for the allowed source CIDRs;
-//   1. rate limit per client IP on everything, 2. a tighter one on the staff routes
+//   1. rate limit per client IP on everything (but the providers' signed callbacks, which get
+//      their own, larger one: 4.), 2. a tighter one on the staff routes
 //      (/v1/ops/, /v1/staff/, /v1/audit/: operations, sign-in, the audit trail), 3. one on card
 //      authentication (/v1/card-auth/: challenges and citizen sign-in; the binding per-source
-//      limit, since the application only limits per process);
-//   4. AWS managed rule groups: IP reputation, known bad inputs, common rule set — the common
+//      limit, since the application only limits per process); 4. one on the providers' signed
+//      callbacks (a provider calls from a few addresses for all its customers);
+//   5. AWS managed rule groups: IP reputation, known bad inputs, common rule set — the common
 //      set's body rules counting only, and a rule after it blocking on their labels everywhere but
 //      the operators' bulk uploads (/v1/ops/card-auth/: DER CRLs and CSV feeds up to 4 MiB,
 //      whose bytes must not be read as text attacks) and the providers' signed callbacks; its
@@ -138,14 +140,39 @@ export class EdgeStack extends Stack {
       });
     }
 
+    // The providers' signed callbacks (manifest routes only providers call).
+    const webhooks: wafv2.CfnWebACL.StatementProperty[] =
+      (props.webhookPaths ?? []).length > 0
+        ? [{ regexMatchStatement: { fieldToMatch: { uriPath: {} }, regexString: pathTemplatesRegex(props.webhookPaths!), textTransformations: [{ priority: 0, type: 'NONE' }] } }]
+        : [];
+    const not = (statements: wafv2.CfnWebACL.StatementProperty[]): wafv2.CfnWebACL.StatementProperty => ({
+      notStatement: { statement: statements.length === 1 ? statements[0] : { orStatement: { statements } } },
+    });
+
     const rateLimited = { block: { customResponse: { responseCode: 429, customResponseBodyKey: 'too-many-requests', responseHeaders: [{ name: 'retry-after', value: '300' }] } } };
     rules.push({
       name: 'rate-per-ip',
       priority: 10,
-      statement: { rateBasedStatement: { limit: config.waf.requestsPerIpPer5Min, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
+      statement: {
+        rateBasedStatement: {
+          limit: config.waf.requestsPerIpPer5Min,
+          aggregateKeyType: 'IP',
+          evaluationWindowSec: 300,
+          scopeDownStatement: webhooks.length > 0 ? not(webhooks) : undefined,
+        },
+      },
       action: rateLimited,
       visibilityConfig: metric('rate-per-ip'),
     });
+    if (webhooks.length > 0) {
+      rules.push({
+        name: 'rate-per-ip-webhooks',
+        priority: 13,
+        statement: { rateBasedStatement: { limit: config.waf.webhookRequestsPerIpPer5Min, aggregateKeyType: 'IP', evaluationWindowSec: 300, scopeDownStatement: webhooks[0] } },
+        action: rateLimited,
+        visibilityConfig: metric('rate-per-ip-webhooks'),
+      });
+    }
     rules.push({
       name: 'rate-per-ip-ops',
       priority: 11,
@@ -219,13 +246,6 @@ export class EdgeStack extends Stack {
     const uploads: wafv2.CfnWebACL.StatementProperty[] = BULK_UPLOAD_PATH_PREFIXES.map((prefix) => ({
       byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint: 'STARTS_WITH', searchString: prefix, textTransformations: [{ priority: 0, type: 'NONE' }] },
     }));
-    const webhooks: wafv2.CfnWebACL.StatementProperty[] =
-      (props.webhookPaths ?? []).length > 0
-        ? [{ regexMatchStatement: { fieldToMatch: { uriPath: {} }, regexString: pathTemplatesRegex(props.webhookPaths!), textTransformations: [{ priority: 0, type: 'NONE' }] } }]
-        : [];
-    const not = (statements: wafv2.CfnWebACL.StatementProperty[]): wafv2.CfnWebACL.StatementProperty => ({
-      notStatement: { statement: statements.length === 1 ? statements[0] : { orStatement: { statements } } },
-    });
     rules.push({
       name: 'common-body-rules',
       priority: 23, // after the rule group: labels are seen by later rules only

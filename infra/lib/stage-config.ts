@@ -50,6 +50,12 @@ export interface StageConfig {
     readonly opsRequestsPerIpPer5Min: number;
     /** `/v1/card-auth/` (challenges, card sign-in): the binding per-source limit (the app limits per process only). */
     readonly cardAuthRequestsPerIpPer5Min: number;
+    /**
+     * The providers' signed callbacks (conventions.ts isSignedWebhook), instead of the general
+     * limit: a payment provider calls from a few addresses at its whole customer base's rate.
+     * Optional (`waf.webhook_requests_per_ip_per_5min`); default the general limit.
+     */
+    readonly webhookRequestsPerIpPer5Min: number;
   };
   readonly cardAuth: {
     /** Where the hourly crl-fetch job downloads the J-LIS CRLs (`MKPF_CRL_URLS`); empty: import by hand. */
@@ -143,6 +149,7 @@ export function parseStageConfig(stage: StageName, raw: any, source = `${stage}.
     if (!plannedStop.message) problems.push('planned_stop.message: expected the text shown to callers (1 to 500 characters)');
   }
 
+  const requestsPerIpPer5Min = int(raw?.waf?.requests_per_ip_per_5min, 'waf.requests_per_ip_per_5min', 10, 2_000_000_000);
   const config: StageConfig = {
     stage,
     region,
@@ -157,9 +164,13 @@ export function parseStageConfig(stage: StageName, raw: any, source = `${stage}.
     },
     waf: {
       // WAF rate-based rules: 10 ..= 2,000,000,000 requests per evaluation window.
-      requestsPerIpPer5Min: int(raw?.waf?.requests_per_ip_per_5min, 'waf.requests_per_ip_per_5min', 10, 2_000_000_000),
+      requestsPerIpPer5Min,
       opsRequestsPerIpPer5Min: int(raw?.waf?.ops_requests_per_ip_per_5min, 'waf.ops_requests_per_ip_per_5min', 10, 2_000_000_000),
       cardAuthRequestsPerIpPer5Min: int(raw?.waf?.card_auth_requests_per_ip_per_5min, 'waf.card_auth_requests_per_ip_per_5min', 10, 2_000_000_000),
+      webhookRequestsPerIpPer5Min:
+        raw?.waf?.webhook_requests_per_ip_per_5min === undefined
+          ? requestsPerIpPer5Min
+          : int(raw?.waf?.webhook_requests_per_ip_per_5min, 'waf.webhook_requests_per_ip_per_5min', 10, 2_000_000_000),
     },
     cardAuth: {
       // Plain http:// (CRLs are signed; the Rust side refuses anything else), no whitespace (the

@@ -413,7 +413,26 @@ for (const { label, manifest } of MANIFESTS) {
         assert.equal(props.Scope, 'CLOUDFRONT');
         assert.deepEqual(props.DefaultAction, { Allow: {} });
         const byName = Object.fromEntries((props.Rules as any[]).map((r) => [r.Name, r]));
-        assert.deepEqual(byName['rate-per-ip'].Statement.RateBasedStatement, { Limit: config.waf.requestsPerIpPer5Min, AggregateKeyType: 'IP', EvaluationWindowSec: 300 });
+        const webhooks = manifest.routes.filter(isSignedWebhook);
+        const webhookMatch = { RegexMatchStatement: { FieldToMatch: { UriPath: {} }, RegexString: pathTemplatesRegex(webhooks.map((r) => r.path)), TextTransformations: [{ Priority: 0, Type: 'NONE' }] } };
+        assert.deepEqual(byName['rate-per-ip'].Statement.RateBasedStatement, {
+          Limit: config.waf.requestsPerIpPer5Min,
+          AggregateKeyType: 'IP',
+          EvaluationWindowSec: 300,
+          // The providers' signed callbacks have their own limit.
+          ...(webhooks.length > 0 ? { ScopeDownStatement: { NotStatement: { Statement: webhookMatch } } } : {}),
+        });
+        if (webhooks.length > 0) {
+          assert.deepEqual(byName['rate-per-ip-webhooks'].Statement.RateBasedStatement, {
+            Limit: config.waf.webhookRequestsPerIpPer5Min,
+            AggregateKeyType: 'IP',
+            EvaluationWindowSec: 300,
+            ScopeDownStatement: webhookMatch,
+          });
+          assert.deepEqual(byName['rate-per-ip-webhooks'].Action, byName['rate-per-ip'].Action, 'answered like the other rate limits');
+        } else {
+          assert.equal(byName['rate-per-ip-webhooks'], undefined);
+        }
         assert.equal(byName['rate-per-ip-ops'].Statement.RateBasedStatement.Limit, config.waf.opsRequestsPerIpPer5Min);
         const prefixes = byName['rate-per-ip-ops'].Statement.RateBasedStatement.ScopeDownStatement.OrStatement.Statements.map(
           (st: any) => st.ByteMatchStatement.SearchString,

@@ -96,6 +96,21 @@ describe('stages', () => {
     }
   });
 
+  it('waf.webhook_requests_per_ip_per_5min: production lets a provider call back above the general per-IP limit; optional (default the general limit)', () => {
+    const p = loadStageConfig('production');
+    const st = loadStageConfig('staging');
+    assert.ok(p.waf.webhookRequestsPerIpPer5Min > p.waf.requestsPerIpPer5Min);
+    assert.ok(p.waf.webhookRequestsPerIpPer5Min >= 100 * 300, 'production: at least 100 callbacks/s from one provider address');
+    assert.ok(st.waf.webhookRequestsPerIpPer5Min <= p.waf.webhookRequestsPerIpPer5Min);
+    const raw = JSON.parse(fs.readFileSync(path.join(INFRA_DIR, 'stages', 'staging.json'), 'utf8'));
+    delete raw.waf.webhook_requests_per_ip_per_5min;
+    assert.equal(parseStageConfig('staging', raw).waf.webhookRequestsPerIpPer5Min, raw.waf.requests_per_ip_per_5min);
+    raw.waf.webhook_requests_per_ip_per_5min = 5;
+    assert.throws(() => parseStageConfig('staging', raw), /waf\.webhook_requests_per_ip_per_5min: expected a whole number from 10/);
+    const waf = Object.values(resourcesOf(production.edgeTemplate.toJSON(), 'AWS::WAFv2::WebACL'))[0].Properties.Rules as any[];
+    assert.equal(waf.find((r) => r.Name === 'rate-per-ip-webhooks').Statement.RateBasedStatement.Limit, p.waf.webhookRequestsPerIpPer5Min);
+  });
+
   it('api.route_throttles is optional; bad names and limits are refused; a route the manifest lacks only warns', () => {
     const raw = JSON.parse(fs.readFileSync(path.join(INFRA_DIR, 'stages', 'staging.json'), 'utf8'));
     delete raw.api.route_throttles;
