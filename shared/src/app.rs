@@ -26,6 +26,8 @@ pub struct Deps {
     pub seal_keys: Arc<dyn TokenKeys>,
     /// Seals secrets at rest (security codes until dispatched, webhook secrets).
     pub sealer: Arc<dyn Sealer>,
+    /// Access tokens this process has verified (one signature check per token, not per call).
+    pub verified_tokens: crate::tokens::VerifiedCache,
     /// This process's cache of the Mynapoint catalogue (measures, payment services).
     pub catalog: crate::mynapoint::catalog::Cache,
     /// Per-source limit on card-auth challenges.
@@ -89,6 +91,7 @@ impl App {
             seal_keys: keys.seal,
             sealer: keys.data,
             catalog: crate::mynapoint::catalog::Cache::default(),
+            verified_tokens: crate::tokens::VerifiedCache::default(),
             audit: crate::audit::Chains::default(),
             metrics: Arc::new(Metrics::new()),
             emit_emf: std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some(),

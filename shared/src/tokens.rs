@@ -137,6 +137,44 @@ pub fn peek_audience(token: &str) -> Option<String> {
     serde_json::from_slice::<Aud>(&bytes).ok().map(|a| a.aud)
 }
 
+/// Tokens already verified by this process, remembered by the SHA-256 of their exact text until
+/// they expire, so a client's repeated calls cost one signature check, not one each. A hit still
+/// re-checks expiry against the clock. Bounded: when full, expired entries go, then everything.
+/// (A signing key withdrawn from service keeps honouring its tokens here until they expire, at
+/// most a token's lifetime.)
+#[derive(Default)]
+pub struct VerifiedCache {
+    map: std::sync::Mutex<std::collections::HashMap<[u8; 32], Claims>>,
+}
+
+impl VerifiedCache {
+    /// Most tokens remembered at once.
+    pub const CAPACITY: usize = 50_000;
+
+    fn key(token: &str) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(token.as_bytes()).into()
+    }
+
+    /// The claims of `token` if this process verified it and it has not expired at `now`.
+    pub fn get(&self, token: &str, now: i64) -> Option<Claims> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&Self::key(token)).filter(|c| c.exp > now).cloned()
+    }
+
+    /// Remembers a token that [`verify`] accepted.
+    pub fn put(&self, token: &str, claims: &Claims, now: i64) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::CAPACITY {
+            map.retain(|_, c| c.exp > now);
+            if map.len() >= Self::CAPACITY {
+                map.clear();
+            }
+        }
+        map.insert(Self::key(token), claims.clone());
+    }
+}
+
 /// Checks signature, issuer, audience (one of `audiences`) and validity at `now` (epoch secs).
 pub async fn verify(keys: &dyn TokenKeys, token: &str, audiences: &[&str], now: i64) -> Result<Claims, TokenError> {
     if token.len() > MAX_TOKEN_BYTES {
@@ -188,6 +226,20 @@ mod tests {
             muni: None,
             pending: vec![],
         }
+    }
+
+    #[test]
+    fn the_verified_cache_remembers_until_expiry_and_stays_bounded() {
+        let cache = VerifiedCache::default();
+        let c = claims(STAFF_AUDIENCE);
+        cache.put("token-a", &c, 1_000);
+        assert_eq!(cache.get("token-a", 1_899), Some(c.clone()));
+        assert_eq!(cache.get("token-a", 1_900), None, "expired");
+        assert_eq!(cache.get("token-b", 1_000), None, "only the exact token");
+        for i in 0..VerifiedCache::CAPACITY + 1 {
+            cache.put(&format!("t{i}"), &c, 1_000);
+        }
+        assert!(cache.map.lock().unwrap().len() <= VerifiedCache::CAPACITY);
     }
 
     #[tokio::test]

@@ -171,12 +171,20 @@ pub async fn authenticate(app: &App, headers: &HeaderMap, citizen_session: bool)
         Some(tokens::CITIZEN_AUDIENCE) => (app.citizen_keys.as_ref(), tokens::CITIZEN_AUDIENCE),
         _ => (app.keys.as_ref(), tokens::STAFF_AUDIENCE),
     };
-    let claims = tokens::verify(keys, token, &[audience], app.clock.epoch_secs()).await.map_err(|e| match e {
-        TokenError::Expired => unauthenticated("token_expired", "the token has expired; sign in again"),
-        TokenError::WrongAudience => unauthenticated("token_invalid", "the token is not meant for this API"),
-        TokenError::Key(k) => ApiError::unavailable(k),
-        _ => unauthenticated("token_invalid", "the bearer token is not valid"),
-    })?;
+    let now = app.clock.epoch_secs();
+    let claims = match app.verified_tokens.get(token, now) {
+        Some(c) if c.aud == audience => c,
+        _ => {
+            let c = tokens::verify(keys, token, &[audience], now).await.map_err(|e| match e {
+                TokenError::Expired => unauthenticated("token_expired", "the token has expired; sign in again"),
+                TokenError::WrongAudience => unauthenticated("token_invalid", "the token is not meant for this API"),
+                TokenError::Key(k) => ApiError::unavailable(k),
+                _ => unauthenticated("token_invalid", "the bearer token is not valid"),
+            })?;
+            app.verified_tokens.put(token, &c, now);
+            c
+        }
+    };
     if audience == tokens::CITIZEN_AUDIENCE {
         if citizen_session && !citizen_sessions::is_open(app, &claims).await.map_err(ApiError::from)? {
             return Err(unauthenticated("session_ended", "this session was signed out or revoked; sign in again"));
