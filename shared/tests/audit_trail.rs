@@ -167,7 +167,7 @@ async fn every_change_and_refusal_is_recorded_with_who_what_and_where() {
 #[tokio::test]
 async fn an_altered_record_is_pinpointed() {
     let h = harness();
-    write_records(&h, 100).await;
+    write_records(&h, 6 * audit::SHARDS as usize).await;
     let (pk, items) = longest_chain(&h).await;
     let mut rec = body(&items[2]);
     rec.actor = Actor::new("staff", Some("someone-else"));
@@ -181,7 +181,7 @@ async fn an_altered_record_is_pinpointed() {
 #[tokio::test]
 async fn an_altered_record_with_a_recomputed_hash_breaks_the_next_link() {
     let h = harness();
-    write_records(&h, 100).await;
+    write_records(&h, 6 * audit::SHARDS as usize).await;
     let (pk, items) = longest_chain(&h).await;
     let mut rec = body(&items[1]);
     rec.outcome = Outcome::Denied;
@@ -196,7 +196,7 @@ async fn an_altered_record_with_a_recomputed_hash_breaks_the_next_link() {
 #[tokio::test]
 async fn a_removed_record_is_pinpointed() {
     let h = harness();
-    write_records(&h, 100).await;
+    write_records(&h, 6 * audit::SHARDS as usize).await;
     let (pk, items) = longest_chain(&h).await;
     h.app.store.delete(&AUDIT, &AUDIT.key_of(&items[1]).unwrap(), None).await.unwrap();
     let r = report(&h).await;
@@ -208,7 +208,7 @@ async fn a_removed_record_is_pinpointed() {
 #[tokio::test]
 async fn a_removed_last_record_is_caught_by_the_head() {
     let h = harness();
-    write_records(&h, 100).await;
+    write_records(&h, 6 * audit::SHARDS as usize).await;
     let (pk, items) = longest_chain(&h).await;
     let last = items.last().unwrap();
     h.app.store.delete(&AUDIT, &AUDIT.key_of(last).unwrap(), None).await.unwrap();
@@ -221,7 +221,7 @@ async fn a_removed_last_record_is_caught_by_the_head() {
 #[tokio::test]
 async fn reordered_records_are_pinpointed() {
     let h = harness();
-    write_records(&h, 100).await;
+    write_records(&h, 6 * audit::SHARDS as usize).await;
     let (pk, items) = longest_chain(&h).await;
     // Swap the contents of positions 2 and 3.
     let (a, b) = (body(&items[1]), body(&items[2]));
@@ -283,7 +283,7 @@ async fn auditors_export_json_lines_and_others_cannot() {
 #[tokio::test]
 async fn a_consistent_rewrite_of_a_sealed_day_is_caught_by_its_seal() {
     let h = harness();
-    write_records(&h, 100).await;
+    write_records(&h, 6 * audit::SHARDS as usize).await;
     let day = today(&h);
     let (pk, items) = longest_chain(&h).await;
     let unsealed = report(&h).await;
