@@ -34,6 +34,11 @@ pub const VARS: &[(&str, &str, &str)] = &[
         "local demo seed: path of a file that `mkpf-local` writes demo staff tokens to at start; refused with `MKPF_BACKEND=aws`",
     ),
     (
+        "MKPF_LOCAL_WORKERS",
+        "on",
+        "`off`: the local process serves routes only, running no queue consumer and no scheduled job (messages wait in the queues), to measure the API alone",
+    ),
+    (
         "MKPF_STAFF_TOKEN_KMS_KEY",
         "(unset)",
         "KMS key (ARN, id or alias) of the ES256 key signing staff tokens, on functions that sign or verify them with `MKPF_BACKEND=aws` (locally: a key file in `MKPF_DATA_DIR`)",
@@ -101,6 +106,8 @@ pub struct Config {
     pub queue_prefix: String,
     /// Where the local demo seed writes its tokens (embedded backend only).
     pub local_demo_tokens: Option<PathBuf>,
+    /// Whether the local process runs the queue consumers and scheduled jobs (`MKPF_LOCAL_WORKERS`).
+    pub local_workers: bool,
     /// The KMS key signing staff tokens (aws backend).
     pub staff_token_kms_key: Option<String>,
     /// The KMS key signing audit seals (aws backend).
@@ -134,6 +141,7 @@ impl fmt::Debug for Config {
             .field("table_prefix", &self.table_prefix)
             .field("queue_prefix", &self.queue_prefix)
             .field("local_demo_tokens", &self.local_demo_tokens)
+            .field("local_workers", &self.local_workers)
             .field("staff_token_kms_key", &self.staff_token_kms_key)
             .field("audit_seal_kms_key", &self.audit_seal_kms_key)
             .field("citizen_token_kms_key", &self.citizen_token_kms_key)
@@ -237,6 +245,14 @@ impl Config {
             problems
                 .push("MKPF_LOCAL_DEMO_TOKENS is a local-only demo seed and is refused with MKPF_BACKEND=aws".into());
         }
+        let local_workers = match get("MKPF_LOCAL_WORKERS").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
+                problems.push(format!("MKPF_LOCAL_WORKERS={other:?}: use on or off"));
+                true
+            }
+        };
         let staff_token_kms_key = get("MKPF_STAFF_TOKEN_KMS_KEY");
         let audit_seal_kms_key = get("MKPF_AUDIT_SEAL_KMS_KEY");
         let citizen_token_kms_key = get("MKPF_CITIZEN_TOKEN_KMS_KEY");
@@ -307,6 +323,7 @@ impl Config {
                 table_prefix,
                 queue_prefix,
                 local_demo_tokens,
+                local_workers,
                 staff_token_kms_key,
                 audit_seal_kms_key,
                 citizen_token_kms_key,

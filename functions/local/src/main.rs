@@ -38,12 +38,14 @@ async fn main() -> ExitCode {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
-    for spec in CONSUMERS.iter().copied() {
+    let (consumers, jobs): (&[&mkpf::routes::ConsumerSpec], &[&mkpf::routes::JobSpec]) =
+        if app.config.local_workers { (&CONSUMERS, &JOBS) } else { (&[], &[]) };
+    for spec in consumers.iter().copied() {
         for _ in 0..spec.queue.max_concurrency.max(1) {
             workers.push(tokio::spawn(worker::run_consumer(app.clone(), spec, stop_rx.clone())));
         }
     }
-    for spec in JOBS.iter().copied() {
+    for spec in jobs.iter().copied() {
         workers.push(tokio::spawn(worker::run_scheduler(app.clone(), spec, stop_rx.clone())));
     }
     if let Some(store) = booted.embedded_store.clone() {
@@ -69,8 +71,8 @@ async fn main() -> ExitCode {
         addr = %addr,
         backend = ?app.config.backend,
         data_dir = %app.config.data_dir.display(),
-        consumers = CONSUMERS.len(),
-        jobs = JOBS.len(),
+        consumers = consumers.len(),
+        jobs = jobs.len(),
         "listening"
     );
     let router = mkpf::http::full_router(app.clone());
