@@ -744,7 +744,8 @@ async fn prepare_applicants(args: &Args, target: &Target, client: &Client) -> Re
     let done = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..16 {
-        let (cards, next, done, client, base) = (cards.clone(), next.clone(), done.clone(), client.clone(), target.base.clone());
+        let (cards, next, done, client, base) =
+            (cards.clone(), next.clone(), done.clone(), client.clone(), target.base.clone());
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::new();
             loop {

@@ -306,7 +306,10 @@ async fn card_to_points_with_duplicate_and_concurrent_applications() {
     })
     .await;
     let apps = my_applications(&p, &token).await;
-    assert_eq!((apps[0]["application_id"].as_str(), apps[0]["points_remaining"].as_i64()), (Some(id.as_str()), Some(0)));
+    assert_eq!(
+        (apps[0]["application_id"].as_str(), apps[0]["points_remaining"].as_i64()),
+        (Some(id.as_str()), Some(0))
+    );
     let (s, detail) =
         call(reqwest::Method::GET, p.url(&format!("/v1/mynapoint/applications/{id}")), Some(&token), None, None).await;
     assert_eq!(s, 200);

@@ -168,7 +168,9 @@ mod tests {
     fn malformed_headers_are_refused() {
         let s = WebhookSecret::generate();
         let sig = s.sign("m", 1, b"");
-        for (id, ts, sg) in [("", "1", sig.as_str()), ("m", "x", sig.as_str()), ("m", "1", ""), ("m i", "1", sig.as_str())] {
+        for (id, ts, sg) in
+            [("", "1", sig.as_str()), ("m", "x", sig.as_str()), ("m", "1", ""), ("m i", "1", sig.as_str())]
+        {
             let h = Signed { id, timestamp: ts, signature: sg };
             assert_eq!(verify(&h, b"", &[s.clone()], 1), Err(VerifyError::MissingHeaders), "{id:?} {ts:?} {sg:?}");
         }

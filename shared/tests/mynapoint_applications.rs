@@ -84,13 +84,7 @@ async fn applying_writes_one_sealed_application_and_queues_its_dispatch() {
     assert!(item.get("gsi2pk").is_some(), "waiting for dispatch");
     let rec = mkpf::mynapoint::record::ApplicationRecord::from_item(item).unwrap();
     assert_eq!(mkpf::mynapoint::record::open_codes(&w.h.app, &rec).await.unwrap().unwrap(), vec!["4321".to_owned()]);
-    let msgs = w
-        .h
-        .app
-        .queue
-        .receive(&mkpf::queues::PROVIDER_DISPATCH, 10, std::time::Duration::ZERO)
-        .await
-        .unwrap();
+    let msgs = w.h.app.queue.receive(&mkpf::queues::PROVIDER_DISPATCH, 10, std::time::Duration::ZERO).await.unwrap();
     assert_eq!(msgs.len(), 1);
     assert_eq!(serde_json::from_str::<serde_json::Value>(&msgs[0].body).unwrap()["application_id"], id.as_str());
 
@@ -203,8 +197,16 @@ async fn every_refusal_has_its_code_is_audited_and_writes_nothing() {
     let c = member(h).await;
     let cases: Vec<(serde_json::Value, u16, &str)> = vec![
         (body("measure_9", "A1", &["1234"]), 422, "invalid_field"),
-        (serde_json::json!({"measure": "card_acquisition", "service_code": "NOPE", "service_account_id": "A1", "security_codes": ["1234"]}), 422, "service_unknown"),
-        (serde_json::json!({"measure": "card_acquisition", "service_code": "bad code", "service_account_id": "A1", "security_codes": ["1234"]}), 422, "invalid_field"),
+        (
+            serde_json::json!({"measure": "card_acquisition", "service_code": "NOPE", "service_account_id": "A1", "security_codes": ["1234"]}),
+            422,
+            "service_unknown",
+        ),
+        (
+            serde_json::json!({"measure": "card_acquisition", "service_code": "bad code", "service_account_id": "A1", "security_codes": ["1234"]}),
+            422,
+            "invalid_field",
+        ),
         (body("card_acquisition", "A 1", &["1234"]), 422, "invalid_field"),
         (body("card_acquisition", "A1", &["123"]), 422, "security_codes_invalid"),
         (body("card_acquisition", "A1", &["12a4"]), 422, "security_codes_invalid"),
@@ -212,7 +214,11 @@ async fn every_refusal_has_its_code_is_audited_and_writes_nothing() {
         (body("card_acquisition", "A1", &[]), 422, "invalid_field"),
         (body("health_insurance", "A1", &["1234"]), 403, "health_insurance_not_registered"),
         (body("public_funds_account", "A1", &["1234"]), 403, "public_funds_account_not_registered"),
-        (serde_json::json!({"measure": "card_acquisition", "service_code": "DEMO_PAY", "service_account_id": "A1", "security_codes": ["1234"], "extra": 1}), 422, "invalid_field"),
+        (
+            serde_json::json!({"measure": "card_acquisition", "service_code": "DEMO_PAY", "service_account_id": "A1", "security_codes": ["1234"], "extra": 1}),
+            422,
+            "invalid_field",
+        ),
     ];
     for (i, (b, status, code)) in cases.into_iter().enumerate() {
         let r = apply(h, &c, &format!("bad-{i}"), b.clone()).await;
@@ -226,7 +232,12 @@ async fn every_refusal_has_its_code_is_audited_and_writes_nothing() {
         .filter(|r| r.action == "mynapoint.apply")
         .map(|r| r.detail["code"].as_str().unwrap_or_default().to_owned())
         .collect();
-    for code in ["service_unknown", "security_codes_invalid", "health_insurance_not_registered", "public_funds_account_not_registered"] {
+    for code in [
+        "service_unknown",
+        "security_codes_invalid",
+        "health_insurance_not_registered",
+        "public_funds_account_not_registered",
+    ] {
         assert!(denied.iter().any(|d| d == code), "{code} audited: {denied:?}");
     }
 
@@ -254,9 +265,7 @@ async fn every_refusal_has_its_code_is_audited_and_writes_nothing() {
         .unwrap();
     let r = apply(h, &closing, "x", body("card_acquisition", "E1", &["1234"])).await;
     assert_eq!((r.status.as_u16(), r.code()), (409, "service_not_accepting"));
-    services::set_intake(&h.app, &ctx(), &code, mkpf::domain::mynapoint::IntakeStatus::Accepting, None)
-        .await
-        .unwrap();
+    services::set_intake(&h.app, &ctx(), &code, mkpf::domain::mynapoint::IntakeStatus::Accepting, None).await.unwrap();
     mkpf::mynapoint::measures::suspend(
         &h.app,
         &ctx(),
@@ -351,7 +360,12 @@ async fn provider_callbacks_drive_the_application() {
     let id = r.body["application_id"].as_str().unwrap().to_owned();
 
     // Points before acceptance: refused.
-    let early = report(h, "wh-0", "points.granted", serde_json::json!({"application_id": id, "points": 100, "granted_on": "2026-11-26", "charge_amount": 400}));
+    let early = report(
+        h,
+        "wh-0",
+        "points.granted",
+        serde_json::json!({"application_id": id, "points": 100, "granted_on": "2026-11-26", "charge_amount": 400}),
+    );
     let r = callback(h, "demo", secret, &early).await;
     assert_eq!((r.status.as_u16(), r.code()), (409, "transition_invalid"), "{}", r.body);
 
@@ -359,25 +373,53 @@ async fn provider_callbacks_drive_the_application() {
     let r = callback(h, "demo", secret, &acc).await;
     assert_eq!((r.status.as_u16(), &r.body["state"]), (200, &serde_json::json!("accepted")), "{}", r.body);
     let r = callback(h, "demo", secret, &acc).await;
-    assert_eq!((r.status.as_u16(), &r.body["result"]), (200, &serde_json::json!("duplicate")), "a replay changes nothing");
-    let item = h.app.store.get(&APPLICATIONS, &mkpf::mynapoint::record::app_key(&ApplicationId::parse(&id).unwrap())).await.unwrap().unwrap();
+    assert_eq!(
+        (r.status.as_u16(), &r.body["result"]),
+        (200, &serde_json::json!("duplicate")),
+        "a replay changes nothing"
+    );
+    let item = h
+        .app
+        .store
+        .get(&APPLICATIONS, &mkpf::mynapoint::record::app_key(&ApplicationId::parse(&id).unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(item.get("codes").is_none() && item.get("gsi2pk").is_none(), "codes dropped once the provider has them");
 
-    let g1 = report(h, "wh-2", "points.granted", serde_json::json!({"application_id": id, "points": 4000, "granted_on": "2026-11-26", "charge_amount": 16000}));
+    let g1 = report(
+        h,
+        "wh-2",
+        "points.granted",
+        serde_json::json!({"application_id": id, "points": 4000, "granted_on": "2026-11-26", "charge_amount": 16000}),
+    );
     assert_eq!(callback(h, "demo", secret, &g1).await.status, 200);
-    let over = report(h, "wh-3", "points.granted", serde_json::json!({"application_id": id, "points": 1001, "granted_on": "2026-11-27", "charge_amount": 4004}));
+    let over = report(
+        h,
+        "wh-3",
+        "points.granted",
+        serde_json::json!({"application_id": id, "points": 1001, "granted_on": "2026-11-27", "charge_amount": 4004}),
+    );
     let r = callback(h, "demo", secret, &over).await;
     assert_eq!((r.status.as_u16(), r.code()), (409, "grant_over_cap"));
     let r = callback(h, "demo", secret, &over).await;
     assert_eq!(r.body["result"], "duplicate", "the refused grant's webhook id is spent too");
-    let no_charge = report(h, "wh-4", "points.granted", serde_json::json!({"application_id": id, "points": 10, "granted_on": "2026-11-27"}));
+    let no_charge = report(
+        h,
+        "wh-4",
+        "points.granted",
+        serde_json::json!({"application_id": id, "points": 10, "granted_on": "2026-11-27"}),
+    );
     assert_eq!(callback(h, "demo", secret, &no_charge).await.code(), "charge_amount_required");
     let bal = report(h, "wh-5", "balance.reported", serde_json::json!({"application_id": id, "balance": 3950}));
     assert_eq!(callback(h, "demo", secret, &bal).await.status, 200);
 
     let d = h.call("GET", &format!("{APPLY}/{id}")).bearer(&c.token).send().await;
     let a = &d.body["application"];
-    assert_eq!((a["points_granted"].as_i64(), a["points_remaining"].as_i64(), a["balance"].as_i64()), (Some(4000), Some(1000), Some(3950)));
+    assert_eq!(
+        (a["points_granted"].as_i64(), a["points_remaining"].as_i64(), a["balance"].as_i64()),
+        (Some(4000), Some(1000), Some(3950))
+    );
     let kinds: Vec<(&str, &str)> = d.body["events"]
         .as_array()
         .unwrap()
@@ -411,13 +453,13 @@ async fn forged_stale_foreign_and_malformed_callbacks_are_refused_and_audited() 
 
     let r = callback(h, "demo", &WebhookSecret::generate(), &acc).await;
     assert_eq!((r.status.as_u16(), r.code()), (401, "signature_invalid"));
-    let unsigned = h
-        .call("POST", "/v1/providers/demo/callbacks")
-        .raw("application/json", acc.body.clone())
-        .send()
-        .await;
+    let unsigned =
+        h.call("POST", "/v1/providers/demo/callbacks").raw("application/json", acc.body.clone()).send().await;
     assert_eq!((unsigned.status.as_u16(), unsigned.code()), (401, "signature_missing"));
-    let stale = Signed { ts: acc.ts - 301, ..report(h, "wh-2", "application.accepted", serde_json::json!({"application_id": id})) };
+    let stale = Signed {
+        ts: acc.ts - 301,
+        ..report(h, "wh-2", "application.accepted", serde_json::json!({"application_id": id}))
+    };
     let r = callback(h, "demo", secret, &stale).await;
     assert_eq!((r.status.as_u16(), r.code()), (401, "timestamp_stale"));
     let r = callback(h, "nobody", secret, &acc).await;
@@ -435,15 +477,18 @@ async fn forged_stale_foreign_and_malformed_callbacks_are_refused_and_audited() 
     .unwrap();
     let r = callback(h, "other", &other.secret.secret, &acc).await;
     assert_eq!((r.status.as_u16(), r.code()), (403, "application_foreign"));
-    let unknown = report(h, "wh-3", "application.accepted", serde_json::json!({"application_id": format!("app_{}", "0".repeat(32))}));
+    let unknown = report(
+        h,
+        "wh-3",
+        "application.accepted",
+        serde_json::json!({"application_id": format!("app_{}", "0".repeat(32))}),
+    );
     let r = callback(h, "demo", secret, &unknown).await;
     assert_eq!((r.status.as_u16(), r.code()), (404, "application_unknown"));
-    for (i, data) in [
-        serde_json::json!({"application_id": "x"}),
-        serde_json::json!({"application_id": id, "reason": "bored"}),
-    ]
-    .into_iter()
-    .enumerate()
+    for (i, data) in
+        [serde_json::json!({"application_id": "x"}), serde_json::json!({"application_id": id, "reason": "bored"})]
+            .into_iter()
+            .enumerate()
     {
         let kind = if i == 0 { "application.accepted" } else { "application.rejected" };
         let r = callback(h, "demo", secret, &report(h, &format!("bad-{i}"), kind, data)).await;
@@ -457,7 +502,15 @@ async fn forged_stale_foreign_and_malformed_callbacks_are_refused_and_audited() 
         .filter(|r| r.action == "mynapoint.callback")
         .map(|r| r.detail["code"].as_str().unwrap_or_default().to_owned())
         .collect();
-    for code in ["signature_invalid", "signature_missing", "timestamp_stale", "provider_unknown", "application_foreign", "application_unknown", "invalid_field"] {
+    for code in [
+        "signature_invalid",
+        "signature_missing",
+        "timestamp_stale",
+        "provider_unknown",
+        "application_foreign",
+        "application_unknown",
+        "invalid_field",
+    ] {
         assert!(denied.iter().any(|d| d == code), "{code} audited: {denied:?}");
     }
 }
@@ -472,7 +525,12 @@ async fn a_rejection_frees_the_places_and_the_citizen_applies_again() {
         .unwrap()
         .to_owned();
     h.clock.advance(time::Duration::minutes(5));
-    let rej = report(h, "wh-r", "application.rejected", serde_json::json!({"application_id": id, "reason": "account_mismatch"}));
+    let rej = report(
+        h,
+        "wh-r",
+        "application.rejected",
+        serde_json::json!({"application_id": id, "reason": "account_mismatch"}),
+    );
     let r = callback(h, "demo", secret, &rej).await;
     assert_eq!(r.body["state"], "rejected", "{}", r.body);
     // Someone else may now use that account; the citizen applies again with their own.
@@ -481,6 +539,7 @@ async fn a_rejection_frees_the_places_and_the_citizen_applies_again() {
     let again = apply(h, &c, "k2", body("card_acquisition", "RIGHT-1", &["1234"])).await;
     assert_eq!(again.status, 201, "{}", again.body);
     let l = h.call("GET", APPLY).bearer(&c.token).send().await;
-    let states: Vec<&str> = l.body["applications"].as_array().unwrap().iter().map(|a| a["state"].as_str().unwrap()).collect();
+    let states: Vec<&str> =
+        l.body["applications"].as_array().unwrap().iter().map(|a| a["state"].as_str().unwrap()).collect();
     assert_eq!(states, vec!["submitted", "rejected"], "newest first");
 }

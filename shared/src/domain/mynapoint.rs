@@ -28,7 +28,8 @@ pub enum MeasureId {
 }
 
 impl MeasureId {
-    pub const ALL: [MeasureId; 3] = [MeasureId::CardAcquisition, MeasureId::HealthInsurance, MeasureId::PublicFundsAccount];
+    pub const ALL: [MeasureId; 3] =
+        [MeasureId::CardAcquisition, MeasureId::HealthInsurance, MeasureId::PublicFundsAccount];
 
     pub fn number(self) -> u8 {
         match self {
@@ -92,11 +93,14 @@ impl PointsRule {
 fn id_chars(s: &str, min: usize, max: usize, ok: impl Fn(u8) -> bool, what: &str) -> Result<String, ParseError> {
     let t = s.trim();
     if t.len() < min || t.len() > max || !t.bytes().all(ok) {
-        return err(format!("{what}: {min} to {max} characters of {}", match what {
-            "provider id" => "a-z, 0-9 and -",
-            "service code" => "A-Z, 0-9 and _",
-            _ => "A-Z, a-z, 0-9 and -",
-        }));
+        return err(format!(
+            "{what}: {min} to {max} characters of {}",
+            match what {
+                "provider id" => "a-z, 0-9 and -",
+                "service code" => "A-Z, 0-9 and _",
+                _ => "A-Z, a-z, 0-9 and -",
+            }
+        ));
     }
     Ok(t.to_owned())
 }
@@ -275,10 +279,16 @@ impl ServiceKind {
         }
     }
     pub fn parse(s: &str) -> Result<ServiceKind, ParseError> {
-        [ServiceKind::EMoney, ServiceKind::QrCode, ServiceKind::CreditCard, ServiceKind::DebitCard, ServiceKind::Prepaid]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .map_or_else(|| err("must be e_money, qr_code, credit_card, debit_card or prepaid"), Ok)
+        [
+            ServiceKind::EMoney,
+            ServiceKind::QrCode,
+            ServiceKind::CreditCard,
+            ServiceKind::DebitCard,
+            ServiceKind::Prepaid,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .map_or_else(|| err("must be e_money, qr_code, credit_card, debit_card or prepaid"), Ok)
     }
 }
 

@@ -63,11 +63,9 @@ impl From<ApplyError> for ApiError {
                 "Idempotency key reused",
                 "this Idempotency-Key was already used for a different request".into(),
             ),
-            ApplyError::MyKeyIdRequired => (
-                StatusCode::FORBIDDEN,
-                "MyKey ID required",
-                "create a MyKey ID first (POST /v1/mykey-ids)".into(),
-            ),
+            ApplyError::MyKeyIdRequired => {
+                (StatusCode::FORBIDDEN, "MyKey ID required", "create a MyKey ID first (POST /v1/mykey-ids)".into())
+            }
             ApplyError::Lapsed => (
                 StatusCode::FORBIDDEN,
                 "Card not valid",
@@ -107,7 +105,9 @@ impl From<CallbackError> for ApiError {
         let code = e.code();
         let (status, title) = match &e {
             CallbackError::ProviderUnknown | CallbackError::Signature(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
-            CallbackError::Invalid(why) => return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, "Invalid field", why.clone()),
+            CallbackError::Invalid(why) => {
+                return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, "Invalid field", why.clone());
+            }
             CallbackError::ApplicationUnknown => (StatusCode::NOT_FOUND, "Unknown application"),
             CallbackError::Foreign => (StatusCode::FORBIDDEN, "Forbidden"),
             CallbackError::TransitionInvalid { .. }
@@ -151,7 +151,10 @@ pub struct ApplyBody {
 
 impl ApplyBody {
     fn parse(self) -> Result<ApplyRequest, ApiError> {
-        if self.security_codes.is_empty() || self.security_codes.len() > 3 || self.security_codes.iter().any(|c| c.len() > 32) {
+        if self.security_codes.is_empty()
+            || self.security_codes.len() > 3
+            || self.security_codes.iter().any(|c| c.len() > 32)
+        {
             return Err(ApiError::invalid_field("security_codes", "1 to 3 codes of at most 32 characters"));
         }
         Ok(ApplyRequest {
@@ -376,8 +379,11 @@ pub async fn callback(
     super::json::require_media_type(&parts.headers, "application/json", "send the callback as application/json")?;
     let bytes = read_body(body, callbacks::MAX_BODY).await?;
     let h = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let signed =
-        webhooks::Signed { id: h(webhooks::ID_HEADER), timestamp: h(webhooks::TIMESTAMP_HEADER), signature: h(webhooks::SIGNATURE_HEADER) };
+    let signed = webhooks::Signed {
+        id: h(webhooks::ID_HEADER),
+        timestamp: h(webhooks::TIMESTAMP_HEADER),
+        signature: h(webhooks::SIGNATURE_HEADER),
+    };
     let done = callbacks::receive(&app, &ctx, &provider, signed, &bytes).await?;
     Ok(Json(match done {
         Processed::Applied { state } => CallbackResult { result: "applied".into(), state: Some(state.as_str().into()) },

@@ -92,7 +92,8 @@ pub fn parse(body: &[u8]) -> Result<(ApplicationId, Report), CallbackError> {
         "application.accepted" => Report::Accepted,
         "application.rejected" => Report::Rejected { reason: reason(&REJECT_REASONS)? },
         "points.granted" => {
-            let points = d.points.filter(|p| (1..=MAX_POINTS).contains(p)).ok_or_else(|| bad("data.points", "1 to 1000000"))?;
+            let points =
+                d.points.filter(|p| (1..=MAX_POINTS).contains(p)).ok_or_else(|| bad("data.points", "1 to 1000000"))?;
             let granted_on = d
                 .granted_on
                 .filter(|g| time::Date::parse(g, time::macros::format_description!("[year]-[month]-[day]")).is_ok())
@@ -103,7 +104,10 @@ pub fn parse(body: &[u8]) -> Result<(ApplicationId, Report), CallbackError> {
             Report::PointsGranted { points, granted_on, charge_amount: d.charge_amount }
         }
         "balance.reported" => Report::BalanceReported {
-            balance: d.balance.filter(|b| (0..=MAX_POINTS).contains(b)).ok_or_else(|| bad("data.balance", "0 to 1000000"))?,
+            balance: d
+                .balance
+                .filter(|b| (0..=MAX_POINTS).contains(b))
+                .ok_or_else(|| bad("data.balance", "0 to 1000000"))?,
         },
         "link.stopped" => Report::LinkStopped { reason: reason(&STOP_REASONS)? },
         _ => return Err(bad("type", "unknown callback type")),
@@ -176,7 +180,11 @@ fn dedupe_op(p: &ProviderId, webhook_id: &str, now: OffsetDateTime, outcome: &st
     let mut i = APPLICATIONS.key_item(&dedupe_key(p, webhook_id));
     i.insert("outcome".into(), outcome.into());
     i.insert("ttl".into(), Value::N(now.unix_timestamp() + DEDUPE_SECS));
-    TxOp::Put { table: &APPLICATIONS, item: i, cond: Some(Cond::absent_or_expired(&APPLICATIONS, now.unix_timestamp())) }
+    TxOp::Put {
+        table: &APPLICATIONS,
+        item: i,
+        cond: Some(Cond::absent_or_expired(&APPLICATIONS, now.unix_timestamp())),
+    }
 }
 
 /// Verifies, parses and applies one callback from `provider` (the path's provider id, which is
@@ -295,7 +303,13 @@ async fn already_processed(app: &App, p: &ProviderId, webhook_id: &str) -> Resul
     Ok(app.store.get(&APPLICATIONS, &dedupe_key(p, webhook_id)).await?.is_some())
 }
 
-fn event(rec: &ApplicationRecord, report: &Report, webhook_id: &str, outcome: &str, now: OffsetDateTime) -> EventRecord {
+fn event(
+    rec: &ApplicationRecord,
+    report: &Report,
+    webhook_id: &str,
+    outcome: &str,
+    now: OffsetDateTime,
+) -> EventRecord {
     let (mut points, mut granted_on, mut charge_amount, mut balance, mut reason) = (None, None, None, None, None);
     match report {
         Report::Accepted => {}
@@ -350,7 +364,10 @@ async fn apply_report(
             }
             if let Report::Rejected { reason } = report {
                 update = update.set("reason", reason.clone());
-                for k in [person_measure_key(&rec.person, rec.measure), account_measure_key(&rec.service, &rec.account, rec.measure)] {
+                for k in [
+                    person_measure_key(&rec.person, rec.measure),
+                    account_measure_key(&rec.service, &rec.account, rec.measure),
+                ] {
                     extra.push(TxOp::Update {
                         table: &APPLICATIONS,
                         key: k,
@@ -403,8 +420,11 @@ async fn apply_report(
         TxOp::Put { table: &APPLICATIONS, item: event(rec, report, webhook_id, "applied", now).to_item(), cond: None },
     ];
     ops.extend(extra);
-    let ev = Event::success("mynapoint.callback", vec![format!("provider:{}", rec.provider), format!("application:{}", rec.id)])
-        .with_detail(serde_json::json!({ "type": report.kind(), "state": new_state.as_str() }));
+    let ev = Event::success(
+        "mynapoint.callback",
+        vec![format!("provider:{}", rec.provider), format!("application:{}", rec.id)],
+    )
+    .with_detail(serde_json::json!({ "type": report.kind(), "state": new_state.as_str() }));
     audit::commit(app, ctx, ev, ops).await?;
     Ok(Processed::Applied { state: new_state })
 }
@@ -421,7 +441,11 @@ async fn record_over_cap(
 ) -> Result<(), CallbackError> {
     let ops = vec![
         dedupe_op(&rec.provider, webhook_id, now, "refused_over_cap"),
-        TxOp::Put { table: &APPLICATIONS, item: event(rec, report, webhook_id, "refused_over_cap", now).to_item(), cond: None },
+        TxOp::Put {
+            table: &APPLICATIONS,
+            item: event(rec, report, webhook_id, "refused_over_cap", now).to_item(),
+            cond: None,
+        },
     ];
     let ev = Event::denied(
         "mynapoint.callback",

@@ -174,10 +174,7 @@ impl ServiceConfig {
         i.insert("provider".into(), self.provider.as_str().into());
         i.insert("name".into(), self.name.clone().into());
         i.insert("service_kind".into(), self.kind.as_str().into());
-        i.insert(
-            "measures".into(),
-            Value::L(self.measures.iter().map(|m| Value::N(i64::from(m.number()))).collect()),
-        );
+        i.insert("measures".into(), Value::L(self.measures.iter().map(|m| Value::N(i64::from(m.number()))).collect()));
         i.insert("code_rules".into(), Value::S(serde_json::to_string(self.code_rules.rules()).unwrap_or_default()));
         i.insert("intake".into(), self.intake.as_str().into());
         i.insert("intake_changed_at".into(), Value::N(self.intake_changed_at.unix_timestamp()));

@@ -117,7 +117,9 @@ impl ApplicationRecord {
         }
         i.insert("version".into(), Value::N(self.version));
         i.insert("gsi1pk".into(), provider_day_gsi(&self.provider, self.created_at).into());
-        i.insert("gsi1sk".into(), self.id.as_str().into());
+        // Time first: a day's applications are listed in order, and a new one is appended to the
+        // index rather than inserted at a random place.
+        i.insert("gsi1sk".into(), format!("{:012}#{}", self.created_at.unix_timestamp(), self.id).into());
         i.insert("gsi3pk".into(), person_gsi(&self.person).into());
         i.insert("gsi3sk".into(), format!("{:012}#{}", self.created_at.unix_timestamp(), self.id).into());
         if self.state == ApplicationState::Submitted && self.dispatched_at.is_none() {
@@ -174,7 +176,9 @@ pub async fn of_person(app: &App, pid: &PersonId) -> Result<Vec<ApplicationRecor
 pub async fn open_codes(app: &App, rec: &ApplicationRecord) -> Result<Option<Vec<String>>, KeyError> {
     let Some(sealed) = &rec.codes_sealed else { return Ok(None) };
     let plain = app.sealer.open(sealed, &codes_aad(&rec.id)).await?;
-    serde_json::from_slice(&plain).map(Some).map_err(|_| KeyError::Invalid("sealed security codes are malformed".into()))
+    serde_json::from_slice(&plain)
+        .map(Some)
+        .map_err(|_| KeyError::Invalid("sealed security codes are malformed".into()))
 }
 
 /// What a callback event item records (`APP#<id>` / `EVENT#<epoch ms>#<webhook id>`, with
@@ -244,16 +248,15 @@ impl EventRecord {
             balance: i.opt_n("balance"),
             granted_on: i.opt_s("granted_on").map(str::to_owned),
             reason: i.opt_s("reason").map(str::to_owned),
-            received_at: OffsetDateTime::from_unix_timestamp(i.n("received_at")?).map_err(|_| corrupt("received_at"))?,
+            received_at: OffsetDateTime::from_unix_timestamp(i.n("received_at")?)
+                .map_err(|_| corrupt("received_at"))?,
         })
     }
 }
 
 /// The callback events of one application, oldest first.
 pub async fn events(app: &App, id: &ApplicationId) -> Result<Vec<EventRecord>, StoreError> {
-    let page = app
-        .store
-        .query(Query::new(&APPLICATIONS, format!("APP#{id}")).sk(SkCond::BeginsWith("EVENT#".into())))
-        .await?;
+    let page =
+        app.store.query(Query::new(&APPLICATIONS, format!("APP#{id}")).sk(SkCond::BeginsWith("EVENT#".into()))).await?;
     page.items.iter().map(EventRecord::from_item).collect()
 }

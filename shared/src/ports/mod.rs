@@ -9,8 +9,8 @@ pub mod store;
 
 pub use clock::{Clock, JST, ManualClock, SystemClock};
 pub use keys::{KeyError, TokenKeys};
-pub use sealer::Sealer;
 pub use queue::{OutMessage, Queue, QueueDef, QueueDepth, QueueError, Received};
+pub use sealer::Sealer;
 pub use store::{
     CancelReason, CmpOp, Cond, Cursor, IndexDef, Item, ItemExt, Key, Page, Query, SkCond, Store, StoreError, TableDef,
     TxOp, Update, UpdateAction, Value,

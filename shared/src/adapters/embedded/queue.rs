@@ -184,7 +184,9 @@ impl Queue for EmbeddedQueue {
             .write(move |txn| {
                 let mut ids = Vec::with_capacity(msgs.len());
                 for m in msgs {
-                    let id = uuid::Uuid::new_v4().to_string();
+                    // Time-ordered ids: a new message lands at the end of the table (one page), not at a random
+                    // place in it (a page each).
+                    let id = uuid::Uuid::now_v7().to_string();
                     let msg = Msg {
                         body: m.body,
                         receive_count: 0,
