@@ -375,8 +375,9 @@ pub async fn callback(
     Path(provider): Path<String>,
     req: Request,
 ) -> Result<Json<CallbackResult>, ApiError> {
+    // The signature is checked first, before anything about the request is looked at (a body that
+    // is not JSON is then refused as `invalid_field`).
     let (parts, body) = req.into_parts();
-    super::json::require_media_type(&parts.headers, "application/json", "send the callback as application/json")?;
     let bytes = read_body(body, callbacks::MAX_BODY).await?;
     let h = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
     let signed = webhooks::Signed {

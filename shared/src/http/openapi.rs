@@ -71,7 +71,13 @@ pub fn document() -> Value {
             "tags": [r.tag],
             "parameters": params,
             "responses": responses,
-            "security": if public { json!([]) } else { json!([{"bearer": []}]) },
+            "security": if public {
+                json!([])
+            } else if r.access == [Access::Provider] {
+                json!([{"webhookSignature": []}])
+            } else {
+                json!([{"bearer": []}])
+            },
             "x-mkpf-access": r.access.iter().map(|a| a.label()).collect::<Vec<_>>(),
         });
         if let Some(f) = r.request {
@@ -96,7 +102,15 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {
             "schemas": comp,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "webhookSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "webhook-signature",
+                    "description": "Standard Webhooks 1.0: `webhook-id`, `webhook-timestamp` (epoch seconds, ±5 minutes) and `webhook-signature: v1,<base64 HMAC-SHA256 of \"<id>.<timestamp>.<body>\">` with the provider's callback secret (`whsec_…`)"
+                }
+            }
         }
     })
 }

@@ -950,35 +950,28 @@ pub static CORE_JOBS: &[JobSpec] = &[
     },
 ];
 
+/// The core list, then each programme area's own list, in table order.
+fn gather<T>(core: &'static [T], areas: [&'static [T]; 4]) -> Vec<&'static T> {
+    core.iter().chain(areas.into_iter().flatten()).collect()
+}
+
 /// Every HTTP route, in table order: the core areas, then each programme area's own list.
 pub static ROUTES: LazyLock<Vec<&'static RouteSpec>> = LazyLock::new(|| {
-    CORE_ROUTES
-        .iter()
-        .chain(mynapoint::ROUTES)
-        .chain(mynapoint_catalog::ROUTES)
-        .chain(mynapoint_dispatch::ROUTES)
-        .chain(mynapoint_feeds::ROUTES)
-        .collect()
+    gather(
+        CORE_ROUTES,
+        [mynapoint::ROUTES, mynapoint_catalog::ROUTES, mynapoint_dispatch::ROUTES, mynapoint_feeds::ROUTES],
+    )
 });
 /// Every queue consumer.
 pub static CONSUMERS: LazyLock<Vec<&'static ConsumerSpec>> = LazyLock::new(|| {
-    CORE_CONSUMERS
-        .iter()
-        .chain(mynapoint::CONSUMERS)
-        .chain(mynapoint_catalog::CONSUMERS)
-        .chain(mynapoint_dispatch::CONSUMERS)
-        .chain(mynapoint_feeds::CONSUMERS)
-        .collect()
+    gather(
+        CORE_CONSUMERS,
+        [mynapoint::CONSUMERS, mynapoint_catalog::CONSUMERS, mynapoint_dispatch::CONSUMERS, mynapoint_feeds::CONSUMERS],
+    )
 });
 /// Every scheduled job.
 pub static JOBS: LazyLock<Vec<&'static JobSpec>> = LazyLock::new(|| {
-    CORE_JOBS
-        .iter()
-        .chain(mynapoint::JOBS)
-        .chain(mynapoint_catalog::JOBS)
-        .chain(mynapoint_dispatch::JOBS)
-        .chain(mynapoint_feeds::JOBS)
-        .collect()
+    gather(CORE_JOBS, [mynapoint::JOBS, mynapoint_catalog::JOBS, mynapoint_dispatch::JOBS, mynapoint_feeds::JOBS])
 });
 
 pub fn route(name: &str) -> Option<&'static RouteSpec> {
