@@ -56,6 +56,9 @@ pub fn document() -> Value {
             let s = serde_json::to_value(f(&mut schemas)).unwrap_or(Value::Null);
             ok["content"] = json!({"application/json": {"schema": s}});
         }
+        for also in r.also_status {
+            responses.insert(also.to_string(), ok.clone());
+        }
         responses.insert(r.status.to_string(), ok);
         if !public {
             responses.insert("401".into(), json!({"description": "no or invalid credentials", "content": problem}));

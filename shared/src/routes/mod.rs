@@ -193,6 +193,8 @@ pub struct RouteSpec {
     pub needs: &'static [Need],
     /// The handler implements `Idempotency-Key` itself, atomically with its own write (the
     /// generic protocol costs two extra writes); `idempotent` still documents the header.
+    /// Other success statuses the route answers with the same body (documented in OpenAPI).
+    pub also_status: &'static [u16],
     pub own_idempotency: bool,
     /// The citizen's session item is checked by the use case (it reads the person's whole
     /// partition in one query anyway), not by the guard. Only for routes whose use case does so.
@@ -346,6 +348,7 @@ pub(crate) const ROUTE: RouteSpec = RouteSpec {
     needs: &[],
     own_idempotency: false,
     session_in_handler: false,
+    also_status: &[],
     handler: |m| axum::routing::on(m, || async { crate::http::ApiError::internal("a route without a handler") }),
 };
 
@@ -820,6 +823,7 @@ pub static CORE_ROUTES: &[RouteSpec] = &[
         tag: "mykey",
         response: Some(schema::<mykey_http::MyKeyView>),
         status: 201,
+        also_status: &[200],
         tables: &[write(&tables::PEOPLE), read(&tables::CARD_AUTH)],
         handler: |m| axum::routing::on(m, mykey_http::create),
         ..ROUTE
