@@ -295,7 +295,7 @@ async fn card_to_points_with_duplicate_and_concurrent_applications() {
     }
     assert_eq!(made.len(), 1, "exactly one application: {made:?} {codes:?}");
     assert!(
-        codes.iter().all(|(s, c)| (*s == 409 && (c == "already_applied" || c == "idempotency_in_progress"))),
+        codes.iter().all(|(s, c)| *s == 409 && (c == "already_applied" || c == "idempotency_in_progress")),
         "{codes:?}"
     );
     let id = made.into_iter().next().unwrap();
