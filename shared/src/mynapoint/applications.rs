@@ -162,16 +162,7 @@ pub struct PersonView {
 /// with `SessionEnded` when the session is gone (the route leaves that check to this read).
 pub async fn person_view(app: &App, pid: &PersonId, session_id: &str) -> Result<PersonView, ApplyError> {
     let now = app.clock.epoch_secs();
-    let mut items = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = app.store.query(Query::new(&PEOPLE, person::pk(pid)).start(cursor)).await?;
-        items.extend(page.items);
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let items = query_all(app.store.as_ref(), Query::new(&PEOPLE, person::pk(pid))).await?;
     let session_sk = format!("{SESSION_PREFIX}{session_id}");
     let mut v = PersonView {
         pid: pid.clone(),

@@ -169,34 +169,15 @@ pub async fn find(app: &App, id: &ProviderId) -> Result<Option<Provider>, StoreE
 /// A provider and its secrets' metadata (one query of its partition).
 pub async fn get(app: &App, id: &ProviderId) -> Result<ProviderDetail, ProviderReadError> {
     let pk = catalog::provider_key(id).pk;
-    let mut items = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = app.store.query(Query::new(&PROGRAMS, pk.clone()).limit(100).start(cursor)).await?;
-        items.extend(page.items);
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let items = query_all(app.store.as_ref(), Query::new(&PROGRAMS, pk).limit(100)).await?;
     let profile = items.iter().find(|i| i.opt_s("sk") == Some("PROFILE")).ok_or(ProviderReadError::NotFound)?;
     Ok(ProviderDetail { provider: Provider::from_item(profile)?, secrets: secrets::metas_of(&items)? })
 }
 
 /// Every provider, by id (one index query per 100; there are tens).
 pub async fn list(app: &App) -> Result<Vec<Provider>, StoreError> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = app.store.query(Query::new(&PROGRAMS, PROVIDERS_GSI).index("gsi1").limit(100).start(cursor)).await?;
-        for i in &page.items {
-            out.push(Provider::from_item(i)?);
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
+    let q = Query::new(&PROGRAMS, PROVIDERS_GSI).index("gsi1").limit(100);
+    query_all(app.store.as_ref(), q).await?.iter().map(Provider::from_item).collect()
 }
 
 /// Rotates the provider's callback secret (`mynapoint.provider_secret_rotate`): the new secret is

@@ -233,25 +233,8 @@ pub fn metas_of(items: &[Item]) -> Result<Vec<SecretMeta>, StoreError> {
 }
 
 async fn secret_items(app: &App, owner: &SecretOwner) -> Result<Vec<Item>, StoreError> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = app
-            .store
-            .query(
-                Query::new(&PROGRAMS, owner.pk())
-                    .sk(SkCond::BeginsWith(SECRET_PREFIX.into()))
-                    .reverse()
-                    .limit(100)
-                    .start(cursor),
-            )
-            .await?;
-        out.extend(page.items);
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
+    let q = Query::new(&PROGRAMS, owner.pk()).sk(SkCond::BeginsWith(SECRET_PREFIX.into())).reverse().limit(100);
+    query_all(app.store.as_ref(), q).await
 }
 
 /// Every stored secret of `owner` (retired ones until their TTL), newest first. Metadata only.

@@ -261,16 +261,7 @@ async fn read(app: &App, code: &ServiceCode) -> Result<Option<ServiceConfig>, St
 /// A service and its secrets' metadata (one query of its partition; never cached).
 pub async fn get(app: &App, code: &ServiceCode) -> Result<ServiceDetail, ServiceReadError> {
     let pk = catalog::service_key(code).pk;
-    let mut items = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = app.store.query(Query::new(&PROGRAMS, pk.clone()).limit(100).start(cursor)).await?;
-        items.extend(page.items);
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let items = query_all(app.store.as_ref(), Query::new(&PROGRAMS, pk).limit(100)).await?;
     let config = items.iter().find(|i| i.opt_s("sk") == Some("CONFIG")).ok_or(ServiceReadError::NotFound)?;
     Ok(ServiceDetail { config: ServiceConfig::from_item(config)?, secrets: secrets::metas_of(&items)? })
 }
@@ -278,21 +269,15 @@ pub async fn get(app: &App, code: &ServiceCode) -> Result<ServiceDetail, Service
 /// Every service by code, optionally only one provider's (one index query per 100; there are
 /// tens).
 pub async fn list(app: &App, provider: Option<&ProviderId>) -> Result<Vec<ServiceConfig>, StoreError> {
+    let q = Query::new(&PROGRAMS, SERVICES_GSI).index("gsi1").limit(100);
     let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = app.store.query(Query::new(&PROGRAMS, SERVICES_GSI).index("gsi1").limit(100).start(cursor)).await?;
-        for i in &page.items {
-            let s = ServiceConfig::from_item(i)?;
-            if provider.is_none_or(|p| *p == s.provider) {
-                out.push(s);
-            }
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
+    for i in &query_all(app.store.as_ref(), q).await? {
+        let s = ServiceConfig::from_item(i)?;
+        if provider.is_none_or(|p| *p == s.provider) {
+            out.push(s);
         }
     }
+    Ok(out)
 }
 
 fn check_version(cur: &ServiceConfig, expected: Option<i64>) -> Result<(), UpdateServiceError> {

@@ -703,6 +703,21 @@ impl fmt::Display for Key {
     }
 }
 
+/// Every item a query matches, following its pages (the query's `limit` is the page size). For
+/// small partitions and indexes: a person's items, a provider's secrets, the list of services.
+pub async fn query_all(store: &dyn Store, q: Query) -> Result<Vec<Item>, StoreError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.query(q.clone().start(cursor)).await?;
+        out.extend(page.items);
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// Deletes of every item of partition `pk` whose sort key starts with `prefix` (for the caller's
 /// transaction; at most `max`). Sessions use it to end all of someone's sessions at once.
 pub async fn prefix_delete_ops(
