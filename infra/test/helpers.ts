@@ -48,8 +48,19 @@ export interface Synth {
   readonly manifest: Manifest;
 }
 
+/** Every scratch folder this process made; removed when it exits (tests leave no debris). */
+const scratch: string[] = [];
+process.once('exit', () => {
+  for (const dir of scratch.splice(0)) {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A new empty scratch folder under the system temp directory, removed at process exit. */
 export function tmpDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `mkpf-infra-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mkpf-infra-${prefix}-`));
+  scratch.push(dir);
+  return dir;
 }
 
 export function synth(opts: { stage?: StageName; manifest?: Manifest | unknown; config?: StageConfig; nag?: boolean } = {}): Synth {

@@ -124,3 +124,27 @@ async fn sweeping_removes_only_expired_items() {
     store.put(&ITEMS, again, Some(Cond::not_exists("pk"))).await.unwrap();
     assert!(store.get(&ITEMS, &Key::new("ttl", "live")).await.unwrap().is_some());
 }
+
+/// The data directory and the store file hold personal data: owner-only whatever the umask, and
+/// a directory made before this rule (0755) is tightened on the next start.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_and_store_file_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let d = dir().join("nested");
+    {
+        let _backend = embedded::open(&d, Arc::new(SystemClock)).unwrap();
+        assert_eq!(mode(&d), 0o700, "new data directory");
+        assert_eq!(mode(d.parent().unwrap()), 0o700, "new parent directory");
+        assert_eq!(mode(&d.join("mkpf.redb")), 0o600, "new store file");
+    }
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(d.join("mkpf.redb"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    {
+        let _backend = embedded::open(&d, Arc::new(SystemClock)).unwrap();
+        assert_eq!(mode(&d), 0o700, "existing data directory");
+        assert_eq!(mode(&d.join("mkpf.redb")), 0o600, "existing store file");
+    }
+    std::fs::remove_dir_all(d.parent().unwrap()).unwrap();
+}

@@ -83,6 +83,8 @@ async fn main() -> ExitCode {
     for w in workers {
         let _ = w.await;
     }
+    // The last window of refusals of unauthenticated callers (audited in aggregate).
+    mkpf::audit::refusals::flush(&app, true).await;
     match served {
         Ok(()) => {
             tracing::info!("stopped");
@@ -101,7 +103,7 @@ async fn write_demo_tokens(app: &mkpf::App, path: &std::path::Path) -> Result<()
     let tokens = mkpf::staff::demo::seed(app).await?;
     let text = serde_json::to_string_pretty(&tokens).map_err(|e| e.to_string())?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        mkpf::adapters::private_fs::create_private_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     let tmp = path.with_extension("tmp");
     {

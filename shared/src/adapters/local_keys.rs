@@ -54,7 +54,7 @@ impl LocalKeys {
                 let key = SigningKey::random(&mut rand::rngs::OsRng);
                 let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| KeyError::Invalid(e.to_string()))?;
                 if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).map_err(io)?;
+                    super::private_fs::create_private_dir(parent).map_err(io)?;
                 }
                 write_private(&path, pem.as_bytes()).map_err(io)?;
                 Self::from_signing(key)

@@ -50,7 +50,7 @@ impl LocalSealer {
                 let mut key = [0u8; 32];
                 rand::rngs::OsRng.fill_bytes(&mut key);
                 if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).map_err(io)?;
+                    super::private_fs::create_private_dir(parent).map_err(io)?;
                 }
                 super::local_keys::write_private(&path, &key).map_err(io)?;
                 Ok(Self::from_key(key))

@@ -4,3 +4,4 @@
 pub mod embedded;
 pub mod local_keys;
 pub mod local_sealer;
+pub mod private_fs;

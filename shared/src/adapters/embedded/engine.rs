@@ -41,8 +41,11 @@ pub struct Engine {
 impl Engine {
     /// Opens (or creates) `<dir>/mkpf.redb` and starts the writer thread.
     pub fn open(dir: &Path) -> Result<Arc<Engine>, Fatal> {
-        std::fs::create_dir_all(dir).map_err(|e| Fatal(format!("cannot create data dir {}: {e}", dir.display())))?;
+        crate::adapters::private_fs::create_private_dir(dir)
+            .map_err(|e| Fatal(format!("cannot create data dir {}: {e}", dir.display())))?;
         let path = dir.join("mkpf.redb");
+        crate::adapters::private_fs::ensure_private_file(&path)
+            .map_err(|e| Fatal(format!("cannot create {}: {e}", path.display())))?;
         let db = Database::create(&path).map_err(|e| Fatal(format!("cannot open {}: {e}", path.display())))?;
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel::<Job>();
