@@ -44,6 +44,7 @@ use crate::audit::{self, Actor, Event};
 use crate::card_auth::anchors::IssuerId;
 use crate::card_auth::certificate::CertSerial;
 use crate::card_auth::sessions;
+use crate::domain::csv_rows;
 use crate::ports::queue::OutMessage;
 use crate::ports::store::*;
 use crate::queues::CARD_RELINK;
@@ -82,30 +83,27 @@ pub struct FeedError {
 
 /// Parses and checks a whole feed.
 pub fn parse_feed(text: &str) -> Result<Feed, FeedError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let err = |line: u32, why: String| FeedError { line, why };
-    let mut lines = text.split('\n').enumerate().map(|(i, l)| (i as u32 + 1, l.strip_suffix('\r').unwrap_or(l)));
-    match lines.next() {
-        Some((_, h)) if h.trim() == HEADER => {}
+    let mut records = csv_rows::records(text);
+    match records.next() {
+        Some(Ok(h)) if h.joined() == HEADER => {}
         _ => return Err(err(1, format!("the first line must be exactly `{HEADER}`"))),
     }
     let date_fmt = time::macros::format_description!("[year]-[month]-[day]");
     let mut rows = Vec::new();
-    for (line, l) in lines {
-        if l.trim().is_empty() {
-            continue;
-        }
+    for record in records {
+        let record = record.map_err(|e| err(e.line, e.why))?;
+        let (line, f) = (record.line, &record.fields);
         if rows.len() == MAX_ROWS {
             return Err(err(line, format!("a feed holds at most {MAX_ROWS} rows; split it")));
         }
-        let f: Vec<&str> = l.split(',').map(str::trim).collect();
         if f.len() != 5 {
             return Err(err(line, format!("expected 5 fields, found {}", f.len())));
         }
-        let issuer = |i: usize| IssuerId::parse(f[i]).map_err(|e| err(line, format!("field {}: {e}", i + 1)));
-        let serial = |i: usize| CertSerial::parse(f[i]).map_err(|e| err(line, format!("field {}: {e}", i + 1)));
+        let issuer = |i: usize| IssuerId::parse(&f[i]).map_err(|e| err(line, format!("field {}: {e}", i + 1)));
+        let serial = |i: usize| CertSerial::parse(&f[i]).map_err(|e| err(line, format!("field {}: {e}", i + 1)));
         let (oi, os, ni, ns) = (issuer(0)?, serial(1)?, issuer(2)?, serial(3)?);
-        let on = Date::parse(f[4], &date_fmt).map_err(|_| err(line, "field 5: expected a date YYYY-MM-DD".into()))?;
+        let on = Date::parse(&f[4], &date_fmt).map_err(|_| err(line, "field 5: expected a date YYYY-MM-DD".into()))?;
         if oi == ni && os == ns {
             return Err(err(line, "the old and new certificates are the same".into()));
         }
@@ -486,6 +484,12 @@ mod tests {
         assert_eq!(f.rows[0].old_serial, "a1b");
         assert_eq!(f.rows[0].line, 2);
         assert_eq!(parse_feed(&ok).unwrap().id, f.id, "the id depends on the rows only");
+        // A spreadsheet export quotes every field: the same feed, the same id.
+        let quoted = format!(
+            "\"old_issuer\",\"old_serial\",\"new_issuer\",\"new_serial\",\"linked_on\"\r\n\"{I}\",\"0A1B\",\"{I}\",\"0d4e\",\"2026-11-20\"\r\n"
+        );
+        assert_eq!(parse_feed(&quoted).unwrap().id, f.id, "RFC 4180 quoting");
+        assert_eq!(parse_feed(&format!("{HEADER}\n\"{I},1\",{I},2,2026-11-20\n")).unwrap_err().line, 2);
         let cases = [
             ("old,new\n".to_owned(), 1),
             (format!("{HEADER}\n"), 2),

@@ -55,6 +55,7 @@ use crate::app::App;
 use crate::audit::{self, Actor, Event};
 use crate::card_auth::anchors::IssuerId;
 use crate::card_auth::certificate::CertSerial;
+use crate::domain::csv_rows;
 use crate::mykey::person::{self, PersonId};
 use crate::ports::queue::OutMessage;
 use crate::ports::store::*;
@@ -199,39 +200,36 @@ pub struct FeedError {
 
 /// Parses and checks a whole feed of `kind`.
 pub fn parse_feed(kind: FactKind, text: &str) -> Result<Feed, FeedError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let err = |line: u32, why: String| FeedError { line, why };
     let expected = header(kind);
-    let mut lines = text.split('\n').enumerate().map(|(i, l)| (i as u32 + 1, l.strip_suffix('\r').unwrap_or(l)));
-    match lines.next() {
-        Some((_, h)) if h.trim() == expected => {}
-        Some((_, h)) if [REGISTRATION_HEADER, POINTS_HEADER].contains(&h.trim()) => {
+    let mut records = csv_rows::records(text);
+    match records.next().map(|h| h.map(|h| h.joined())) {
+        Some(Ok(h)) if h == expected => {}
+        Some(Ok(h)) if [REGISTRATION_HEADER, POINTS_HEADER].contains(&h.as_str()) => {
             return Err(err(1, format!("a {} feed starts with `{expected}`; is this the right kind?", kind.as_str())));
         }
         _ => return Err(err(1, format!("the first line must be exactly `{expected}`"))),
     }
     let mut rows = Vec::new();
-    for (line, l) in lines {
-        if l.trim().is_empty() {
-            continue;
-        }
+    for record in records {
+        let record = record.map_err(|e| err(e.line, e.why))?;
+        let (line, f) = (record.line, &record.fields);
         if rows.len() == MAX_ROWS {
             return Err(err(line, format!("a feed holds at most {MAX_ROWS} rows; split it")));
         }
-        let f: Vec<&str> = l.split(',').map(str::trim).collect();
         if f.len() != 3 {
             return Err(err(line, format!("expected 3 fields, found {}", f.len())));
         }
-        let issuer = IssuerId::parse(f[0]).map_err(|e| err(line, format!("field 1: {e}")))?;
-        let serial = CertSerial::parse(f[1]).map_err(|e| err(line, format!("field 2: {e}")))?;
+        let issuer = IssuerId::parse(&f[0]).map_err(|e| err(line, format!("field 1: {e}")))?;
+        let serial = CertSerial::parse(&f[1]).map_err(|e| err(line, format!("field 2: {e}")))?;
         let (registered_on, points) = match kind {
             FactKind::HealthInsurance | FactKind::PublicFundsAccount => {
-                let d = Date::parse(f[2], DATE_FMT)
+                let d = Date::parse(&f[2], DATE_FMT)
                     .map_err(|_| err(line, "field 3: expected a date YYYY-MM-DD (Asia/Tokyo)".into()))?;
                 (Some(d.format(DATE_FMT).unwrap_or_default()), None)
             }
             FactKind::Phase1Points => {
-                let p = Some(f[2])
+                let p = Some(f[2].as_str())
                     .filter(|s| !s.is_empty() && s.len() <= 6 && s.bytes().all(|b| b.is_ascii_digit()))
                     .and_then(|s| s.parse::<i64>().ok())
                     .filter(|p| *p <= PHASE1_MAX_POINTS)
@@ -672,6 +670,9 @@ mod tests {
         assert_ne!(other.id, f.id, "and on the kind");
         let pts = parse_feed(FactKind::Phase1Points, &format!("{POINTS_HEADER}\n{I},1,3200\n{I},2,0\n")).unwrap();
         assert_eq!(pts.rows[0].fact().unwrap(), Fact::Points(3200));
+        // A spreadsheet export quotes every field: the same feed, the same id.
+        let quoted = format!("\"issuer\",\"serial\",\"points\"\r\n\"{I}\",\"1\",\"3200\"\r\n\"{I}\",\"2\",\"0\"\r\n");
+        assert_eq!(parse_feed(FactKind::Phase1Points, &quoted).unwrap().id, pts.id, "RFC 4180 quoting");
 
         let cases = [
             (FactKind::HealthInsurance, "issuer,serial\n".to_owned(), 1),
