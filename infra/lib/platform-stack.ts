@@ -586,7 +586,9 @@ export class PlatformStack extends Stack {
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
         // Nothing is cached: every answer is per caller. With caching disabled this managed
         // policy forwards every viewer header (Authorization, Idempotency-Key, If-Match) and
-        // query string, but not Host (API Gateway needs its own).
+        // query string, but not Host (API Gateway needs its own), plus CloudFront's own headers:
+        // CloudFront-Viewer-Address is the caller's address, which the platform uses once the
+        // origin-verify authorizer has passed the request (API Gateway's sourceIp is the edge).
         cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
         originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
         compress: true,

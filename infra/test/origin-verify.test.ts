@@ -12,8 +12,8 @@ const event = (value?: string) => ({ version: '2.0', type: 'REQUEST', headers: v
 describe('origin-verify authorizer', () => {
   it('admits the current and the previous secret, nothing else', async () => {
     const h = makeHandler(async () => ['current-secret-value', 'previous-secret-value']);
-    assert.deepEqual(await h(event('current-secret-value')), { isAuthorized: true });
-    assert.deepEqual(await h(event('previous-secret-value')), { isAuthorized: true });
+    assert.deepEqual(await h(event('current-secret-value')), { isAuthorized: true, context: { origin_verified: true } });
+    assert.deepEqual(await h(event('previous-secret-value')), { isAuthorized: true, context: { origin_verified: true } });
     for (const bad of ['', 'current-secret-valu', 'current-secret-value ', 'CURRENT-SECRET-VALUE', 'x'.repeat(1000)]) {
       assert.deepEqual(await h(event(bad)), { isAuthorized: false }, JSON.stringify(bad));
     }
@@ -36,7 +36,7 @@ describe('origin-verify authorizer', () => {
     now += 4 * 60 * 1000;
     assert.deepEqual(await h(event('two')), { isAuthorized: false }, 'still the cached value');
     now += 2 * 60 * 1000;
-    assert.deepEqual(await h(event('two')), { isAuthorized: true });
+    assert.deepEqual(await h(event('two')), { isAuthorized: true, context: { origin_verified: true } });
     assert.equal(reads, 2);
   });
 
@@ -50,5 +50,16 @@ describe('origin-verify authorizer', () => {
 
   it('without ORIGIN_SECRET_ARN configured, refuses everything', async () => {
     assert.deepEqual(await handler(event('anything')), { isAuthorized: false });
+  });
+});
+
+describe('viewer address behind CloudFront', () => {
+  it('the API behaviour forwards CloudFront-Viewer-Address with the viewer headers (not Host)', async () => {
+    const { synth, resourcesOf } = await import('./helpers');
+    const { json } = synth();
+    const [d] = Object.values(resourcesOf(json, 'AWS::CloudFront::Distribution'));
+    // Managed-AllViewerExceptHostHeader: every viewer header but Host, plus CloudFront's own
+    // headers, CloudFront-Viewer-Address among them (a viewer cannot supply those).
+    assert.equal(d.Properties.DistributionConfig.DefaultCacheBehavior.OriginRequestPolicyId, 'b689b0a8-53d0-40ab-baf2-68738e2966ac');
   });
 });

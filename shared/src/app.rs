@@ -34,6 +34,8 @@ pub struct Deps {
     pub challenge_limiter: crate::http::rate_limit::SourceLimiter,
     /// This process's view of the audit chains.
     pub audit: crate::audit::Chains,
+    /// This process's open window of refusals of unauthenticated callers (audited in aggregate).
+    pub refusals: crate::audit::refusals::Refusals,
     pub metrics: Arc<Metrics>,
     /// On Lambda: flush metrics as EMF log lines after every invocation.
     pub emit_emf: bool,
@@ -93,6 +95,7 @@ impl App {
             catalog: crate::mynapoint::catalog::Cache::default(),
             verified_tokens: crate::tokens::VerifiedCache::default(),
             audit: crate::audit::Chains::default(),
+            refusals: Default::default(),
             metrics: Arc::new(Metrics::new()),
             emit_emf: std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some(),
             health_cache: std::sync::Mutex::new(None),

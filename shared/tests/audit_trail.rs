@@ -154,10 +154,16 @@ async fn every_change_and_refusal_is_recorded_with_who_what_and_where() {
     assert_eq!(create[0].outcome, Outcome::Success);
     assert_eq!(find("notice.withdraw").len(), 1);
     let denied = find("auth.denied");
-    assert_eq!(denied.len(), 2, "{denied:?}");
+    assert_eq!(denied.len(), 1, "only the signed-in caller is audited one by one: {denied:?}");
     assert!(denied.iter().any(|r| r.actor.id.as_deref() == Some(AUDITOR.0) && r.detail["code"] == "forbidden"));
-    assert!(denied.iter().any(|r| r.actor.kind == "anonymous" && r.detail["code"] == "token_invalid"));
     assert!(denied.iter().all(|r| r.outcome == Outcome::Denied && r.targets[0].starts_with("route:")));
+    // The forged token is counted in the open window of refusals, written as one summary.
+    assert!(find("refusals.summary").is_empty(), "the window is still open");
+    mkpf::audit::refusals::flush(&h.app, true).await;
+    let records = all_records(&h).await;
+    let summary: Vec<_> = records.iter().filter(|r| r.action == "refusals.summary").collect();
+    assert_eq!(summary.len(), 1);
+    assert_eq!(summary[0].detail["by_action"], json!([{"action": "auth.denied", "code": "token_invalid", "count": 1}]));
     // Titles and bodies (and tokens) never enter the trail.
     let all: String = records.iter().map(AuditRecord::to_json).collect();
     assert!(!all.contains("Maintenance") && !all.contains("forged.token"), "{all}");
@@ -339,4 +345,40 @@ async fn a_consistent_rewrite_of_a_sealed_day_is_caught_by_its_seal() {
     // And removing the seal shows the day as unsealed.
     h.app.store.delete(&AUDIT, &Key::new(format!("SEAL#{day}"), "SEAL"), None).await.unwrap();
     assert_eq!(check().await.unsealed_days, [day]);
+}
+
+/// An anonymous flood of garbage credentials costs counters, not audit writes: a thousand forged
+/// bearer tokens from many sources add no audit record until the window's single summary, which
+/// names the busiest sources.
+#[tokio::test]
+async fn anonymous_refusals_are_counted_and_audited_in_aggregate() {
+    let h = harness();
+    let before = all_records(&h).await.len();
+    for i in 0..200 {
+        let ip = if i % 2 == 0 { "192.0.2.66".to_owned() } else { format!("2001:db8:{i:x}::1") };
+        let r = h.call("GET", "/v1/ops/notices").bearer(&format!("forged.{i}.token")).source_ip(&ip).send().await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(all_records(&h).await.len(), before, "no audit write per anonymous refusal");
+    let counted: u64 = h
+        .app
+        .metrics
+        .snapshot()
+        .iter()
+        .filter(|s| {
+            s.name == "refused_requests" && s.dimensions.get("action").map(String::as_str) == Some("auth.denied")
+        })
+        .map(|s| s.count)
+        .sum();
+    assert_eq!(counted, 200);
+    // The window closes: the next request writes its one summary.
+    h.clock.advance(time::Duration::seconds(mkpf::audit::refusals::WINDOW_SECS));
+    assert_eq!(h.call("GET", "/healthz").send().await.status, StatusCode::OK);
+    let records = all_records(&h).await;
+    assert_eq!(records.len(), before + 1);
+    let s = &records.iter().find(|r| r.action == "refusals.summary").expect("a summary").detail;
+    assert_eq!(s["total"], 200);
+    assert_eq!(s["top_sources"][0], json!({"source": "192.0.2.66", "count": 100}));
+    assert_eq!(s["top_sources"].as_array().unwrap().len(), mkpf::audit::refusals::TOP_SOURCES);
+    assert_eq!(s["other_sources"], 100 - (mkpf::audit::refusals::TOP_SOURCES as u64 - 1));
 }

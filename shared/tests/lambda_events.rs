@@ -33,6 +33,7 @@ const CREATE: &str = include_str!("../../events/apigw-notices-create.json");
 const CREATE_UNAUTHENTICATED: &str = include_str!("../../events/apigw-notices-create-unauthenticated.json");
 const SQS_OPS_TASKS: &str = include_str!("../../events/sqs-ops-tasks.json");
 const CHALLENGE: &str = include_str!("../../events/apigw-card-auth-challenge.json");
+const CHALLENGE_VIA_CLOUDFRONT: &str = include_str!("../../events/apigw-card-auth-challenge-via-cloudfront.json");
 const RETENTION_SCHEDULE: &str = include_str!("../../events/eventbridge-notice-retention.json");
 
 /// An `App` on the embedded backend in a fresh directory, with a clock the test controls.
@@ -385,4 +386,38 @@ async fn challenges_are_limited_per_api_gateway_source_ip() {
     assert!(r.header("retry-after").is_some());
     let other = CHALLENGE.replace("203.0.113.10", "198.51.100.7");
     assert_eq!(invoke(&f, &other).await.status, StatusCode::CREATED, "another source has its own budget");
+}
+
+/// Behind CloudFront, API Gateway's `sourceIp` is an edge server shared by many viewers: once the
+/// origin-verify authorizer has passed the request (its context says so), the limit is keyed by
+/// the viewer address CloudFront supplies (`CloudFront-Viewer-Address`); without that context the
+/// header is the caller's own word and is ignored.
+#[tokio::test]
+async fn behind_cloudfront_challenges_are_limited_per_viewer_not_per_edge() {
+    let p = Platform::at_event(CHALLENGE_VIA_CLOUDFRONT);
+    let f = p.function("card-auth-challenge");
+    let per_minute = p.app.config.challenges_per_minute;
+    let edge = "130.176.98.41";
+    let via = |viewer: &str| CHALLENGE_VIA_CLOUDFRONT.replace("198.51.100.23:50114", viewer);
+    // Exhaust the edge address's own budget with requests that did not pass origin verification.
+    let unverified = CHALLENGE.replace("203.0.113.10", edge);
+    for _ in 0..per_minute {
+        assert_eq!(invoke(&f, &unverified).await.status, StatusCode::CREATED);
+    }
+    let forged =
+        unverified.replace("\"headers\": {", "\"headers\": {\n    \"cloudfront-viewer-address\": \"192.0.2.77:443\",");
+    assert_eq!(
+        invoke(&f, &forged).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a viewer address without origin verification is not believed"
+    );
+    // Verified requests through the same edge: each viewer has its own budget.
+    for _ in 0..per_minute {
+        let r = invoke(&f, CHALLENGE_VIA_CLOUDFRONT).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    assert_eq!(invoke(&f, CHALLENGE_VIA_CLOUDFRONT).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(invoke(&f, &via("[2001:db8:7:7::1]:443")).await.status, StatusCode::CREATED, "bracketed IPv6 viewer");
+    assert_eq!(invoke(&f, &via("2001:db8:9:9::1:443")).await.status, StatusCode::CREATED, "bare IPv6 viewer");
+    assert_eq!(invoke(&f, &via("203.0.113.200:1")).await.status, StatusCode::CREATED, "another viewer");
 }

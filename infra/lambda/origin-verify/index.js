@@ -50,7 +50,9 @@ function makeHandler(loadSecrets, now = Date.now) {
     if (cached.values.length === 0 || now() - cached.at > CACHE_MS) {
       cached = { at: now(), values: (await loadSecrets()).filter((v) => typeof v === 'string' && v.length > 0) };
     }
-    return { isAuthorized: cached.values.some((v) => sameSecret(given, v)) };
+    // The context tells the platform that origin verification passed, so it may take the viewer
+    // address from CloudFront-Viewer-Address (shared/src/http/router.rs, ORIGIN_VERIFIED).
+    return cached.values.some((v) => sameSecret(given, v)) ? { isAuthorized: true, context: { origin_verified: true } } : { isAuthorized: false };
   };
 }
 

@@ -12,6 +12,7 @@
 mod chain;
 mod export;
 mod record;
+pub mod refusals;
 pub mod seal;
 mod verify;
 

@@ -53,8 +53,9 @@ async fn guard(State(ctx): State<RouteCtx>, mut req: Request, next: Next) -> Res
 }
 
 /// Authenticates and authorises; on success the principal is in the request's extensions.
-/// A refused credential, or a signed-in caller refused by the access list, is audited
-/// (`auth.denied`); a plain anonymous call of a protected route is only logged.
+/// A signed-in caller refused by the access list is audited (`auth.denied`); a credential that
+/// does not verify is counted and audited in aggregate (`audit::refusals`), never one write per
+/// request; a plain anonymous call of a protected route is only logged.
 async fn admit(app: &App, spec: &'static RouteSpec, req: &mut Request) -> Result<Principal, (ApiError, &'static str)> {
     let principal = if spec.access.contains(&Access::Public) {
         Ok(Principal::Anonymous)
@@ -67,28 +68,30 @@ async fn admit(app: &App, spec: &'static RouteSpec, req: &mut Request) -> Result
     } else {
         authenticate(app, req.headers(), !spec.session_in_handler).await
     };
-    let (e, kind) = match principal {
+    match principal {
         Ok(p) => match authorize(spec.access, &p) {
             Ok(()) => {
                 req.extensions_mut().insert(p.clone());
-                return Ok(p);
+                Ok(p)
             }
-            Err(e) if p == Principal::Anonymous => return Err((e, "anonymous")),
+            Err(e) if p == Principal::Anonymous => Err((e, "anonymous")),
             Err(e) => {
                 let kind = p.kind();
                 req.extensions_mut().insert(p);
-                (e, kind)
+                let ctx = context(req.extensions());
+                let ev = crate::audit::Event::denied("auth.denied", vec![format!("route:{}", spec.name)], e.code);
+                if let Err(err) = crate::audit::commit_event(app, &ctx, ev).await {
+                    tracing::error!(error = %err, route = spec.name, "could not audit a refused request");
+                }
+                Err((e, kind))
             }
         },
-        Err(e) if e.status.is_server_error() => return Err((e, "invalid_credentials")),
-        Err(e) => (e, "invalid_credentials"),
-    };
-    let ctx = context(req.extensions());
-    let ev = crate::audit::Event::denied("auth.denied", vec![format!("route:{}", spec.name)], e.code);
-    if let Err(err) = crate::audit::commit_event(app, &ctx, ev).await {
-        tracing::error!(error = %err, route = spec.name, "could not audit a refused request");
+        Err(e) if e.status.is_server_error() => Err((e, "invalid_credentials")),
+        Err(e) => {
+            crate::audit::refusals::refused(app, &context(req.extensions()), "auth.denied", e.code).await;
+            Err((e, "invalid_credentials"))
+        }
     }
-    Err((e, kind))
 }
 
 fn request_id(req: &Request) -> String {
@@ -101,13 +104,41 @@ fn request_id(req: &Request) -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// The key the origin-verify authorizer (`infra/lambda/origin-verify`) puts in its context when a
+/// request carried CloudFront's origin secret.
+pub const ORIGIN_VERIFIED: &str = "origin_verified";
+
+/// The caller's address. On AWS, API Gateway's `sourceIp` is the CloudFront edge server that
+/// forwarded the request; once origin verification has passed (the authorizer's context says so),
+/// the viewer address CloudFront supplies in `CloudFront-Viewer-Address` is the caller. Without
+/// that context the header is whatever the caller sent, and is ignored.
 fn source_ip(req: &Request) -> Option<String> {
     if let Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) =
         req.extensions().get::<lambda_http::request::RequestContext>()
     {
+        let verified = c
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.fields.get(ORIGIN_VERIFIED))
+            .is_some_and(|v| v.as_bool() == Some(true));
+        if verified
+            && let Some(viewer) =
+                req.headers().get("cloudfront-viewer-address").and_then(|v| v.to_str().ok()).and_then(viewer_address)
+        {
+            return Some(viewer);
+        }
         return c.http.source_ip.clone();
     }
     req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
+}
+
+/// The address part of a `CloudFront-Viewer-Address` value: `IP:port`, the IPv6 form bare
+/// (`2001:db8::1:443`) or bracketed (`[2001:db8::1]:443`).
+pub fn viewer_address(value: &str) -> Option<String> {
+    let (ip, port) = value.trim().rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    let ip = ip.strip_prefix('[').and_then(|i| i.strip_suffix(']')).unwrap_or(ip);
+    ip.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
 }
 
 const SECURITY_HEADERS: [(&str, &str); 6] = [
@@ -127,6 +158,8 @@ async fn outer(State(app): State<App>, mut req: Request, next: Next) -> Response
     req.extensions_mut().insert(SourceIp(ip));
     let method = req.method().clone();
     let mut resp = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    // Once a minute at most: the summary of the last window's refusals (audit::refusals).
+    crate::audit::refusals::flush(&app, false).await;
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
         h.insert("x-request-id", v);
@@ -198,4 +231,19 @@ pub fn full_router(app: App) -> Router {
 pub fn lambda_router(app: App, name: &str) -> Result<Router, String> {
     let spec = crate::routes::route(name).ok_or_else(|| format!("no route named {name:?} in the route table"))?;
     Ok(router_for(app, [spec]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::viewer_address;
+
+    #[test]
+    fn viewer_addresses_parse_in_both_ipv6_forms_and_refuse_garbage() {
+        assert_eq!(viewer_address("198.51.100.10:46532").as_deref(), Some("198.51.100.10"));
+        assert_eq!(viewer_address("2001:db8::1:443").as_deref(), Some("2001:db8::1"));
+        assert_eq!(viewer_address("[2001:db8::1]:443").as_deref(), Some("2001:db8::1"));
+        for bad in ["", "198.51.100.10", "host.example:443", "198.51.100.10:99999", "1.2.3.4:x"] {
+            assert_eq!(viewer_address(bad), None, "{bad:?}");
+        }
+    }
 }

@@ -210,7 +210,12 @@ pub async fn receive(
         && !matches!(e, CallbackError::OverCap { .. })
     {
         // Over-cap grants are recorded in their own transaction (with the event for
-        // reconciliation); other refusals are recorded here.
+        // reconciliation); a caller that did not prove to be the provider is counted in
+        // aggregate (anyone can send those); other refusals are recorded here.
+        if matches!(e, CallbackError::ProviderUnknown | CallbackError::Signature(_)) {
+            audit::refusals::refused(app, &ctx, "mynapoint.callback", e.code()).await;
+            return r;
+        }
         let ev = Event::denied("mynapoint.callback", vec![format!("provider:{provider}")], e.code())
             .with_detail(serde_json::json!({ "code": e.code() }));
         if let Err(err) = audit::commit_event(app, &ctx, ev).await {

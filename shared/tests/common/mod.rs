@@ -108,6 +108,12 @@ impl Call<'_> {
         self.req = self.req.header("authorization", format!("Bearer {token}"));
         self
     }
+    /// Sends the call from this address (as the socket peer of the local platform).
+    pub fn source_ip(mut self, ip: &str) -> Self {
+        let addr = std::net::SocketAddr::new(ip.parse().expect("an IP address"), 50_000);
+        self.req = self.req.extension(axum::extract::ConnectInfo(addr));
+        self
+    }
     pub fn header(mut self, k: &str, v: &str) -> Self {
         self.req = self.req.header(k, v);
         self
