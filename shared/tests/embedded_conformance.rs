@@ -27,3 +27,33 @@ mod queue {
     }
     mkpf::queue_conformance_suite!(factory);
 }
+
+/// Stronger than the port's promise: the embedded queue hands each message to exactly one of
+/// several concurrent receivers while it is invisible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_queue_delivers_each_message_exactly_once_to_concurrent_receivers() {
+    use mkpf::ports::queue::OutMessage;
+    use mkpf::testing::queue_conformance::WORK;
+    let q: Arc<dyn Queue> = open().1;
+    q.send_batch(&WORK, (0..200).map(|i| OutMessage::new(format!("m{i}"))).collect()).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let q = q.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let batch = q.receive(&WORK, 10, std::time::Duration::ZERO).await.unwrap();
+                if batch.is_empty() {
+                    return got;
+                }
+                got.extend(batch.into_iter().map(|m| m.id));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let distinct: std::collections::BTreeSet<_> = all.iter().cloned().collect();
+    assert_eq!((all.len(), distinct.len()), (200, 200));
+}
