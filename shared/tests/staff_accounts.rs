@@ -398,3 +398,52 @@ async fn the_first_operator_is_bootstrapped_once() {
     assert_eq!(first.status, StatusCode::CREATED);
     assert_eq!(first.body["pending"], json!(["password_change", "totp_enrolment"]));
 }
+
+async fn stored_profile(h: &Harness, id: &str) -> mkpf::ports::store::Item {
+    let key = mkpf::staff::account::profile_key(&mkpf::domain::staff::StaffId::parse(id).unwrap());
+    h.app.store.get(&mkpf::tables::STAFF, &key).await.unwrap().unwrap()
+}
+
+/// TOTP seeds are never at rest in clear: the stored attribute is a sealed value (staff sealer,
+/// bound to the account), from which neither the seed nor its base32 text can be read.
+#[tokio::test]
+async fn totp_seeds_are_stored_sealed() {
+    use mkpf::ports::store::Value;
+    let h = harness();
+    let otp = create(&h, "hara.op", &["operator"], None).await;
+    let (pw, secret) = onboard(&h, "hara.op", &otp).await;
+    let item = stored_profile(&h, "hara.op").await;
+    let stored = item.get("totp_secret").expect("a TOTP seed");
+    let Value::S(sealed) = stored else { panic!("the seed is stored in clear") };
+    let b32 = totp_rs::Secret::from(secret.clone()).to_base32();
+    assert!(!sealed.contains(&b32) && !sealed.as_bytes().windows(secret.len()).any(|w| w == secret.as_slice()));
+    // The sealed seed still checks codes.
+    let ok = sign_in(&h, "hara.op", &pw, Some(&code_now(&h, "hara.op", &secret))).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    // Moved to another account it opens no more: that account cannot sign in with it.
+    let otp2 = create(&h, "kubo.op", &["operator"], None).await;
+    let (pw2, _) = onboard(&h, "kubo.op", &otp2).await;
+    let mut other = stored_profile(&h, "kubo.op").await;
+    other.insert("totp_secret".into(), stored.clone());
+    h.app.store.put(&mkpf::tables::STAFF, other, None).await.unwrap();
+    h.clock.advance(time::Duration::seconds(30));
+    let moved = sign_in(&h, "kubo.op", &pw2, Some(&code_now(&h, "kubo.op", &secret))).await;
+    assert_ne!(moved.status, StatusCode::CREATED, "{}", moved.body);
+}
+
+/// A seed written in clear before sealing (a binary attribute) still works, and the sign-in
+/// that uses it stores it sealed.
+#[tokio::test]
+async fn a_seed_stored_in_clear_is_sealed_by_its_next_use() {
+    use mkpf::ports::store::Value;
+    let h = harness();
+    let otp = create(&h, "ono.op", &["operator"], None).await;
+    let (pw, secret) = onboard(&h, "ono.op", &otp).await;
+    let mut legacy = stored_profile(&h, "ono.op").await;
+    legacy.insert("totp_secret".into(), Value::B(secret.clone()));
+    h.app.store.put(&mkpf::tables::STAFF, legacy, None).await.unwrap();
+    let ok = sign_in(&h, "ono.op", &pw, Some(&code_now(&h, "ono.op", &secret))).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    let stored = stored_profile(&h, "ono.op").await;
+    assert!(matches!(stored.get("totp_secret"), Some(Value::S(_))), "the seed is still stored in clear");
+}

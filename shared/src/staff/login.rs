@@ -10,7 +10,7 @@
 
 use serde_json::json;
 
-use super::account::{self, AccountStatus, StaffAccount};
+use super::account::{self, AccountStatus, StaffAccount, StoredSeed};
 use super::secrets::{check_totp, hash_password, new_totp_secret, provisioning, verify_password};
 use super::sessions::{self, close_all_ops};
 use super::*;
@@ -162,12 +162,15 @@ pub async fn login(
             let Some(code) = code else {
                 return Err(fail(app, ctx, &acc, "totp_required").await?);
             };
-            let step = TotpCode::parse(code).ok().and_then(|c| check_totp(secret, &acc.id, &c, now));
+            let seed = secret.open(app.staff_sealer.as_ref(), &acc.id).await?;
+            let step = TotpCode::parse(code).ok().and_then(|c| check_totp(&seed, &acc.id, &c, now));
             match step {
                 None => return Err(fail(app, ctx, &acc, "totp_invalid").await?),
                 Some(s) if s <= acc.totp_last_step => return Err(fail(app, ctx, &acc, "totp_replayed").await?),
                 Some(s) => next.totp_last_step = s,
             }
+            // A seed stored in clear before sealing is sealed by this sign-in's write.
+            next.totp_secret = Some(secret.resealed(app.staff_sealer.as_ref(), &acc.id).await?);
         }
         None => pending.push(PENDING_TOTP_ENROLMENT.to_owned()),
     }
@@ -188,7 +191,7 @@ pub async fn login(
 
 /// Ends the caller's session.
 pub async fn logout(app: &App, ctx: &Context, id: &str, sid: &str) -> Result<(), StoreError> {
-    let op = TxOp::Delete { table: &crate::tables::STAFF, key: sessions::session_key(id, sid), cond: None };
+    let op = TxOp::Delete { table: &crate::tables::STAFF_SESSIONS, key: sessions::session_key(id, sid), cond: None };
     audit::commit(app, ctx, Event::success("staff.logout", target(id)), vec![op]).await
 }
 
@@ -214,6 +217,9 @@ pub enum SelfServiceError {
     Gone,
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Sealing or opening a TOTP seed failed.
+    #[error(transparent)]
+    Key(#[from] KeyError),
 }
 
 async fn load_active(app: &App, id: &StaffId) -> Result<StaffAccount, SelfServiceError> {
@@ -281,7 +287,7 @@ pub async fn start_totp_enrolment(
     let (uri, b32) = provisioning(&secret, id).map_err(StoreError::Unavailable)?;
     let mut next = acc.clone();
     next.version += 1;
-    next.totp_pending = Some(secret);
+    next.totp_pending = Some(StoredSeed::seal(app.staff_sealer.as_ref(), id, &secret).await?);
     audit::commit(
         app,
         ctx,
@@ -304,7 +310,8 @@ pub async fn confirm_totp(app: &App, ctx: &Context, id: &StaffId, code: &str) ->
         return Err(SelfServiceError::NoPendingEnrolment);
     };
     let now = app.clock.epoch_secs();
-    let Some(step) = TotpCode::parse(code).ok().and_then(|c| check_totp(&secret, id, &c, now)) else {
+    let seed = secret.open(app.staff_sealer.as_ref(), id).await?;
+    let Some(step) = TotpCode::parse(code).ok().and_then(|c| check_totp(&seed, id, &c, now)) else {
         return match fail(app, ctx, &acc, "totp_invalid").await? {
             LoginError::Locked { until } => Err(SelfServiceError::Locked { until }),
             _ => Err(SelfServiceError::BadTotp),
@@ -312,7 +319,7 @@ pub async fn confirm_totp(app: &App, ctx: &Context, id: &StaffId, code: &str) ->
     };
     let mut next = acc.clone();
     next.version += 1;
-    next.totp_secret = Some(secret);
+    next.totp_secret = Some(secret.resealed(app.staff_sealer.as_ref(), id).await?);
     next.totp_pending = None;
     next.totp_last_step = step;
     let mut ops = vec![acc.replace_op(&next)];
