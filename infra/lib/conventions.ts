@@ -49,6 +49,14 @@ export const SEALING_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
 export const SEALING_ENCRYPTION_CONTEXT: Readonly<Record<string, string>> = { purpose: 'mkpf-sealer' };
 
 /**
+ * Functions that need `staff_data_key` seal or open staff TOTP seeds under the same key, with
+ * its ARN in `MKPF_STAFF_DATA_KMS_KEY`, the same actions, and only this encryption context
+ * (shared/aws/src/sealer.rs `STAFF_ENCRYPTION_CONTEXT`; a test compares the two).
+ */
+export const STAFF_DATA_KEY_ENV = 'MKPF_STAFF_DATA_KMS_KEY';
+export const STAFF_SEALING_ENCRYPTION_CONTEXT: Readonly<Record<string, string>> = { purpose: 'mkpf-staff-totp' };
+
+/**
  * Routes that only payment providers call (manifest access exactly `provider`): Standard
  * Webhooks callbacks, authenticated by their HMAC signature over the exact body in the function
  * (no bearer token). The WAF lets them through its User-Agent and body-pattern rules

@@ -71,9 +71,12 @@ export type FunctionKind = 'route' | 'consumer' | 'job';
  *  - `crl_urls`: where the J-LIS CRLs are published (`MKPF_CRL_URLS`, from the stage file's
  *    `card_auth.crl_urls`);
  *  - `data_key`: the symmetric KMS key sealing secrets at rest (`MKPF_DATA_KMS_KEY` = its ARN),
- *    with kms:GenerateDataKey and kms:Decrypt on it (envelope encryption, mkpf_aws::KmsSealer).
+ *    with kms:GenerateDataKey and kms:Decrypt on it (envelope encryption, mkpf_aws::KmsSealer);
+ *  - `staff_data_key`: the same key for staff TOTP seeds (`MKPF_STAFF_DATA_KMS_KEY` = its ARN),
+ *    with the same two actions but only under the staff-only encryption context, so functions
+ *    with `data_key` cannot open staff seeds and staff functions cannot open other secrets.
  */
-export const NEEDS = ['trust_anchors', 'crl_urls', 'data_key'] as const;
+export const NEEDS = ['trust_anchors', 'crl_urls', 'data_key', 'staff_data_key'] as const;
 export type Need = (typeof NEEDS)[number];
 
 /** What every function (route, consumer, job) declares about the resources it uses. */

@@ -63,6 +63,8 @@ import {
   LAMBDA_TASK_ROOT,
   SEALING_ACTIONS,
   SEALING_ENCRYPTION_CONTEXT,
+  STAFF_DATA_KEY_ENV,
+  STAFF_SEALING_ENCRYPTION_CONTEXT,
   TRUST_ANCHORS_ENV,
   TRUST_ANCHORS_FILE,
   TRUST_ANCHORS_SOURCE,
@@ -211,10 +213,10 @@ export class PlatformStack extends Stack {
     // secrets): envelope encryption by the functions that need `data_key` (mkpf_aws::KmsSealer),
     // with a key of its own, so that reading a table (backups, the operator inquiry) never
     // suffices to open them. Rotation keeps the old key material: old values still open.
-    if (allFunctions(manifest).some((f) => f.needs.includes('data_key'))) {
+    if (allFunctions(manifest).some((f) => f.needs.includes('data_key') || f.needs.includes('staff_data_key'))) {
       this.secretsKey = new kms.Key(this, 'SecretsKey', {
         alias: `alias/mkpf-${stage}-secrets`,
-        description: `MKPF ${stage}: envelope key of secrets sealed at rest (security codes, webhook signing secrets); only functions that need data_key may generate and decrypt data keys`,
+        description: `MKPF ${stage}: envelope key of secrets sealed at rest (security codes, webhook signing secrets, staff TOTP seeds); only functions that need data_key or staff_data_key may generate and decrypt data keys, each under its own encryption context`,
         enableKeyRotation: true,
         // A deleted key would make every sealed secret unreadable.
         removalPolicy: RemovalPolicy.RETAIN,
@@ -428,6 +430,7 @@ export class PlatformStack extends Stack {
       if (spec.needs.includes('trust_anchors')) environment[TRUST_ANCHORS_ENV] = `${LAMBDA_TASK_ROOT}/${TRUST_ANCHORS_FILE}`;
       if (spec.needs.includes('crl_urls') && config.cardAuth.crlUrls.length > 0) environment[CRL_URLS_ENV] = config.cardAuth.crlUrls.join(' ');
       if (spec.needs.includes('data_key')) environment[DATA_KEY_ENV] = this.secretsKey!.keyArn;
+      if (spec.needs.includes('staff_data_key')) environment[STAFF_DATA_KEY_ENV] = this.secretsKey!.keyArn;
 
       const fn = new lambda.Function(scope, 'Function', {
         functionName: name,
@@ -944,6 +947,17 @@ export class PlatformStack extends Stack {
           actions: SEALING_ACTIONS,
           resources: [this.secretsKey!.keyArn],
           conditions: { StringEquals: Object.fromEntries(Object.entries(SEALING_ENCRYPTION_CONTEXT).map(([k, v]) => [`kms:EncryptionContext:${k}`, v])) },
+        }),
+      );
+    }
+    if (spec.needs.includes('staff_data_key')) {
+      // Staff TOTP seeds: the same key, only under the staff-only context.
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'SealStaffSeedsWithSecretsKey',
+          actions: SEALING_ACTIONS,
+          resources: [this.secretsKey!.keyArn],
+          conditions: { StringEquals: Object.fromEntries(Object.entries(STAFF_SEALING_ENCRYPTION_CONTEXT).map(([k, v]) => [`kms:EncryptionContext:${k}`, v])) },
         }),
       );
     }

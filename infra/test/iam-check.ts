@@ -19,6 +19,8 @@ const DATA_KEY_WRITE = ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataK
 /** Envelope sealing (needs data_key): new data keys and opening them, with the sealer's encryption context only. */
 export const SEALING = ['kms:Decrypt', 'kms:GenerateDataKey'];
 export const SEALING_CONDITION = { StringEquals: { 'kms:EncryptionContext:purpose': 'mkpf-sealer' } };
+/** Staff TOTP seeds (needs staff_data_key): the same actions on the same key, only with the staff-only context. */
+export const STAFF_SEALING_CONDITION = { StringEquals: { 'kms:EncryptionContext:purpose': 'mkpf-staff-totp' } };
 
 type Target =
   | { kind: 'table'; table: string; index?: string }
@@ -136,11 +138,19 @@ export function iamProblems(s: Synth, spec: FunctionSpec, json: any = s.json): s
           break;
         }
         case 'secrets-key': {
-          if (!spec.needs.includes('data_key')) problems.push(`${where}: uses the secrets key but does not need data_key`);
           const bad = extra(SEALING);
           if (bad.length > 0) problems.push(`${where}: ${bad.join(', ')} on the secrets key`);
-          if (JSON.stringify(st.Condition) !== JSON.stringify(SEALING_CONDITION)) problems.push(`${where}: the secrets key without the sealer's encryption context: ${JSON.stringify(st.Condition)}`);
-          grant('secrets-key', actions);
+          // Each grant is under exactly one context, and only the context of a declared need.
+          const cond = JSON.stringify(st.Condition);
+          if (cond === JSON.stringify(SEALING_CONDITION)) {
+            if (!spec.needs.includes('data_key')) problems.push(`${where}: uses the secrets key but does not need data_key`);
+            grant('secrets-key', actions);
+          } else if (cond === JSON.stringify(STAFF_SEALING_CONDITION)) {
+            if (!spec.needs.includes('staff_data_key')) problems.push(`${where}: opens staff seeds but does not need staff_data_key`);
+            grant('staff-secrets-key', actions);
+          } else {
+            problems.push(`${where}: the secrets key without the sealer's encryption context: ${cond}`);
+          }
           break;
         }
         case 'signing-key': {
@@ -184,6 +194,7 @@ export function iamProblems(s: Synth, spec: FunctionSpec, json: any = s.json): s
   for (const k of spec.signsWith) if (!has(`key:${k}`, ['kms:Sign', 'kms:GetPublicKey'])) problems.push(`${where}: cannot sign with ${k}`);
   for (const k of spec.verifiesWith) if (!has(`key:${k}`, ['kms:GetPublicKey'])) problems.push(`${where}: cannot verify with ${k}`);
   if (spec.needs.includes('data_key') && !has('secrets-key', SEALING)) problems.push(`${where}: cannot seal with the secrets key`);
+  if (spec.needs.includes('staff_data_key') && !has('staff-secrets-key', SEALING)) problems.push(`${where}: cannot seal staff seeds with the secrets key`);
   if (spec.kind === 'route' && spec.name === 'health' && !has('any', HEALTH)) problems.push(`${where}: lacks ${HEALTH.join(', ')}`);
   if (!has('any', XRAY)) problems.push(`${where}: cannot send X-Ray traces`);
   return problems;

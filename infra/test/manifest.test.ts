@@ -58,7 +58,7 @@ describe('manifest loader', () => {
     const m = parseManifest(raw);
     assert.deepEqual(m.routes[0].needs, ['trust_anchors', 'crl_urls']);
     assert.deepEqual(m.jobs[0].needs, []);
-    assert.deepEqual(NEEDS, ['trust_anchors', 'crl_urls', 'data_key']);
+    assert.deepEqual(NEEDS, ['trust_anchors', 'crl_urls', 'data_key', 'staff_data_key']);
   });
 
   it('the checked-in manifest: needs are known names, and something needs the trust anchors, and routes and a consumer the data key', () => {
@@ -67,6 +67,7 @@ describe('manifest loader', () => {
     assert.ok(all.includes('trust_anchors'));
     assert.ok(m.routes.some((r) => r.needs.includes('data_key')));
     assert.ok(m.consumers.some((c) => c.needs.includes('data_key')), 'consumers carry needs too');
+    assert.ok(m.routes.some((r) => r.needs.includes('staff_data_key')), 'staff sign-in opens sealed TOTP seeds');
     for (const n of all) assert.ok((NEEDS as readonly string[]).includes(n), n);
   });
 
@@ -77,7 +78,7 @@ describe('manifest loader', () => {
     raw.jobs[0].needs = [7];
     const p = problemsOf(raw);
     assert.equal(p.length, 3, p.join('\n'));
-    assert.ok(p.some((x) => x === 'routes[0].needs[1]: unknown deployment input "hsm_pin" (known: trust_anchors, crl_urls, data_key); infra/ must learn to provide it first'), p.join('\n'));
+    assert.ok(p.some((x) => x === 'routes[0].needs[1]: unknown deployment input "hsm_pin" (known: trust_anchors, crl_urls, data_key, staff_data_key); infra/ must learn to provide it first'), p.join('\n'));
     assert.ok(p.some((x) => x === 'routes[1].needs: expected a list'), p.join('\n'));
     assert.ok(p.some((x) => x.startsWith('jobs[0].needs[0]: expected a non-empty string')), p.join('\n'));
   });

@@ -7,11 +7,11 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_DIR } from '../lib/app';
-import { CITIZEN_TOKEN_KEY, CRL_URLS_ENV, DATA_KEY_ENV, SEALING_ENCRYPTION_CONTEXT, STAFF_TOKEN_KEY, TRUST_ANCHORS_ENV, isSignedWebhook, pathTemplatesRegex, routeThrottleOf } from '../lib/conventions';
+import { CITIZEN_TOKEN_KEY, CRL_URLS_ENV, DATA_KEY_ENV, SEALING_ENCRYPTION_CONTEXT, STAFF_DATA_KEY_ENV, STAFF_SEALING_ENCRYPTION_CONTEXT, STAFF_TOKEN_KEY, TRUST_ANCHORS_ENV, isSignedWebhook, pathTemplatesRegex, routeThrottleOf } from '../lib/conventions';
 import { BULK_UPLOAD_PATH_PREFIXES, CARD_AUTH_PATH_PREFIX, COMMON_BODY_RULES, NO_USER_AGENT_LABEL, NO_USER_AGENT_RULE, STAFF_PATH_PREFIXES } from '../lib/edge-stack';
 import { allFunctions } from '../lib/manifest';
 import { MANIFESTS, type Synth, asList, getAttArnOf, logicalId, resourcesOf, synth } from './helpers';
-import { SEALING, SEALING_CONDITION, iamProblems, statementsOf } from './iam-check';
+import { READ, SEALING, SEALING_CONDITION, STAFF_SEALING_CONDITION, iamProblems, statementsOf } from './iam-check';
 
 for (const { label, manifest } of MANIFESTS) {
   describe(`platform stack from ${label}`, () => {
@@ -125,6 +125,7 @@ for (const { label, manifest } of MANIFESTS) {
           if (f.needs.includes('trust_anchors')) expectedEnv.MKPF_JPKI_TRUST_ANCHORS = '/var/task/jlis-auth-roots.pem';
           if (f.needs.includes('crl_urls') && config.cardAuth.crlUrls.length > 0) expectedEnv.MKPF_CRL_URLS = config.cardAuth.crlUrls.join(' ');
           if (f.needs.includes('data_key')) expectedEnv.MKPF_DATA_KMS_KEY = { 'Fn::GetAtt': [id(p.secretsKey), 'Arn'] };
+          if (f.needs.includes('staff_data_key')) expectedEnv.MKPF_STAFF_DATA_KMS_KEY = { 'Fn::GetAtt': [id(p.secretsKey), 'Arn'] };
           assert.deepEqual(props.Environment.Variables, expectedEnv);
           if (f.kind === 'route') {
             assert.equal(props.Timeout, 10);
@@ -162,6 +163,10 @@ for (const { label, manifest } of MANIFESTS) {
           assert.deepEqual(fn.Properties.Environment.Variables[DATA_KEY_ENV], { 'Fn::GetAtt': [id(p.secretsKey), 'Arn'] });
         }
       });
+      it(`${STAFF_DATA_KEY_ENV} (the secrets key's ARN) is set on exactly the functions that need staff_data_key`, () => {
+        const needing = allFunctions(manifest).filter((f) => f.needs.includes('staff_data_key'));
+        assert.deepEqual(withVar(STAFF_DATA_KEY_ENV), needing.map((f) => `mkpf-staging-${f.binary}`).sort());
+      });
       it(`${CRL_URLS_ENV} is left unset while the stage file lists no CRL URLs`, () => {
         assert.deepEqual(config.cardAuth.crlUrls, []);
         assert.deepEqual(withVar(CRL_URLS_ENV), []);
@@ -172,6 +177,20 @@ for (const { label, manifest } of MANIFESTS) {
       for (const f of allFunctions(manifest)) {
         it(`${f.kind} ${f.name} touches only what it declares (tables ${f.tables.map((t) => `${t.name}:${t.access}`).join(' ') || '-'}, sends to ${f.sendsTo.join(' ') || '-'}, signs ${f.signsWith.join(' ') || '-'}, verifies ${f.verifiesWith.join(' ') || '-'})`, () => {
           assert.deepEqual(iamProblems(s, f), []);
+        });
+      }
+      if (manifest.tables.some((t) => t.name === 'staff-sessions')) {
+        it('only staff sign-in and account functions can read the staff table; every other function that checks credentials reads only staff-sessions', () => {
+          const staffArn = JSON.stringify({ 'Fn::GetAtt': [id(p.tables.get('staff')), 'Arn'] });
+          const sessionsArn = JSON.stringify({ 'Fn::GetAtt': [id(p.tables.get('staff-sessions')), 'Arn'] });
+          const grants = (f: { binary: string }, arn: string) =>
+            statementsOf(s, f.binary).statements.some((st) => asList(st.Resource).some((r) => JSON.stringify(r) === arn) && READ.every((a) => asList<string>(st.Action).includes(a)));
+          const readers = allFunctions(manifest).filter((f) => grants(f, staffArn)).map((f) => f.name).sort();
+          assert.deepEqual(readers, [
+            'municipal-staff-list', 'staff-create', 'staff-disable', 'staff-get', 'staff-list', 'staff-me', 'staff-mfa-reset',
+            'staff-password-change', 'staff-password-reset', 'staff-sign-in', 'staff-totp-confirm', 'staff-totp-start',
+          ]);
+          for (const r of manifest.routes.filter((x) => !x.public)) assert.ok(grants(r, sessionsArn), `${r.name} cannot check staff sessions`);
         });
       }
       it('only the health route may list tables and queues', () => {
@@ -203,7 +222,7 @@ for (const { label, manifest } of MANIFESTS) {
     describe('signing keys', () => {
       it('one asymmetric SIGN_VERIFY key per manifest signing key, with an alias; data and alarm keys rotate', () => {
         const keys = resourcesOf(json, 'AWS::KMS::Key');
-        const sealing = allFunctions(manifest).some((f) => f.needs.includes('data_key'));
+        const sealing = allFunctions(manifest).some((f) => f.needs.includes('data_key') || f.needs.includes('staff_data_key'));
         assert.equal(Object.keys(keys).length, 2 + manifest.signingKeys.length + (sealing ? 1 : 0));
         for (const k of manifest.signingKeys) {
           const keyId = id(p.signingKeys.get(k.name));
@@ -218,7 +237,7 @@ for (const { label, manifest } of MANIFESTS) {
     });
 
     describe('secrets key (needs data_key: envelope sealing of secrets at rest)', () => {
-      const needing = allFunctions(manifest).filter((f) => f.needs.includes('data_key'));
+      const needing = allFunctions(manifest).filter((f) => f.needs.includes('data_key') || f.needs.includes('staff_data_key'));
       it(needing.length > 0 ? 'a symmetric key of its own, rotating, retained, with an alias' : 'none, since no function needs data_key', () => {
         if (needing.length === 0) {
           assert.equal(p.secretsKey, undefined);
@@ -233,21 +252,24 @@ for (const { label, manifest } of MANIFESTS) {
         assert.notEqual(id(p.secretsKey), id(p.dataKey), 'not the tables and queues key');
         s.template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/mkpf-staging-secrets', TargetKeyId: { 'Fn::GetAtt': [id(p.secretsKey), 'Arn'] } });
       });
-      it('kms:GenerateDataKey and kms:Decrypt on it, with the sealer encryption context, for exactly the functions that need data_key', () => {
+      const grantedUnder = (condition: unknown) => {
         const secretsArn = p.secretsKey ? JSON.stringify({ 'Fn::GetAtt': [id(p.secretsKey), 'Arn'] }) : undefined;
-        const granted = allFunctions(manifest)
+        return allFunctions(manifest)
           .filter((f) =>
             statementsOf(s, f.binary).statements.some((st) => {
               const onKey = secretsArn !== undefined && asList(st.Resource).some((r) => JSON.stringify(r) === secretsArn);
-              if (onKey) {
-                assert.deepEqual(asList<string>(st.Action).sort(), SEALING, f.name);
-                assert.deepEqual(st.Condition, SEALING_CONDITION, f.name);
-              }
-              return onKey;
+              if (onKey) assert.deepEqual(asList<string>(st.Action).sort(), SEALING, f.name);
+              return onKey && JSON.stringify(st.Condition) === JSON.stringify(condition);
             }),
           )
-          .map((f) => f.binary);
-        assert.deepEqual(granted.sort(), needing.map((f) => f.binary).sort());
+          .map((f) => f.binary)
+          .sort();
+      };
+      it('kms:GenerateDataKey and kms:Decrypt on it, with the sealer encryption context, for exactly the functions that need data_key', () => {
+        assert.deepEqual(grantedUnder(SEALING_CONDITION), allFunctions(manifest).filter((f) => f.needs.includes('data_key')).map((f) => f.binary).sort());
+      });
+      it('the same, with the staff-only encryption context (staff TOTP seeds), for exactly the functions that need staff_data_key', () => {
+        assert.deepEqual(grantedUnder(STAFF_SEALING_CONDITION), allFunctions(manifest).filter((f) => f.needs.includes('staff_data_key')).map((f) => f.binary).sort());
       });
       it('the encryption context is the one the Rust sealer uses (shared/aws/src/sealer.rs)', () => {
         const rust = fs.readFileSync(path.join(REPO_DIR, 'shared', 'aws', 'src', 'sealer.rs'), 'utf8');
@@ -255,6 +277,14 @@ for (const { label, manifest } of MANIFESTS) {
         assert.ok(m, 'ENCRYPTION_CONTEXT not found in sealer.rs');
         assert.deepEqual(SEALING_ENCRYPTION_CONTEXT, { [m[1]]: m[2] });
         assert.deepEqual(SEALING_CONDITION.StringEquals, { [`kms:EncryptionContext:${m[1]}`]: m[2] });
+      });
+      it('the staff-only encryption context is the one the Rust staff sealer uses (shared/aws/src/sealer.rs)', () => {
+        const rust = fs.readFileSync(path.join(REPO_DIR, 'shared', 'aws', 'src', 'sealer.rs'), 'utf8');
+        const m = /pub const STAFF_ENCRYPTION_CONTEXT: \(&str, &str\) = \("([^"]+)", "([^"]+)"\);/.exec(rust);
+        assert.ok(m, 'STAFF_ENCRYPTION_CONTEXT not found in sealer.rs');
+        assert.deepEqual(STAFF_SEALING_ENCRYPTION_CONTEXT, { [m[1]]: m[2] });
+        assert.deepEqual(STAFF_SEALING_CONDITION.StringEquals, { [`kms:EncryptionContext:${m[1]}`]: m[2] });
+        assert.notDeepEqual(STAFF_SEALING_ENCRYPTION_CONTEXT, SEALING_ENCRYPTION_CONTEXT);
       });
     });
 

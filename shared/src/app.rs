@@ -26,6 +26,9 @@ pub struct Deps {
     pub seal_keys: Arc<dyn TokenKeys>,
     /// Seals secrets at rest (security codes until dispatched, webhook secrets).
     pub sealer: Arc<dyn Sealer>,
+    /// Seals staff TOTP seeds, under the staff-only encryption context on AWS (only the staff
+    /// sign-in and TOTP enrolment functions may use it; see `staff::account`).
+    pub staff_sealer: Arc<dyn Sealer>,
     /// Access tokens this process has verified (one signature check per token, not per call).
     pub verified_tokens: crate::tokens::VerifiedCache,
     /// This process's cache of the Mynapoint catalogue (measures, payment services).
@@ -51,6 +54,8 @@ pub struct KeySet {
     pub seal: Arc<dyn TokenKeys>,
     /// The data key sealing secrets at rest.
     pub data: Arc<dyn Sealer>,
+    /// The data key under the staff-only context, sealing staff TOTP seeds.
+    pub staff_data: Arc<dyn Sealer>,
 }
 
 impl App {
@@ -63,7 +68,8 @@ impl App {
         keys: Arc<dyn TokenKeys>,
     ) -> App {
         let data = Arc::new(crate::adapters::local_sealer::LocalSealer::generate());
-        let set = KeySet { staff: keys.clone(), citizen: keys.clone(), seal: keys, data };
+        let staff_data = Arc::new(crate::adapters::local_sealer::LocalSealer::generate());
+        let set = KeySet { staff: keys.clone(), citizen: keys.clone(), seal: keys, data, staff_data };
         App::with_keys(config, store, queue, clock, set)
     }
 
@@ -92,6 +98,7 @@ impl App {
             revocation,
             seal_keys: keys.seal,
             sealer: keys.data,
+            staff_sealer: keys.staff_data,
             catalog: crate::mynapoint::catalog::Cache::default(),
             verified_tokens: crate::tokens::VerifiedCache::default(),
             audit: crate::audit::Chains::default(),

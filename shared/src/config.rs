@@ -59,6 +59,11 @@ pub const VARS: &[(&str, &str, &str)] = &[
         "symmetric KMS key (ARN, id or alias) sealing secrets at rest (security codes, webhook secrets) by envelope encryption, on the functions that seal or open them with `MKPF_BACKEND=aws`; unset there: sealing fails (locally: a key file in `MKPF_DATA_DIR`)",
     ),
     (
+        "MKPF_STAFF_DATA_KMS_KEY",
+        "(unset)",
+        "symmetric KMS key (ARN, id or alias) sealing staff TOTP seeds, used under the staff-only encryption context, on the staff sign-in and TOTP enrolment functions with `MKPF_BACKEND=aws`; unset there: signing in with TOTP fails (locally: the data key file in `MKPF_DATA_DIR`)",
+    ),
+    (
         "MKPF_JPKI_TRUST_ANCHORS",
         "(unset)",
         "path of a PEM bundle of the JPKI user-authentication roots that card certificates must chain to (production: the J-LIS roots; locally: the `mkpf-card` test CA); unset: card authentication answers 503",
@@ -116,6 +121,8 @@ pub struct Config {
     pub citizen_token_kms_key: Option<String>,
     /// The symmetric KMS key sealing secrets at rest (aws backend).
     pub data_kms_key: Option<String>,
+    /// The symmetric KMS key sealing staff TOTP seeds under the staff-only context (aws backend).
+    pub staff_data_kms_key: Option<String>,
     /// The JPKI roots card certificates must chain to (parsed at start); `None`: card
     /// authentication is unavailable.
     pub trust_anchors: Option<Arc<TrustAnchors>>,
@@ -146,6 +153,7 @@ impl fmt::Debug for Config {
             .field("audit_seal_kms_key", &self.audit_seal_kms_key)
             .field("citizen_token_kms_key", &self.citizen_token_kms_key)
             .field("data_kms_key", &self.data_kms_key)
+            .field("staff_data_kms_key", &self.staff_data_kms_key)
             .field(
                 "trust_anchors",
                 &self.trust_anchors.as_ref().map(|a| a.iter().map(|x| x.id.as_str().to_owned()).collect::<Vec<_>>()),
@@ -257,6 +265,7 @@ impl Config {
         let audit_seal_kms_key = get("MKPF_AUDIT_SEAL_KMS_KEY");
         let citizen_token_kms_key = get("MKPF_CITIZEN_TOKEN_KMS_KEY");
         let data_kms_key = get("MKPF_DATA_KMS_KEY");
+        let staff_data_kms_key = get("MKPF_STAFF_DATA_KMS_KEY");
         let trust_anchors =
             get("MKPF_JPKI_TRUST_ANCHORS").and_then(|p| match TrustAnchors::load(std::path::Path::new(&p)) {
                 Ok(a) => Some(Arc::new(a)),
@@ -328,6 +337,7 @@ impl Config {
                 audit_seal_kms_key,
                 citizen_token_kms_key,
                 data_kms_key,
+                staff_data_kms_key,
                 trust_anchors,
                 card_policy,
                 crl_urls,

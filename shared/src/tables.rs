@@ -24,15 +24,29 @@ pub static IDEMPOTENCY: TableDef = TableDef {
     purpose: "idempotency records of creating requests (24 h)",
 };
 
-/// Staff accounts and their sessions. `STAFF#<id>` holds `PROFILE` and `SESSION#<sid>` items;
-/// `gsi1` lists profiles by scope (`MUNI#<code>` or `PLATFORM`); sessions expire by TTL.
+/// Staff accounts. `STAFF#<id>` / `PROFILE` holds the account (TOTP seeds sealed with the staff
+/// sealer); `BOOTSTRAP` / `BOOTSTRAP` marks the one-time bootstrap; `gsi1` lists profiles by scope
+/// (`MUNI#<code>` or `PLATFORM`). Only the staff sign-in and account functions may read it;
+/// sessions live in [`STAFF_SESSIONS`]. (The TTL attribute stays declared so that session items
+/// written here before the split still expire.)
 pub static STAFF: TableDef = TableDef {
     name: "staff",
     pk: "pk",
     sk: Some("sk"),
     indexes: &[IndexDef { name: "gsi1", pk: "gsi1pk", sk: Some("gsi1sk") }],
     ttl: Some("ttl"),
-    purpose: "staff accounts (password hashes, TOTP secrets) and staff sessions",
+    purpose: "staff accounts (password hashes, sealed TOTP secrets); read by staff sign-in and account functions only",
+};
+
+/// Staff sessions: `STAFF#<id>` / `SESSION#<sid>`, expiring by TTL. Every route that needs
+/// credentials reads it to check a staff token's session, so it holds nothing but the session.
+pub static STAFF_SESSIONS: TableDef = TableDef {
+    name: "staff-sessions",
+    pk: "pk",
+    sk: Some("sk"),
+    indexes: &[],
+    ttl: Some("ttl"),
+    purpose: "staff sessions (one item per open access token)",
 };
 
 /// The audit trail: hash chains `CHAIN#<JST date>#<shard>` of `SEQ#<n>` records and a `HEAD`.
@@ -106,4 +120,5 @@ pub static APPLICATIONS: TableDef = TableDef {
 };
 
 /// All tables, in manifest order.
-pub static ALL: &[&TableDef] = &[&OPS, &IDEMPOTENCY, &STAFF, &AUDIT, &PEOPLE, &CARD_AUTH, &PROGRAMS, &APPLICATIONS];
+pub static ALL: &[&TableDef] =
+    &[&OPS, &IDEMPOTENCY, &STAFF, &STAFF_SESSIONS, &AUDIT, &PEOPLE, &CARD_AUTH, &PROGRAMS, &APPLICATIONS];

@@ -328,6 +328,7 @@ async fn a_consistent_rewrite_of_a_sealed_day_is_caught_by_its_seal() {
     let forged_keys = mkpf::adapters::local_keys::LocalKeys::generate();
     let keys = mkpf::app::KeySet {
         data: std::sync::Arc::new(mkpf::adapters::local_sealer::LocalSealer::generate()),
+        staff_data: h.app.staff_sealer.clone(),
         staff: h.app.keys.clone(),
         citizen: h.app.citizen_keys.clone(),
         seal: std::sync::Arc::new(forged_keys),

@@ -742,6 +742,7 @@ async fn each_token_key_vouches_only_for_its_own_audience() {
         citizen: citizen.clone(),
         seal: staff.clone(),
         data: std::sync::Arc::new(mkpf::adapters::local_sealer::LocalSealer::generate()),
+        staff_data: std::sync::Arc::new(mkpf::adapters::local_sealer::LocalSealer::generate()),
     };
     let app = mkpf::App::with_keys(mkpf::config::Config::for_tests(dir), store, queue, clock, keys);
     let router = mkpf::http::full_router(app.clone());

@@ -345,3 +345,49 @@ fn every_route_declares_who_may_call_it() {
         }
     }
 }
+
+/// Staff accounts (password hashes, TOTP seeds) are readable only by the staff sign-in and
+/// account functions; every other function that checks a staff session gets the sessions alone.
+/// The infra manifest grants IAM from these declarations (infra/test reads the policies back).
+#[test]
+fn only_staff_functions_may_read_staff_accounts() {
+    let staff_functions: BTreeSet<&str> = [
+        "staff-sign-in",
+        "staff-me",
+        "staff-password-change",
+        "staff-totp-start",
+        "staff-totp-confirm",
+        "staff-create",
+        "staff-list",
+        "staff-get",
+        "staff-mfa-reset",
+        "staff-password-reset",
+        "staff-disable",
+        "municipal-staff-list",
+    ]
+    .into();
+    let mut readers = BTreeSet::new();
+    for r in ROUTES.iter() {
+        if r.table_uses().iter().any(|u| u.table.name == mkpf::tables::STAFF.name) {
+            readers.insert(r.name);
+        }
+    }
+    for c in CONSUMERS.iter() {
+        assert!(c.tables.iter().all(|u| u.table.name != mkpf::tables::STAFF.name), "consumer {}", c.name);
+    }
+    for j in JOBS.iter() {
+        assert!(j.tables.iter().all(|u| u.table.name != mkpf::tables::STAFF.name), "job {}", j.name);
+    }
+    let extra: Vec<_> = readers.difference(&staff_functions).collect();
+    assert!(extra.is_empty(), "functions that may read staff accounts without being staff functions: {extra:?}");
+    // The manifest says the same.
+    let m = mkpf::manifest::manifest();
+    let in_manifest: BTreeSet<String> = m["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["tables"].as_array().unwrap().iter().any(|t| t["name"] == "staff"))
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(in_manifest, readers.iter().map(|s| (*s).to_owned()).collect());
+}

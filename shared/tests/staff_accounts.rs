@@ -158,6 +158,71 @@ async fn repeated_failures_lock_the_account_for_a_while() {
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
 }
 
+/// Wrong passwords sent all at once (each read the account before any was counted) are each
+/// counted and audited: only the first four may answer "wrong password"; from the fifth on,
+/// every attempt meets the lock, so 40 parallel guesses buy no more than 5 sequential ones.
+#[tokio::test]
+async fn concurrent_wrong_passwords_are_each_counted_and_audited() {
+    const N: usize = 40;
+    let h = harness();
+    let otp = create(&h, "mori.op", &["operator"], None).await;
+    let (pw, secret) = onboard(&h, "mori.op", &otp).await;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..N {
+        let router = h.router.clone();
+        set.spawn(async move {
+            let req = axum::http::Request::builder()
+                .method("POST")
+                .uri("/v1/staff/sessions")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(
+                    json!({"staff_id": "mori.op", "password": "not the password at all"}).to_string(),
+                ))
+                .unwrap();
+            let resp = tower::ServiceExt::oneshot(router, req).await.unwrap();
+            let raw = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+            let body: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+            body["code"].as_str().unwrap_or("").to_owned()
+        });
+    }
+    let codes: Vec<String> = set.join_all().await;
+    let invalid = codes.iter().filter(|c| *c == "credentials_invalid").count();
+    let locked = codes.iter().filter(|c| *c == "account_locked").count();
+    assert_eq!(invalid + locked, N, "{codes:?}");
+    assert_eq!(invalid as i64, mkpf::staff::MAX_FAILED_LOGINS - 1, "failures counted: {codes:?}");
+    // Locked: the right password and code are refused too.
+    let after = sign_in(&h, "mori.op", &pw, Some(&code_now(&h, "mori.op", &secret))).await;
+    assert_eq!(after.code(), "account_locked", "{}", after.body);
+    // One audit record per attempt.
+    let denied = all_records(&h)
+        .await
+        .into_iter()
+        .filter(|r| {
+            r.action == "staff.login" && r.targets == ["staff:mori.op"] && r.outcome != mkpf::audit::Outcome::Success
+        })
+        .count();
+    assert_eq!(denied, N + 1);
+}
+
+/// "totp_required" confirms the password, so it is answered only for a counted attempt: after
+/// four failures, the right password without a code meets the lock instead.
+#[tokio::test]
+async fn a_right_password_without_a_code_is_a_counted_attempt() {
+    let h = harness();
+    let otp = create(&h, "endo.op", &["operator"], None).await;
+    let (pw, secret) = onboard(&h, "endo.op", &otp).await;
+    assert_eq!(sign_in(&h, "endo.op", &pw, None).await.code(), "totp_required");
+    // A completed sign-in clears the count.
+    let ok = sign_in(&h, "endo.op", &pw, Some(&code_now(&h, "endo.op", &secret))).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    for i in 1..=4 {
+        let r = sign_in(&h, "endo.op", "not the password at all", None).await;
+        assert_eq!(r.code(), "credentials_invalid", "attempt {i}");
+    }
+    let fifth = sign_in(&h, "endo.op", &pw, None).await;
+    assert_eq!((fifth.status, fifth.code()), (StatusCode::FORBIDDEN, "account_locked"), "{}", fifth.body);
+}
+
 #[tokio::test]
 async fn unknown_ids_and_wrong_passwords_look_the_same() {
     let h = harness();
@@ -332,4 +397,53 @@ async fn the_first_operator_is_bootstrapped_once() {
     let first = sign_in(&h, "first.op", otp.expose(), None).await;
     assert_eq!(first.status, StatusCode::CREATED);
     assert_eq!(first.body["pending"], json!(["password_change", "totp_enrolment"]));
+}
+
+async fn stored_profile(h: &Harness, id: &str) -> mkpf::ports::store::Item {
+    let key = mkpf::staff::account::profile_key(&mkpf::domain::staff::StaffId::parse(id).unwrap());
+    h.app.store.get(&mkpf::tables::STAFF, &key).await.unwrap().unwrap()
+}
+
+/// TOTP seeds are never at rest in clear: the stored attribute is a sealed value (staff sealer,
+/// bound to the account), from which neither the seed nor its base32 text can be read.
+#[tokio::test]
+async fn totp_seeds_are_stored_sealed() {
+    use mkpf::ports::store::Value;
+    let h = harness();
+    let otp = create(&h, "hara.op", &["operator"], None).await;
+    let (pw, secret) = onboard(&h, "hara.op", &otp).await;
+    let item = stored_profile(&h, "hara.op").await;
+    let stored = item.get("totp_secret").expect("a TOTP seed");
+    let Value::S(sealed) = stored else { panic!("the seed is stored in clear") };
+    let b32 = totp_rs::Secret::from(secret.clone()).to_base32();
+    assert!(!sealed.contains(&b32) && !sealed.as_bytes().windows(secret.len()).any(|w| w == secret.as_slice()));
+    // The sealed seed still checks codes.
+    let ok = sign_in(&h, "hara.op", &pw, Some(&code_now(&h, "hara.op", &secret))).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    // Moved to another account it opens no more: that account cannot sign in with it.
+    let otp2 = create(&h, "kubo.op", &["operator"], None).await;
+    let (pw2, _) = onboard(&h, "kubo.op", &otp2).await;
+    let mut other = stored_profile(&h, "kubo.op").await;
+    other.insert("totp_secret".into(), stored.clone());
+    h.app.store.put(&mkpf::tables::STAFF, other, None).await.unwrap();
+    h.clock.advance(time::Duration::seconds(30));
+    let moved = sign_in(&h, "kubo.op", &pw2, Some(&code_now(&h, "kubo.op", &secret))).await;
+    assert_ne!(moved.status, StatusCode::CREATED, "{}", moved.body);
+}
+
+/// A seed written in clear before sealing (a binary attribute) still works, and the sign-in
+/// that uses it stores it sealed.
+#[tokio::test]
+async fn a_seed_stored_in_clear_is_sealed_by_its_next_use() {
+    use mkpf::ports::store::Value;
+    let h = harness();
+    let otp = create(&h, "ono.op", &["operator"], None).await;
+    let (pw, secret) = onboard(&h, "ono.op", &otp).await;
+    let mut legacy = stored_profile(&h, "ono.op").await;
+    legacy.insert("totp_secret".into(), Value::B(secret.clone()));
+    h.app.store.put(&mkpf::tables::STAFF, legacy, None).await.unwrap();
+    let ok = sign_in(&h, "ono.op", &pw, Some(&code_now(&h, "ono.op", &secret))).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    let stored = stored_profile(&h, "ono.op").await;
+    assert!(matches!(stored.get("totp_secret"), Some(Value::S(_))), "the seed is still stored in clear");
 }

@@ -36,11 +36,16 @@ pub async fn boot(config: Config, clock: Arc<dyn Clock>) -> Result<Booted, BoxEr
     match config.backend {
         Backend::Embedded => {
             let (store, queue) = embedded::open(&config.data_dir, clock.clone())?;
+            // Locally one data key file seals both; staff seeds are kept apart by their
+            // associated data (`staff::account::seed_aad`).
+            let data: Arc<dyn mkpf::ports::Sealer> =
+                Arc::new(mkpf::adapters::local_sealer::LocalSealer::load_or_create(&config.data_dir)?);
             let keys = KeySet {
                 staff: Arc::new(LocalKeys::load_or_create(&config.data_dir)?),
                 citizen: Arc::new(LocalKeys::load_or_create_file(&config.data_dir, CITIZEN_KEY_FILE)?),
                 seal: Arc::new(LocalKeys::load_or_create_file(&config.data_dir, SEAL_KEY_FILE)?),
-                data: Arc::new(mkpf::adapters::local_sealer::LocalSealer::load_or_create(&config.data_dir)?),
+                staff_data: data.clone(),
+                data,
             };
             let app = App::with_keys(config, store.clone(), queue, clock, keys);
             Ok(Booted { app, embedded_store: Some(store), aws: None })
@@ -67,6 +72,16 @@ pub async fn boot(config: Config, clock: Arc<dyn Clock>) -> Result<Booted, BoxEr
                 // open them get the data key (and kms:GenerateDataKey/Decrypt on it).
                 data: match &config.data_kms_key {
                     Some(key_id) => Arc::new(KmsSealer::new(kms.clone(), key_id.clone())),
+                    None => Arc::new(mkpf::ports::sealer::NoSealer),
+                },
+                // Staff TOTP seeds: the staff-only encryption context, which only the staff
+                // sign-in and enrolment functions are granted.
+                staff_data: match &config.staff_data_kms_key {
+                    Some(key_id) => Arc::new(KmsSealer::with_context(
+                        kms.clone(),
+                        key_id.clone(),
+                        crate::sealer::STAFF_ENCRYPTION_CONTEXT,
+                    )),
                     None => Arc::new(mkpf::ports::sealer::NoSealer),
                 },
             };

@@ -51,6 +51,11 @@ pub const SCHEME: &str = "k1";
 /// The CDK app may require it in the functions' grants (`kms:EncryptionContext:purpose`).
 pub const ENCRYPTION_CONTEXT: (&str, &str) = ("purpose", "mkpf-sealer");
 
+/// The KMS encryption context of the staff sealer (`MKPF_STAFF_DATA_KMS_KEY`, staff TOTP seeds).
+/// The CDK app grants it only to the functions that need `staff_data_key`, so a function granted
+/// [`ENCRYPTION_CONTEXT`] cannot open a staff seed, and the other way round.
+pub const STAFF_ENCRYPTION_CONTEXT: (&str, &str) = ("purpose", "mkpf-staff-totp");
+
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 
@@ -93,6 +98,8 @@ struct Opened {
 pub struct KmsSealer {
     client: aws_sdk_kms::Client,
     key_id: String,
+    /// The encryption context of every `GenerateDataKey` and `Decrypt`.
+    context: (&'static str, &'static str),
     limits: Limits,
     current: tokio::sync::Mutex<Option<Current>>,
     opened: Mutex<Opened>,
@@ -104,6 +111,7 @@ impl std::fmt::Debug for KmsSealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KmsSealer")
             .field("key_id", &self.key_id)
+            .field("context", &self.context)
             .field("limits", &self.limits)
             .field("generate_data_key_requests", &self.generated.load(Ordering::Relaxed))
             .field("decrypt_requests", &self.decrypted.load(Ordering::Relaxed))
@@ -128,10 +136,21 @@ impl KmsSealer {
         Self::with_limits(client, key_id, Limits::default())
     }
 
+    /// A sealer whose data keys carry `context` instead of [`ENCRYPTION_CONTEXT`] (the staff
+    /// sealer: [`STAFF_ENCRYPTION_CONTEXT`]).
+    pub fn with_context(
+        client: aws_sdk_kms::Client,
+        key_id: impl Into<String>,
+        context: (&'static str, &'static str),
+    ) -> KmsSealer {
+        KmsSealer { context, ..Self::with_limits(client, key_id, Limits::default()) }
+    }
+
     pub fn with_limits(client: aws_sdk_kms::Client, key_id: impl Into<String>, limits: Limits) -> KmsSealer {
         KmsSealer {
             client,
             key_id: key_id.into(),
+            context: ENCRYPTION_CONTEXT,
             limits: Limits { max_cached: limits.max_cached.max(1), max_seals: limits.max_seals.max(1), ..limits },
             current: tokio::sync::Mutex::new(None),
             opened: Mutex::new(Opened::default()),
@@ -168,7 +187,7 @@ impl KmsSealer {
             .generate_data_key()
             .key_id(&self.key_id)
             .key_spec(DataKeySpec::Aes256)
-            .encryption_context(ENCRYPTION_CONTEXT.0, ENCRYPTION_CONTEXT.1)
+            .encryption_context(self.context.0, self.context.1)
             .send()
             .await
             .map_err(|e| KeyError::Unavailable(kms_error("GenerateDataKey", e)))?;
@@ -225,7 +244,7 @@ impl KmsSealer {
                 .decrypt()
                 .key_id(&self.key_id)
                 .ciphertext_blob(Blob::new(encrypted))
-                .encryption_context(ENCRYPTION_CONTEXT.0, ENCRYPTION_CONTEXT.1)
+                .encryption_context(self.context.0, self.context.1)
                 .send()
                 .await
                 .map_err(|e| {

@@ -74,6 +74,7 @@ impl From<SelfServiceError> for ApiError {
             SelfServiceError::Conflict => ApiError::conflict("account_changed", "the account changed meanwhile; retry"),
             SelfServiceError::Gone => unauthorized("session_ended", "the account no longer exists or is disabled"),
             SelfServiceError::Store(s) => s.into(),
+            SelfServiceError::Key(k) => ApiError::unavailable(k),
         }
     }
 }

@@ -179,7 +179,8 @@ pub struct RouteSpec {
     pub response: Option<SchemaFn>,
     pub status: u16,
     /// Tables the handler reads or writes (least-privilege IAM in infra). Routes that need
-    /// credentials also read `staff` and `people` (sessions) and write `audit` (refusals); see
+    /// credentials also read `staff-sessions` and `people` (sessions) and write `audit`
+    /// (refusals), never `staff` (accounts: staff sign-in and account routes only); see
     /// [`RouteSpec::table_uses`].
     pub tables: &'static [TableUse],
     /// Queues the handler sends to.
@@ -213,6 +214,11 @@ pub enum Need {
     /// or open security codes or webhook secrets (`app.sealer`); infra grants
     /// kms:GenerateDataKey and kms:Decrypt on it to them only.
     DataKey,
+    /// The same KMS key under the staff-only encryption context (`MKPF_STAFF_DATA_KMS_KEY`):
+    /// functions that seal or open staff TOTP seeds (`app.staff_sealer`); infra grants
+    /// kms:GenerateDataKey and kms:Decrypt only with that context, so no other function can open
+    /// a seed even if it could read one.
+    StaffDataKey,
 }
 
 impl Need {
@@ -221,6 +227,7 @@ impl Need {
             Need::TrustAnchors => "trust_anchors",
             Need::CrlUrls => "crl_urls",
             Need::DataKey => "data_key",
+            Need::StaffDataKey => "staff_data_key",
         }
     }
     pub fn env(self) -> &'static str {
@@ -228,6 +235,7 @@ impl Need {
             Need::TrustAnchors => "MKPF_JPKI_TRUST_ANCHORS",
             Need::CrlUrls => "MKPF_CRL_URLS",
             Need::DataKey => "MKPF_DATA_KMS_KEY",
+            Need::StaffDataKey => "MKPF_STAFF_DATA_KMS_KEY",
         }
     }
 }
@@ -243,7 +251,7 @@ impl RouteSpec {
     pub fn table_uses(&self) -> Vec<TableUse> {
         let mut v: Vec<TableUse> = self.tables.to_vec();
         if !self.is_public() {
-            for implicit in [read(&tables::STAFF), read(&tables::PEOPLE), append(&tables::AUDIT)] {
+            for implicit in [read(&tables::STAFF_SESSIONS), read(&tables::PEOPLE), append(&tables::AUDIT)] {
                 match v.iter_mut().find(|u| u.table.name == implicit.table.name) {
                     Some(u) => u.access = u.access.max(implicit.access),
                     None => v.push(implicit),
@@ -321,7 +329,9 @@ pub(crate) const AUDITOR: &[Access] = &[Access::Staff(Role::Auditor)];
 pub(crate) const ANY_STAFF: &[Access] = &[Access::AnyStaff];
 pub(crate) const MUNICIPALITY_SCOPED: &[Access] =
     &[Access::Staff(Role::MunicipalStaff), Access::Staff(Role::Operator), Access::Staff(Role::Auditor)];
-pub(crate) const STAFF_RW: &[TableUse] = &[write(&tables::STAFF)];
+/// Staff account routes that change an account and may end its sessions.
+pub(crate) const STAFF_RW: &[TableUse] = &[write(&tables::STAFF), write(&tables::STAFF_SESSIONS)];
+/// Staff account routes that only read accounts.
 pub(crate) const STAFF_R: &[TableUse] = &[read(&tables::STAFF)];
 pub(crate) const PUBLIC: &[Access] = &[Access::Public];
 pub(crate) const CITIZEN: &[Access] = &[Access::Citizen];
@@ -490,8 +500,9 @@ pub static CORE_ROUTES: &[RouteSpec] = &[
         request: Some(schema::<staff_http::LoginRequest>),
         response: Some(schema::<staff_http::LoginResponse>),
         status: 201,
-        tables: &[write(&tables::STAFF), append(&tables::AUDIT)],
+        tables: &[write(&tables::STAFF), write(&tables::STAFF_SESSIONS), append(&tables::AUDIT)],
         keys: &[KeyUse::Sign(SigningKey::StaffTokens)],
+        needs: &[Need::StaffDataKey],
         handler: |m| axum::routing::on(m, staff_http::sign_in),
         ..ROUTE
     },
@@ -504,7 +515,7 @@ pub static CORE_ROUTES: &[RouteSpec] = &[
         summary: "Sign out (ends this session)",
         tag: "staff",
         status: 204,
-        tables: STAFF_RW,
+        tables: &[write(&tables::STAFF_SESSIONS)],
         handler: |m| axum::routing::on(m, staff_http::sign_out),
         ..ROUTE
     },
@@ -546,6 +557,7 @@ pub static CORE_ROUTES: &[RouteSpec] = &[
         response: Some(schema::<staff_http::TotpEnrolment>),
         status: 201,
         tables: STAFF_RW,
+        needs: &[Need::StaffDataKey],
         handler: |m| axum::routing::on(m, staff_http::start_totp),
         ..ROUTE
     },
@@ -560,6 +572,7 @@ pub static CORE_ROUTES: &[RouteSpec] = &[
         request: Some(schema::<staff_http::TotpConfirm>),
         status: 204,
         tables: STAFF_RW,
+        needs: &[Need::StaffDataKey],
         handler: |m| axum::routing::on(m, staff_http::confirm_totp),
         ..ROUTE
     },
@@ -574,7 +587,7 @@ pub static CORE_ROUTES: &[RouteSpec] = &[
         request: Some(schema::<staff_http::CreateStaffRequest>),
         response: Some(schema::<staff_http::StaffWithPassword>),
         status: 201,
-        tables: STAFF_RW,
+        tables: &[write(&tables::STAFF)],
         handler: |m| axum::routing::on(m, staff_http::create),
         ..ROUTE
     },

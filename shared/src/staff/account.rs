@@ -1,6 +1,14 @@
 //! The stored staff account (`STAFF#<id>` / `PROFILE` in the `staff` table) and its mapping.
+//!
+//! TOTP seeds are stored sealed ([`StoredSeed`]): `app.staff_sealer` (on AWS the data key under
+//! the staff-only KMS encryption context), bound to the associated data [`seed_aad`], so a seed
+//! is never at rest in clear and cannot be moved to another account. A seed written in clear
+//! before sealing (binary attribute) still opens, and is resealed by the next sign-in that uses
+//! it (or by the confirmation of a pending enrolment).
 
 use crate::domain::staff::{DisplayName, MunicipalityCode, Role, StaffId};
+use crate::ports::Sealer;
+use crate::ports::sealer::KeyError;
 use crate::ports::store::*;
 use crate::tables::STAFF;
 
@@ -21,9 +29,9 @@ pub struct StaffAccount {
     pub password_hash: Option<String>,
     pub password_changed_at: i64,
     pub must_change_password: bool,
-    pub totp_secret: Option<Vec<u8>>,
+    pub totp_secret: Option<StoredSeed>,
     /// A secret handed out for enrolment, not yet confirmed with a code.
-    pub totp_pending: Option<Vec<u8>>,
+    pub totp_pending: Option<StoredSeed>,
     /// The last TOTP time step accepted (a code is accepted once).
     pub totp_last_step: i64,
     pub failed_logins: i64,
@@ -31,6 +39,67 @@ pub struct StaffAccount {
     pub created_at: i64,
     pub created_by: String,
     pub version: i64,
+}
+
+/// A TOTP seed as stored in an account.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoredSeed {
+    /// Sealed with the staff sealer (a string attribute).
+    Sealed(String),
+    /// Raw bytes written before seeds were sealed (a binary attribute); resealed on next use.
+    Legacy(Vec<u8>),
+}
+
+impl std::fmt::Debug for StoredSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StoredSeed::Sealed(_) => "StoredSeed::Sealed(..)",
+            StoredSeed::Legacy(_) => "StoredSeed::Legacy(..)",
+        })
+    }
+}
+
+/// The associated data a staff member's seeds are sealed with.
+pub fn seed_aad(id: &StaffId) -> Vec<u8> {
+    format!("mkpf-staff-totp:{id}").into_bytes()
+}
+
+impl StoredSeed {
+    /// Seals a fresh seed of `id`.
+    pub async fn seal(sealer: &dyn Sealer, id: &StaffId, seed: &[u8]) -> Result<StoredSeed, KeyError> {
+        Ok(StoredSeed::Sealed(sealer.seal(seed, &seed_aad(id)).await?))
+    }
+
+    /// The seed in clear, for checking a code.
+    pub async fn open(&self, sealer: &dyn Sealer, id: &StaffId) -> Result<Vec<u8>, KeyError> {
+        match self {
+            StoredSeed::Sealed(s) => sealer.open(s, &seed_aad(id)).await,
+            StoredSeed::Legacy(b) => Ok(b.clone()),
+        }
+    }
+
+    /// This seed as it should be stored from now on: a legacy seed sealed, a sealed one as is.
+    pub async fn resealed(&self, sealer: &dyn Sealer, id: &StaffId) -> Result<StoredSeed, KeyError> {
+        match self {
+            StoredSeed::Sealed(_) => Ok(self.clone()),
+            StoredSeed::Legacy(b) => StoredSeed::seal(sealer, id, b).await,
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        match self {
+            StoredSeed::Sealed(s) => Value::S(s.clone()),
+            StoredSeed::Legacy(b) => Value::B(b.clone()),
+        }
+    }
+
+    fn from_value(v: &Value) -> Option<StoredSeed> {
+        match v {
+            Value::S(s) => Some(StoredSeed::Sealed(s.clone())),
+            Value::B(b) => Some(StoredSeed::Legacy(b.clone())),
+            _ => None,
+        }
+    }
 }
 
 pub const PROFILE_SK: &str = "PROFILE";
@@ -89,10 +158,10 @@ impl StaffAccount {
         n("version", self.version);
         i.insert("must_change_password".into(), Value::Bool(self.must_change_password));
         if let Some(t) = &self.totp_secret {
-            i.insert("totp_secret".into(), Value::B(t.clone()));
+            i.insert("totp_secret".into(), t.to_value());
         }
         if let Some(t) = &self.totp_pending {
-            i.insert("totp_pending".into(), Value::B(t.clone()));
+            i.insert("totp_pending".into(), t.to_value());
         }
         i
     }
@@ -117,8 +186,8 @@ impl StaffAccount {
             password_hash: i.opt_s("password_hash").map(str::to_owned),
             password_changed_at: i.n("password_changed_at")?,
             must_change_password: i.get("must_change_password").and_then(Value::as_bool).unwrap_or(true),
-            totp_secret: i.get("totp_secret").and_then(Value::as_b).map(<[u8]>::to_vec),
-            totp_pending: i.get("totp_pending").and_then(Value::as_b).map(<[u8]>::to_vec),
+            totp_secret: i.get("totp_secret").and_then(StoredSeed::from_value),
+            totp_pending: i.get("totp_pending").and_then(StoredSeed::from_value),
             totp_last_step: i.n("totp_last_step")?,
             failed_logins: i.n("failed_logins")?,
             locked_until: i.n("locked_until")?,

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::account::{self, AccountStatus, StaffAccount};
+use super::account::{self, AccountStatus, StaffAccount, StoredSeed};
 use super::secrets::new_totp_secret;
 use super::sessions;
 use crate::app::App;
@@ -46,7 +46,11 @@ pub async fn token_for(
                 password_hash: None,
                 password_changed_at: now,
                 must_change_password: false,
-                totp_secret: Some(new_totp_secret()),
+                totp_secret: Some(
+                    StoredSeed::seal(app.staff_sealer.as_ref(), &id, &new_totp_secret())
+                        .await
+                        .map_err(|e| e.to_string())?,
+                ),
                 totp_pending: None,
                 totp_last_step: 0,
                 failed_logins: 0,

@@ -1,14 +1,16 @@
 //! Signing in (password, then TOTP) with lockout, signing out, and the self-service steps a
 //! restricted token admits: changing the password and enrolling a TOTP authenticator.
 //!
-//! A failed attempt — wrong password, wrong or replayed code — increments the account's failure
-//! count in the same transaction as its audit record; the fifth in a row locks the account for
-//! [`LOCK_SECS`]. An unknown id costs the same password hash check as a known one and answers
+//! A failed attempt — wrong password, wrong or replayed code, or a right password without the
+//! code (`totp_required` confirms the password, so it is counted too) — atomically increments
+//! the account's failure count in the same transaction as its audit record; the fifth since the
+//! last completed sign-in locks the account for [`LOCK_SECS`]. Concurrent attempts are each
+//! counted and audited; one that meets a lock set meanwhile is answered as locked. An unknown id costs the same password hash check as a known one and answers
 //! the same way.
 
 use serde_json::json;
 
-use super::account::{self, AccountStatus, StaffAccount};
+use super::account::{self, AccountStatus, StaffAccount, StoredSeed};
 use super::secrets::{check_totp, hash_password, new_totp_secret, provisioning, verify_password};
 use super::sessions::{self, close_all_ops};
 use super::*;
@@ -17,6 +19,7 @@ use crate::audit::{self, Context, Event};
 use crate::domain::staff::{NewPassword, StaffId, TotpCode};
 use crate::ports::KeyError;
 use crate::ports::store::*;
+use crate::tables::STAFF;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -50,33 +53,74 @@ fn target(id: &str) -> Vec<String> {
     vec![format!("staff:{id}")]
 }
 
-/// Counts a failure (and locks at the limit), audited in the same transaction.
+/// Rounds of [`fail`] before it gives up; each lost round means another attempt changed the
+/// account's lock state meanwhile, so this is only reached under a flood.
+const COUNT_ROUNDS: usize = 16;
+
+/// The answer to a counted attempt that did not lock the account.
+fn unlocked_answer(code: &str) -> LoginError {
+    match code {
+        "totp_invalid" => LoginError::BadTotp,
+        "totp_replayed" => LoginError::TotpReplayed,
+        "totp_required" => LoginError::TotpRequired,
+        _ => LoginError::BadCredentials,
+    }
+}
+
+/// Counts an attempt that did not complete a sign-in (and locks at the limit), audited in the
+/// same transaction; returns what to answer.
+///
+/// The count is an atomic increment (`ADD failed_logins 1`) conditioned only on the lock state,
+/// never a version-conditioned replace, so concurrent attempts are all counted. Each round is
+/// one of three transactions, chosen from the latest read and guarded by a condition on it:
+/// count (not locked, below the limit), lock (not locked, this attempt reaches the limit), or —
+/// when a concurrent attempt locked the account after this one read it — only the audit record,
+/// answered as locked whatever the password was. A failed condition means the state moved: read
+/// again and retry. Every round that commits writes exactly one audit record.
 async fn fail(app: &App, ctx: &Context, acc: &StaffAccount, code: &'static str) -> Result<LoginError, StoreError> {
-    let now = app.clock.epoch_secs();
-    let mut next = acc.clone();
-    next.version += 1;
-    next.failed_logins += 1;
-    let locked = next.failed_logins >= MAX_FAILED_LOGINS;
-    if locked {
-        next.locked_until = now + LOCK_SECS;
-        next.failed_logins = 0;
-    }
-    let ev = Event::denied("staff.login", target(acc.id.as_str()), code)
-        .with_detail(json!({"code": code, "locked": locked}));
-    match audit::commit(app, ctx, ev, vec![acc.replace_op(&next)]).await {
-        // A concurrent attempt changed the account first; this attempt still failed.
-        Ok(()) | Err(StoreError::TransactionCanceled { .. }) => {}
-        Err(e) => return Err(e),
-    }
-    Ok(if locked {
-        LoginError::Locked { until: next.locked_until }
-    } else {
-        match code {
-            "totp_invalid" => LoginError::BadTotp,
-            "totp_replayed" => LoginError::TotpReplayed,
-            _ => LoginError::BadCredentials,
+    let key = account::profile_key(&acc.id);
+    let (mut failed, mut locked_until) = (acc.failed_logins, acc.locked_until);
+    for _ in 0..COUNT_ROUNDS {
+        let now = app.clock.epoch_secs();
+        let not_locked = Cond::le("locked_until", now);
+        let (op, ev, answer) = if locked_until > now {
+            let op = TxOp::Check { table: &STAFF, key: key.clone(), cond: Cond::gt("locked_until", now) };
+            let ev = Event::denied("staff.login", target(acc.id.as_str()), "account_locked")
+                .with_detail(json!({"code": "account_locked", "attempt": code, "locked": true}));
+            (op, ev, LoginError::Locked { until: locked_until })
+        } else if failed + 1 >= MAX_FAILED_LOGINS {
+            let until = now + LOCK_SECS;
+            let op = TxOp::Update {
+                table: &STAFF,
+                key: key.clone(),
+                update: Update::new().set("locked_until", until).set("failed_logins", 0i64).add("version", 1),
+                cond: Some(not_locked.and(Cond::ge("failed_logins", MAX_FAILED_LOGINS - 1))),
+            };
+            let ev = Event::denied("staff.login", target(acc.id.as_str()), code)
+                .with_detail(json!({"code": code, "locked": true}));
+            (op, ev, LoginError::Locked { until })
+        } else {
+            let op = TxOp::Update {
+                table: &STAFF,
+                key: key.clone(),
+                update: Update::new().add("failed_logins", 1).add("version", 1),
+                cond: Some(not_locked.and(Cond::lt("failed_logins", MAX_FAILED_LOGINS - 1))),
+            };
+            let ev = Event::denied("staff.login", target(acc.id.as_str()), code)
+                .with_detail(json!({"code": code, "locked": false}));
+            (op, ev, unlocked_answer(code))
+        };
+        match audit::commit(app, ctx, ev, vec![op]).await {
+            Ok(()) => return Ok(answer),
+            Err(StoreError::TransactionCanceled { .. }) => match account::load(app.store.as_ref(), &acc.id).await? {
+                Some(fresh) => (failed, locked_until) = (fresh.failed_logins, fresh.locked_until),
+                // Accounts are never deleted; answer as for an unknown id.
+                None => return Ok(LoginError::BadCredentials),
+            },
+            Err(e) => return Err(e),
         }
-    })
+    }
+    Err(StoreError::Unavailable("too many concurrent sign-in attempts on one account; try again".into()))
 }
 
 /// Password + TOTP sign-in.
@@ -113,17 +157,20 @@ pub async fn login(
     let mut pending = Vec::new();
     match &acc.totp_secret {
         Some(secret) => {
+            // The answer confirms the password, so the attempt is counted first (and may meet
+            // or set the lock instead).
             let Some(code) = code else {
-                audit::commit_event(app, ctx, Event::denied("staff.login", target(acc.id.as_str()), "totp_required"))
-                    .await?;
-                return Err(LoginError::TotpRequired);
+                return Err(fail(app, ctx, &acc, "totp_required").await?);
             };
-            let step = TotpCode::parse(code).ok().and_then(|c| check_totp(secret, &acc.id, &c, now));
+            let seed = secret.open(app.staff_sealer.as_ref(), &acc.id).await?;
+            let step = TotpCode::parse(code).ok().and_then(|c| check_totp(&seed, &acc.id, &c, now));
             match step {
                 None => return Err(fail(app, ctx, &acc, "totp_invalid").await?),
                 Some(s) if s <= acc.totp_last_step => return Err(fail(app, ctx, &acc, "totp_replayed").await?),
                 Some(s) => next.totp_last_step = s,
             }
+            // A seed stored in clear before sealing is sealed by this sign-in's write.
+            next.totp_secret = Some(secret.resealed(app.staff_sealer.as_ref(), &acc.id).await?);
         }
         None => pending.push(PENDING_TOTP_ENROLMENT.to_owned()),
     }
@@ -144,7 +191,7 @@ pub async fn login(
 
 /// Ends the caller's session.
 pub async fn logout(app: &App, ctx: &Context, id: &str, sid: &str) -> Result<(), StoreError> {
-    let op = TxOp::Delete { table: &crate::tables::STAFF, key: sessions::session_key(id, sid), cond: None };
+    let op = TxOp::Delete { table: &crate::tables::STAFF_SESSIONS, key: sessions::session_key(id, sid), cond: None };
     audit::commit(app, ctx, Event::success("staff.logout", target(id)), vec![op]).await
 }
 
@@ -170,6 +217,9 @@ pub enum SelfServiceError {
     Gone,
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Sealing or opening a TOTP seed failed.
+    #[error(transparent)]
+    Key(#[from] KeyError),
 }
 
 async fn load_active(app: &App, id: &StaffId) -> Result<StaffAccount, SelfServiceError> {
@@ -237,7 +287,7 @@ pub async fn start_totp_enrolment(
     let (uri, b32) = provisioning(&secret, id).map_err(StoreError::Unavailable)?;
     let mut next = acc.clone();
     next.version += 1;
-    next.totp_pending = Some(secret);
+    next.totp_pending = Some(StoredSeed::seal(app.staff_sealer.as_ref(), id, &secret).await?);
     audit::commit(
         app,
         ctx,
@@ -260,7 +310,8 @@ pub async fn confirm_totp(app: &App, ctx: &Context, id: &StaffId, code: &str) ->
         return Err(SelfServiceError::NoPendingEnrolment);
     };
     let now = app.clock.epoch_secs();
-    let Some(step) = TotpCode::parse(code).ok().and_then(|c| check_totp(&secret, id, &c, now)) else {
+    let seed = secret.open(app.staff_sealer.as_ref(), id).await?;
+    let Some(step) = TotpCode::parse(code).ok().and_then(|c| check_totp(&seed, id, &c, now)) else {
         return match fail(app, ctx, &acc, "totp_invalid").await? {
             LoginError::Locked { until } => Err(SelfServiceError::Locked { until }),
             _ => Err(SelfServiceError::BadTotp),
@@ -268,7 +319,7 @@ pub async fn confirm_totp(app: &App, ctx: &Context, id: &StaffId, code: &str) ->
     };
     let mut next = acc.clone();
     next.version += 1;
-    next.totp_secret = Some(secret);
+    next.totp_secret = Some(secret.resealed(app.staff_sealer.as_ref(), id).await?);
     next.totp_pending = None;
     next.totp_last_step = step;
     let mut ops = vec![acc.replace_op(&next)];

@@ -1,8 +1,8 @@
 //! Staff accounts: operators, municipality staff, auditors and patch approvers.
 //!
-//! - `account`: the stored account and its mapping to store items.
+//! - `account`: the stored account (TOTP seeds sealed) and its mapping to store items.
 //! - `secrets`: password hashing (argon2id) and TOTP (RFC 6238) checks.
-//! - `sessions`: access tokens, their session items, revocation.
+//! - `sessions`: access tokens, their session items (table `staff-sessions`), revocation.
 //! - `login`: password + TOTP sign-in with lockout; self-service password change and TOTP
 //!   enrolment.
 //! - `admin`: creating accounts (and bootstrapping the first operator), listing, MFA and

@@ -1,5 +1,6 @@
 //! Staff sessions: an access token (JWT, see [`crate::tokens`]) names a session item
-//! (`STAFF#<id>` / `SESSION#<sid>`); the token is honoured only while that item exists and has
+//! (`STAFF#<id>` / `SESSION#<sid>` in the `staff-sessions` table, apart from the accounts, so that
+//! checking a session never needs read access to accounts); the token is honoured only while that item exists and has
 //! not expired. Logout deletes the item; password changes, resets and disabling delete all of a
 //! member's sessions. Checking costs one strongly consistent read per staff request.
 
@@ -8,7 +9,7 @@ use crate::app::App;
 use crate::domain::staff::StaffId;
 use crate::ports::KeyError;
 use crate::ports::store::*;
-use crate::tables::STAFF;
+use crate::tables::STAFF_SESSIONS;
 use crate::tokens::{self, Claims};
 
 pub use crate::tokens::NewSession;
@@ -33,16 +34,16 @@ pub async fn open(app: &App, account: &StaffAccount, pending: Vec<String>, secs:
         pending: pending.clone(),
     };
     let key = session_key(account.id.as_str(), &sid);
-    tokens::open_session(app.keys.as_ref(), claims, &STAFF, key).await
+    tokens::open_session(app.keys.as_ref(), claims, &STAFF_SESSIONS, key).await
 }
 
 /// Whether the session of these (already verified) claims is still open.
 pub async fn is_open(app: &App, claims: &Claims) -> Result<bool, StoreError> {
-    let item = app.store.get(&STAFF, &session_key(&claims.sub, &claims.sid)).await?;
+    let item = app.store.get(&STAFF_SESSIONS, &session_key(&claims.sub, &claims.sid)).await?;
     Ok(item.is_some_and(|i| i.opt_n("ttl").is_some_and(|t| t > app.clock.epoch_secs())))
 }
 
 /// Deletes of every open session of `id` (for the caller's transaction; at most `max`).
 pub async fn close_all_ops(app: &App, id: &StaffId, max: usize) -> Result<Vec<TxOp>, StoreError> {
-    prefix_delete_ops(app.store.as_ref(), &STAFF, pk(id), SESSION_PREFIX, max).await
+    prefix_delete_ops(app.store.as_ref(), &STAFF_SESSIONS, pk(id), SESSION_PREFIX, max).await
 }
