@@ -447,3 +447,20 @@ async fn a_seed_stored_in_clear_is_sealed_by_its_next_use() {
     let stored = stored_profile(&h, "ono.op").await;
     assert!(matches!(stored.get("totp_secret"), Some(Value::S(_))), "the seed is still stored in clear");
 }
+
+/// Sign-in attempts for accounts that do not exist prove nothing about anyone: they are counted,
+/// and audited in aggregate (`refusals.summary`), not one audit write each.
+#[tokio::test]
+async fn attempts_for_unknown_accounts_are_counted_not_written_one_by_one() {
+    let h = harness();
+    let before = all_records(&h).await.len();
+    for i in 0..30 {
+        let r = sign_in(&h, &format!("nobody{i}"), "correct horse battery staple", None).await;
+        assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "credentials_invalid"), "{}", r.body);
+    }
+    assert_eq!(all_records(&h).await.len(), before, "no audit write per unknown account");
+    mkpf::audit::refusals::flush(&h.app, true).await;
+    let records = all_records(&h).await;
+    let s = records.iter().find(|r| r.action == "refusals.summary").expect("one summary");
+    assert_eq!(s.detail["by_action"], json!([{"action": "staff.login", "code": "unknown_account", "count": 30}]));
+}

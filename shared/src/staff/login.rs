@@ -138,8 +138,9 @@ pub async fn login(
     };
     let Some(acc) = acc else {
         verify_password(password, None).await;
-        let ev = Event::denied("staff.login", vec![], "unknown_account");
-        audit::commit_event(app, ctx, ev).await?;
+        // No account: the caller proved nothing about anyone, so the attempt is counted and
+        // audited in aggregate (audit::refusals), never one write per anonymous guess.
+        audit::refusals::refused(app, ctx, "staff.login", "unknown_account").await;
         return Err(LoginError::BadCredentials);
     };
     if acc.locked_until > now {
