@@ -18,7 +18,8 @@
 //! the `card-relink` queue; each batch is applied row by row (each link one audited transaction)
 //! and then marked done together with the import's counters in one transaction, so a redelivered
 //! batch counts nothing twice. Each row ends as:
-//! - `linked`: the new certificate now reaches the old one's person;
+//! - `linked`: the new certificate now reaches the old one's person (with any eligibility facts
+//!   that feeds had kept by the new certificate, joined in the same transaction);
 //! - `already_linked`: it already did (re-import, or a duplicate row);
 //! - `merged`: the new certificate had signed in before the feed arrived and so had made a
 //!   person of its own; that person had no MyKey ID ever (so no program data, which always hangs
@@ -44,6 +45,7 @@ use crate::audit::{self, Actor, Event};
 use crate::card_auth::anchors::IssuerId;
 use crate::card_auth::certificate::CertSerial;
 use crate::card_auth::sessions;
+use crate::mynapoint::eligibility;
 use crate::ports::queue::OutMessage;
 use crate::ports::store::*;
 use crate::queues::CARD_RELINK;
@@ -180,9 +182,11 @@ pub async fn apply_row(
                 let event =
                     Event::success("person.relink", vec![format!("person:{owner}"), old.target(), new.target()])
                         .with_detail(detail);
-                audit::commit(app, ctx, event, person::link_ops(&owner, &new, LinkedVia::Relink, app.clock.now()))
-                    .await
-                    .map(|_| RowOutcome::Linked)
+                let mut ops = person::link_ops(&owner, &new, LinkedVia::Relink, app.clock.now());
+                // Eligibility facts kept by the new certificate join the person with the link.
+                let kept = eligibility::kept_facts(app, &new.issuer, &new.serial).await?;
+                ops.extend(eligibility::adopt_ops(app, &new.issuer, &new.serial, &owner, &kept, false).await?);
+                audit::commit(app, ctx, event, ops).await.map(|_| RowOutcome::Linked)
             }
             Some(other) => match merge_ops(app, &other, &owner, &new).await? {
                 None => return Ok(RowOutcome::Conflict),
@@ -258,7 +262,7 @@ async fn merge_ops(
     ];
     // The history item of the person it now belongs to (the link item is updated above).
     ops.push(person::history_op(into, &moved, LinkedVia::Relink, app.clock.now()));
-    let carried = crate::mynapoint::eligibility::carry_over_ops(app, from, into, &facts).await?;
+    let carried = eligibility::carry_over_ops(app, from, into, &facts).await?;
     ops.extend(sessions::close_all_ops(app, from, 90usize.saturating_sub(carried.len())).await?);
     ops.extend(carried);
     Ok(Some(ops))
