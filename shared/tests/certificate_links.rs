@@ -44,7 +44,7 @@ async fn fixture(hold_days: i64) -> Fixture {
     let anchors = Arc::new(TrustAnchors::from_pem(&ca.pem()).unwrap());
     let h = harness_with(|c| {
         c.trust_anchors = Some(anchors);
-        let _ = hold_days; // HOLD
+        c.relink_hold_secs = hold_days * 86_400;
     });
     let crl = ca.crl(&[], t0() - time::Duration::hours(1), t0() + time::Duration::days(60), 1);
     let r = h.op("POST", "/v1/ops/card-auth/crls").raw("application/pkix-crl", crl).send().await;
@@ -189,4 +189,73 @@ async fn phase1_points_for_an_unseen_certificate_cap_its_first_application() {
             .unwrap();
         assert_eq!(left.items.len(), 1, "only the link item: {:?}", left.items);
     }
+}
+
+// ---- renewal holds -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_renewed_card_before_the_linkage_feed_waits_and_cannot_apply_twice() {
+    let f = fixture(7).await;
+    let h = &f.h;
+    // Alice's old card (issued long ago) applied for card acquisition.
+    let (alice1, alice2) = (card(&f.ca, 31, 800), card(&f.ca, 32, 1));
+    let old = token(h, &alice1).await;
+    assert_eq!(create_mykey_id(h, &old).await.status, StatusCode::CREATED);
+    let r = apply(h, &old, "a1", "card_acquisition", "A1").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    // She renews her card and signs in with the new one before the linkage feed arrives: a new
+    // person, who may neither create a MyKey ID nor apply, and is told why and until when.
+    let new = token(h, &alice2).await;
+    let provisional = person_of(h, &alice2).await.unwrap();
+    assert_ne!(Some(provisional.clone()), person_of(h, &alice1).await);
+    let r = create_mykey_id(h, &new).await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "certificate_link_pending"), "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    assert!(r.body["detail"].as_str().unwrap().contains("2026-12-01T21:00:00+09:00"), "{}", r.body);
+    assert_eq!(r.header("retry-after"), Some("518400"), "six days left of the seven-day hold");
+    let r = apply(h, &new, "a2", "card_acquisition", "A2").await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "certificate_link_pending"), "{}", r.body);
+    let r = apply(h, &new, "a3", "health_insurance", "A2").await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "certificate_link_pending"), "{}", r.body);
+
+    // The feed arrives two days later: the provisional person is folded into hers, by itself.
+    h.clock.advance(time::Duration::days(2));
+    let v = import_linkage(h, &[(&alice1, &alice2)]).await;
+    assert_eq!((v["merged"].as_i64(), v["conflict"].as_i64()), (Some(1), Some(0)), "{v}");
+    assert_eq!(person_of(h, &alice2).await, person_of(h, &alice1).await);
+    // Signed in with the new card she is herself: her MyKey ID, her one application.
+    let again = sign_in(h, &alice2).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    assert!(again.body["mykey_id"].is_string(), "{}", again.body);
+    let t = again.body["session_token"].as_str().unwrap().to_owned();
+    let r = apply(h, &t, "a4", "card_acquisition", "A2").await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "already_applied"), "{}", r.body);
+    let mine = h.call("GET", "/v1/mynapoint/applications").bearer(&t).send().await;
+    assert_eq!(mine.body["applications"].as_array().unwrap().len(), 1, "{}", mine.body);
+}
+
+#[tokio::test]
+async fn a_new_card_with_no_predecessor_waits_only_until_the_hold_ends() {
+    let f = fixture(7).await;
+    let h = &f.h;
+    // A card issued yesterday: nobody can tell yet whether it succeeds another one.
+    let bob = card(&f.ca, 41, 1);
+    let t = token(h, &bob).await;
+    let r = create_mykey_id(h, &t).await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "certificate_link_pending"), "{}", r.body);
+    // The hold ends six days later without a feed row: nothing to patch, he goes ahead.
+    h.clock.advance(time::Duration::days(6));
+    let t = token(h, &bob).await;
+    assert_eq!(create_mykey_id(h, &t).await.status, StatusCode::CREATED);
+    let r = apply(h, &t, "b1", "card_acquisition", "B1").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // A card issued long ago never waits, nor does a platform configured without a hold.
+    let carol = card(&f.ca, 42, 30);
+    let t = token(h, &carol).await;
+    assert_eq!(create_mykey_id(h, &t).await.status, StatusCode::CREATED);
+    let g = fixture(0).await;
+    let dave = card(&g.ca, 43, 0);
+    let t = token(&g.h, &dave).await;
+    assert_eq!(create_mykey_id(&g.h, &t).await.status, StatusCode::CREATED);
 }

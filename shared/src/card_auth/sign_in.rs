@@ -92,6 +92,8 @@ pub async fn sign_in(app: &App, ctx: &audit::Context, req: SignInRequest) -> Res
     if let RevocationStatus::Revoked { .. } = app.revocation.status(&cert.issuer, &cert.serial).await? {
         return Err(SignInError::Revoked);
     }
+    // What makes a new person wait for a renewal linkage (`person::link_pending_until`).
+    let not_before = cert.not_before.unix_timestamp();
     let cert_ref =
         CertRef { issuer: cert.issuer, serial: cert.serial, not_after: Some(cert.not_after.unix_timestamp()) };
     // A first sign-in races another one with the same certificate, or a known certificate races
@@ -106,7 +108,7 @@ pub async fn sign_in(app: &App, ctx: &audit::Context, req: SignInRequest) -> Res
         let mut ops = Vec::new();
         let mut targets = vec![format!("person:{pid}")];
         if new_person {
-            ops.extend(person::create_ops(&pid, &cert_ref, app.clock.now()));
+            ops.extend(person::create_ops_issued(&pid, &cert_ref, Some(not_before), app.clock.now()));
             // Eligibility facts that arrived for this certificate before anyone had it become
             // the new person's, in this transaction.
             let kept = eligibility::kept_facts(app, &cert_ref.issuer, &cert_ref.serial).await?;
@@ -116,7 +118,7 @@ pub async fn sign_in(app: &App, ctx: &audit::Context, req: SignInRequest) -> Res
             // Still this person's certificate when the session opens (a renewal re-link may
             // have folded the person into another one meanwhile): then look again.
             ops.push(person::still_linked_op(&pid, &cert_ref));
-            ops.push(person::touch_op(&pid, &cert_ref, app.clock.now()));
+            ops.push(person::touch_op(&pid, &cert_ref, Some(not_before), app.clock.now()));
         }
         ops.push(session.op);
         let event = Event::success("citizen.sign_in", targets).with_detail(serde_json::json!({

@@ -29,7 +29,11 @@
 //!   registration, the largest phase-1 total), whatever order feed and re-link came in;
 //! - `unknown`: no person has the old certificate; reported, never guessed;
 //! - `conflict`: the new certificate belongs to another person who has (or had) a MyKey ID;
-//!   reported for an operator to resolve with a data patch.
+//!   reported for an operator to resolve with a data patch. A person made by a recently issued
+//!   certificate may not create a MyKey ID for `MKPF_RELINK_HOLD_DAYS` after its notBefore
+//!   (`person::link_pending_until`), so a renewal whose row arrives within that hold is always
+//!   `merged`: one human never holds two live applications for one measure; a conflict means the
+//!   row came later than the hold.
 //!
 //! Items (table `card-auth`): `FEED#<id>` / `SUMMARY` (counters), `FEED#<id>` / `BATCH#<n>`
 //! (done markers), `FEED#<id>` / `ROW#<line>` (the unknown and conflict rows).
