@@ -259,3 +259,21 @@ async fn a_new_card_with_no_predecessor_waits_only_until_the_hold_ends() {
     let t = token(&g.h, &dave).await;
     assert_eq!(create_mykey_id(&g.h, &t).await.status, StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn a_predecessor_nobody_used_yet_joins_its_successors_person() {
+    let f = fixture(7).await;
+    let h = &f.h;
+    // Fumi signs in with her smartphone certificate first; her card's certificate, which the
+    // smartphone one succeeds, was never used here.
+    let (card_cert, phone_cert) = (card(&f.ca, 51, 300), card(&f.ca, 52, 2));
+    token(h, &phone_cert).await;
+    let fumi = person_of(h, &phone_cert).await.unwrap();
+    let v = import_linkage(h, &[(&card_cert, &phone_cert)]).await;
+    assert_eq!((v["linked"].as_i64(), v["unknown"].as_i64()), (Some(1), Some(0)), "{v}");
+    // Her first sign-in with the card reaches the same person instead of making a second one.
+    assert_eq!(person_of(h, &card_cert).await, Some(fumi.clone()));
+    let again = sign_in(h, &card_cert).await;
+    assert_eq!((again.status, again.body["session_token"].is_string()), (StatusCode::CREATED, true));
+    assert_eq!(person_of(h, &card_cert).await, Some(fumi));
+}
