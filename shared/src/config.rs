@@ -84,6 +84,11 @@ pub const VARS: &[(&str, &str, &str)] = &[
         "hours past a CRL's nextUpdate during which it still answers revocation checks (0 ..= 168); after that card sign-in answers 503 `revocation_unavailable` until a newer CRL is imported",
     ),
     (
+        "MKPF_RELINK_HOLD_DAYS",
+        "7 (aws), 0 (embedded)",
+        "days after a certificate's notBefore during which a person first seen with it may neither create a MyKey ID nor apply (`certificate_link_pending`), because it may be a renewal, reissue or smartphone certificate whose linkage feed row has not arrived yet (0 ..= 60); set it above the linkage feed's delivery delay",
+    ),
+    (
         "MKPF_CHALLENGES_PER_MINUTE",
         "60",
         "card-auth challenges one source address may ask for per minute, per process (1 ..= 1000000); on AWS the WAF rule is the binding limit",
@@ -132,6 +137,9 @@ pub struct Config {
     pub crl_urls: Vec<String>,
     /// How long past nextUpdate a CRL still counts, in seconds.
     pub crl_grace_secs: i64,
+    /// How long after its notBefore a certificate first seen by a sign-in keeps its new person
+    /// waiting for a renewal linkage, in seconds (`mykey::person::link_pending_until`).
+    pub relink_hold_secs: i64,
     /// Per-source challenge budget per minute.
     pub challenges_per_minute: u32,
     pub max_body_bytes: usize,
@@ -161,6 +169,7 @@ impl fmt::Debug for Config {
             .field("card_policy", &self.card_policy)
             .field("crl_urls", &self.crl_urls)
             .field("crl_grace_secs", &self.crl_grace_secs)
+            .field("relink_hold_secs", &self.relink_hold_secs)
             .field("challenges_per_minute", &self.challenges_per_minute)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("notice_retention_days", &self.notice_retention_days)
@@ -295,6 +304,15 @@ impl Config {
         }
         let crl_grace_secs =
             parse_range("MKPF_CRL_GRACE_HOURS", get("MKPF_CRL_GRACE_HOURS"), 24i64, 0, 168, &mut problems) * 3600;
+        let relink_hold_default = if backend == Backend::Aws { 7i64 } else { 0 };
+        let relink_hold_secs = parse_range(
+            "MKPF_RELINK_HOLD_DAYS",
+            get("MKPF_RELINK_HOLD_DAYS"),
+            relink_hold_default,
+            0,
+            60,
+            &mut problems,
+        ) * 86_400;
         let challenges_per_minute = parse_range(
             "MKPF_CHALLENGES_PER_MINUTE",
             get("MKPF_CHALLENGES_PER_MINUTE"),
@@ -342,6 +360,7 @@ impl Config {
                 card_policy,
                 crl_urls,
                 crl_grace_secs,
+                relink_hold_secs,
                 challenges_per_minute,
                 max_body_bytes,
                 notice_retention_days,
@@ -381,6 +400,10 @@ mod tests {
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.max_body_bytes, 65_536);
         assert!(c.local_demo_tokens.is_none());
+        assert_eq!(c.relink_hold_secs, 0, "the local demo's cards are issued the day before");
+        let c = cfg(&[("MKPF_RELINK_HOLD_DAYS", "10")]).unwrap();
+        assert_eq!(c.relink_hold_secs, 10 * 86_400);
+        assert!(cfg(&[("MKPF_RELINK_HOLD_DAYS", "61")]).is_err());
     }
 
     #[test]

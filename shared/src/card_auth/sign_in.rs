@@ -4,7 +4,9 @@
 //!
 //! Round trips: challenge update (1), revocation entry read (1, plus the CRL dates once a minute
 //! per process), certificate link read (1), profile read (1, for the MyKey ID), and one audited
-//! transaction (session, plus the person and link for a first sign-in).
+//! transaction (session, plus the person and link for a first sign-in). A first sign-in also
+//! reads the eligibility facts kept by the certificate (1 query) and joins them to the new person
+//! in that transaction (`mynapoint::eligibility::adopt_ops`).
 
 use time::OffsetDateTime;
 
@@ -15,6 +17,7 @@ use super::sessions;
 use crate::app::App;
 use crate::audit::{self, Event};
 use crate::mykey::person::{self, CertRef, PersonId};
+use crate::mynapoint::eligibility;
 use crate::ports::KeyError;
 use crate::ports::store::StoreError;
 
@@ -89,6 +92,8 @@ pub async fn sign_in(app: &App, ctx: &audit::Context, req: SignInRequest) -> Res
     if let RevocationStatus::Revoked { .. } = app.revocation.status(&cert.issuer, &cert.serial).await? {
         return Err(SignInError::Revoked);
     }
+    // What makes a new person wait for a renewal linkage (`person::link_pending_until`).
+    let not_before = cert.not_before.unix_timestamp();
     let cert_ref =
         CertRef { issuer: cert.issuer, serial: cert.serial, not_after: Some(cert.not_after.unix_timestamp()) };
     // A first sign-in races another one with the same certificate, or a known certificate races
@@ -103,13 +108,17 @@ pub async fn sign_in(app: &App, ctx: &audit::Context, req: SignInRequest) -> Res
         let mut ops = Vec::new();
         let mut targets = vec![format!("person:{pid}")];
         if new_person {
-            ops.extend(person::create_ops(&pid, &cert_ref, app.clock.now()));
+            ops.extend(person::create_ops_issued(&pid, &cert_ref, Some(not_before), app.clock.now()));
+            // Eligibility facts that arrived for this certificate before anyone had it become
+            // the new person's, in this transaction.
+            let kept = eligibility::kept_facts(app, &cert_ref.issuer, &cert_ref.serial).await?;
+            ops.extend(eligibility::adopt_ops(app, &cert_ref.issuer, &cert_ref.serial, &pid, &kept, true).await?);
             targets.push(cert_ref.target());
         } else {
             // Still this person's certificate when the session opens (a renewal re-link may
             // have folded the person into another one meanwhile): then look again.
             ops.push(person::still_linked_op(&pid, &cert_ref));
-            ops.push(person::touch_op(&pid, &cert_ref, app.clock.now()));
+            ops.push(person::touch_op(&pid, &cert_ref, Some(not_before), app.clock.now()));
         }
         ops.push(session.op);
         let event = Event::success("citizen.sign_in", targets).with_detail(serde_json::json!({
@@ -118,8 +127,9 @@ pub async fn sign_in(app: &App, ctx: &audit::Context, req: SignInRequest) -> Res
         }));
         match audit::commit(app, ctx, event, ops).await {
             Ok(()) => {}
-            // The first op is the link's put (a first sign-in) or check (a known certificate).
-            Err(e) if e.failed_condition_index() == Some(0) => continue,
+            // The first op is the link's put (a first sign-in) or check (a known certificate);
+            // the others that can fail are the kept facts, changed by a feed batch meanwhile.
+            Err(e) if e.failed_condition_index().is_some() => continue,
             Err(e) => return Err(e.into()),
         }
         let mykey_id = if new_person { None } else { person::profile(app, &pid).await?.and_then(|p| p.mykey_id) };

@@ -2,7 +2,8 @@
 //! change, revoke. Errors of each use case are mapped to problems once, in the `From` impls below.
 //!
 //! Problem codes: `person_lapsed` (403) when creating or changing with no valid linked
-//! certificate, `mykey_id_taken` (409), `mykey_id_absent` (409: changing or revoking without an
+//! certificate, `certificate_link_pending` (403, with `Retry-After`) when creating while the person
+//! waits for a renewal linkage (`mykey::person::link_pending_until`), `mykey_id_taken` (409), `mykey_id_absent` (409: changing or revoking without an
 //! active MyKey ID; `GET /v1/mykey-ids/me` answers 200 with `mykey_id: null` then, so the resource
 //! exists and 404 would mislead), `mykey_id_changed` (409: a concurrent request changed it first),
 //! `invalid_field` (422, naming `mykey_id`), `revocation_unavailable` (503, revocation data of a
@@ -73,6 +74,7 @@ impl From<CreateError> for ApiError {
         match e {
             CreateError::Lapsed => lapsed(),
             CreateError::NoFreeId => ApiError::unavailable(e),
+            CreateError::LinkPending { until, checked_at } => ApiError::link_pending(until, checked_at),
             CreateError::Standing(s) => standing_problem(s),
             CreateError::Store(s) => s.into(),
         }

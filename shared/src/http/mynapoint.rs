@@ -74,6 +74,7 @@ impl From<ApplyError> for ApiError {
             ),
             ApplyError::NotEligible(n) => (StatusCode::FORBIDDEN, "Not eligible", n.to_string()),
             ApplyError::SessionEnded => return session_ended(),
+            ApplyError::LinkPending { until, checked_at } => return ApiError::link_pending(*until, *checked_at),
             ApplyError::RevocationUnavailable(i) => {
                 tracing::warn!(issuer = %i, "revocation data unavailable");
                 return ApiError::new(

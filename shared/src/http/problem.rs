@@ -46,6 +46,25 @@ impl ApiError {
         ApiError { status, code, title, detail: detail.into(), retry_after_secs: None }
     }
 
+    /// 403 `certificate_link_pending`: the person, made by a recently issued certificate, waits
+    /// for a renewal linkage until `until` (epoch seconds; `now` is the clock's), with
+    /// `Retry-After` saying how long at most. Used by MyKey ID creation and applications.
+    pub fn link_pending(until: i64, now: i64) -> Self {
+        let at =
+            time::OffsetDateTime::from_unix_timestamp(until).map(crate::domain::time_fmt::to_jst).unwrap_or_default();
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "certificate_link_pending",
+            "Waiting for card renewal link",
+            format!(
+                "your card's certificate was issued recently and may replace an earlier card (renewal, reissue or \
+                 smartphone certificate); until J-LIS's linkage data says whose it is, MyKey ID creation and \
+                 applications wait: at the latest until {at}"
+            ),
+        )
+        .retry_after(u32::try_from((until - now).max(1)).unwrap_or(u32::MAX))
+    }
+
     pub fn retry_after(mut self, secs: u32) -> Self {
         self.retry_after_secs = Some(secs);
         self

@@ -21,6 +21,10 @@
 //!
 //! Creating and changing are refused for a *lapsed* person (every linked certificate revoked or
 //! expired, [`person::standing`]); reading and revoking are not (revoking starts nothing new).
+//! Creating is also refused while the person waits for a renewal linkage
+//! ([`person::link_pending_until`]): a person holding a MyKey ID can no longer be merged into the
+//! person of the certificate it may succeed, so the ID waits until the feed has merged it or the
+//! hold has ended.
 
 use serde_json::json;
 use time::OffsetDateTime;
@@ -150,6 +154,11 @@ pub enum CreateError {
     Lapsed,
     #[error("no free MyKey ID found after {} attempts", CLAIM_RETRIES + 1)]
     NoFreeId,
+    /// The person was made by a certificate that may be a renewal not linked yet
+    /// ([`person::link_pending_until`]): it waits until `until` (epoch seconds) or the linkage
+    /// feed, whichever comes first (`checked_at`: the clock when this was decided).
+    #[error("waiting for the renewal linkage of a recently issued certificate")]
+    LinkPending { until: i64, checked_at: i64 },
     #[error(transparent)]
     Standing(#[from] StandingError),
     #[error(transparent)]
@@ -308,9 +317,18 @@ pub async fn create_with(
     pid: &PersonId,
     next_id: &mut (impl FnMut() -> MyKeyId + Send),
 ) -> Result<Created, CreateError> {
-    person::require_not_lapsed(app, pid).await?;
+    let standing = person::standing(app, pid).await?;
+    if standing.lapsed() {
+        return Err(CreateError::Lapsed);
+    }
     if let Some(id) = active_id(app, pid).await? {
         return Ok(Created { id, created: false });
+    }
+    // A MyKey ID is what everything downstream hangs off, and a person holding one can no longer
+    // be folded into its predecessor by the linkage feed: a possible renewal waits for it.
+    let now = app.clock.epoch_secs();
+    if let Some(until) = standing.link_pending_until(app.config.relink_hold_secs, now) {
+        return Err(CreateError::LinkPending { until, checked_at: now });
     }
     let mut attempts = 0;
     while attempts <= CLAIM_RETRIES {

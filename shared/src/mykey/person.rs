@@ -4,7 +4,8 @@
 //!
 //! Items (table `people`):
 //! - `PERSON#<pid>` / `PROFILE`: `person_id`, `created_at`, `mykey_id` (the active one, if any);
-//! - `PERSON#<pid>` / `CERT#<issuer>#<serial>`: `issuer`, `serial`, `not_after`, `linked_at`, `via`;
+//! - `PERSON#<pid>` / `CERT#<issuer>#<serial>`: `issuer`, `serial`, `not_after`, `not_before`
+//!   (both recorded at sign-in), `linked_at`, `via`;
 //! - `CERT#<issuer>#<serial>` / `LINK`: `person_id`: one person per certificate, by conditional put.
 
 use time::OffsetDateTime;
@@ -159,9 +160,10 @@ pub fn still_linked_op(pid: &PersonId, cert: &CertRef) -> TxOp {
     TxOp::Check { table: &PEOPLE, key: link_key(&cert.issuer, &cert.serial), cond: Cond::eq("person_id", pid.as_str()) }
 }
 
-/// The write recording a linked certificate's end of validity at sign-in (the renewal feed does
-/// not carry it); recreates the history item if it were missing.
-pub fn touch_op(pid: &PersonId, cert: &CertRef, now: OffsetDateTime) -> TxOp {
+/// The write recording a linked certificate's validity at sign-in (the renewal feed does not
+/// carry it; `not_before` is kept as first recorded); recreates the history item if it were
+/// missing.
+pub fn touch_op(pid: &PersonId, cert: &CertRef, not_before: Option<i64>, now: OffsetDateTime) -> TxOp {
     let mut u = Update::new()
         .set_if_absent("issuer", cert.issuer.as_str())
         .set_if_absent("serial", cert.serial.as_str())
@@ -170,13 +172,25 @@ pub fn touch_op(pid: &PersonId, cert: &CertRef, now: OffsetDateTime) -> TxOp {
     if let Some(n) = cert.not_after {
         u = u.set("not_after", n);
     }
+    if let Some(n) = not_before {
+        u = u.set_if_absent("not_before", n);
+    }
     TxOp::Update { table: &PEOPLE, key: Key::new(pk(pid), cert_sk(&cert.issuer, &cert.serial)), update: u, cond: None }
 }
 
 /// The writes creating a new person whose first certificate is `cert` (the link first: its
 /// condition is what fails when another sign-in with the same certificate won the race).
 pub fn create_ops(pid: &PersonId, cert: &CertRef, now: OffsetDateTime) -> Vec<TxOp> {
+    create_ops_issued(pid, cert, None, now)
+}
+
+/// [`create_ops`], recording the certificate's notBefore (epoch seconds) on its history item:
+/// what [`link_pending_until`] reads.
+pub fn create_ops_issued(pid: &PersonId, cert: &CertRef, not_before: Option<i64>, now: OffsetDateTime) -> Vec<TxOp> {
     let mut ops = link_ops(pid, cert, LinkedVia::CardAuth, now);
+    if let (Some(n), Some(TxOp::Put { item, .. })) = (not_before, ops.get_mut(1)) {
+        item.insert("not_before".into(), Value::N(n));
+    }
     ops.push(TxOp::Put {
         table: &PEOPLE,
         item: item(
@@ -230,6 +244,7 @@ pub async fn certificates(app: &App, pid: &PersonId) -> Result<Vec<LinkedCertifi
                 },
                 linked_at: i.s("linked_at")?.to_owned(),
                 via: i.s("via")?.to_owned(),
+                not_before: i.opt_n("not_before"),
             });
         }
         match page.next {
@@ -247,6 +262,48 @@ pub struct LinkedCertificate {
     pub cert: CertRef,
     pub linked_at: String,
     pub via: String,
+    /// Start of validity, epoch seconds, as recorded at sign-in (absent for a certificate linked
+    /// by the renewal feed and not used yet, and for links older than this attribute).
+    pub not_before: Option<i64>,
+}
+
+/// Until when (epoch seconds) a person must wait for a renewal linkage before creating a MyKey
+/// ID or applying, or `None`: not waiting. `certs` are the person's history items as
+/// `(via, not_before)`.
+///
+/// The rule: a person made by a first sign-in (`via` `card_auth`) with a certificate issued less
+/// than `hold_secs` ago may be a renewed, reissued or smartphone certificate of somebody we
+/// already know: the certificate tells us nothing more (its subject is an opaque `CN`: no name,
+/// no birth date), only J-LIS's linkage feed can say. So that person waits until
+/// `not_before + hold_secs`. When the feed links the certificate to an existing person (a merge),
+/// the person made by the sign-in is gone and the certificate is `relink`ed under the old person:
+/// nothing waits any more. When no feed row comes, the wait simply ends. Certificates linked by
+/// the feed never make anyone wait, nor does a certificate without a recorded `not_before` (links
+/// made before this rule; its next sign-in records it).
+pub fn link_pending_until<'a>(
+    certs: impl IntoIterator<Item = (&'a str, Option<i64>)>,
+    hold_secs: i64,
+    now: i64,
+) -> Option<i64> {
+    certs
+        .into_iter()
+        .filter(|(via, _)| *via == LinkedVia::CardAuth.as_str())
+        .filter_map(|(_, nb)| nb.map(|n| n.saturating_add(hold_secs)))
+        .filter(|until| *until > now)
+        .max()
+}
+
+/// [`link_pending_until`] over the items of a person's partition (other items are ignored).
+pub fn link_pending_until_items<'a>(
+    items: impl IntoIterator<Item = &'a Item>,
+    hold_secs: i64,
+    now: i64,
+) -> Option<i64> {
+    let certs = items
+        .into_iter()
+        .filter(|i| i.opt_s("sk").is_some_and(|sk| sk.starts_with(CERT_PREFIX)))
+        .map(|i| (i.opt_s("via").unwrap_or_default(), i.opt_n("not_before")));
+    link_pending_until(certs, hold_secs, now)
 }
 
 /// Where a linked certificate stands now.
@@ -276,6 +333,11 @@ pub struct Standing {
 impl Standing {
     pub fn lapsed(&self) -> bool {
         !self.certificates.iter().any(|(_, s)| *s == CertState::Valid)
+    }
+
+    /// [`link_pending_until`] of the person's certificates.
+    pub fn link_pending_until(&self, hold_secs: i64, now: i64) -> Option<i64> {
+        link_pending_until(self.certificates.iter().map(|(c, _)| (c.via.as_str(), c.not_before)), hold_secs, now)
     }
 }
 
@@ -319,4 +381,24 @@ pub enum RequireError {
     Lapsed,
     #[error(transparent)]
     Standing(#[from] StandingError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_recent_first_sign_in_certificate_waits() {
+        let day = 86_400;
+        let hold = 7 * day;
+        let now = 100 * day;
+        let until = |certs: &[(&str, Option<i64>)]| link_pending_until(certs.iter().copied(), hold, now);
+        assert_eq!(until(&[("card_auth", Some(now - day))]), Some(now + 6 * day));
+        assert_eq!(until(&[("card_auth", Some(now - hold))]), None, "the hold has ended");
+        assert_eq!(until(&[("card_auth", Some(now - 30 * day))]), None);
+        assert_eq!(until(&[("relink", Some(now - day))]), None, "linked by the feed: known");
+        assert_eq!(until(&[("card_auth", None)]), None, "recorded before the rule");
+        assert_eq!(until(&[("card_auth", Some(now - 30 * day)), ("relink", Some(now))]), None);
+        assert_eq!(link_pending_until([("card_auth", Some(now - day))], 0, now), None, "no hold configured");
+    }
 }

@@ -18,7 +18,11 @@
 //! the `card-relink` queue; each batch is applied row by row (each link one audited transaction)
 //! and then marked done together with the import's counters in one transaction, so a redelivered
 //! batch counts nothing twice. Each row ends as:
-//! - `linked`: the new certificate now reaches the old one's person;
+//! - `linked`: the new certificate now reaches the old one's person (with any eligibility facts
+//!   that feeds had kept by the new certificate, joined in the same transaction); or, when nobody
+//!   has the old certificate but somebody has the new one (a smartphone certificate or renewed
+//!   card used here before its predecessor ever was), the old certificate now reaches the new
+//!   one's person, so a later first sign-in with it cannot make a second person;
 //! - `already_linked`: it already did (re-import, or a duplicate row);
 //! - `merged`: the new certificate had signed in before the feed arrived and so had made a
 //!   person of its own; that person had no MyKey ID ever (so no program data, which always hangs
@@ -26,9 +30,13 @@
 //!   exception: feeds bring them for a certificate before its holder has a MyKey ID, so they are
 //!   carried over, each kind kept by the rule of `mynapoint::eligibility` (the earliest
 //!   registration, the largest phase-1 total), whatever order feed and re-link came in;
-//! - `unknown`: no person has the old certificate; reported, never guessed;
+//! - `unknown`: no person has either certificate; reported, never guessed;
 //! - `conflict`: the new certificate belongs to another person who has (or had) a MyKey ID;
-//!   reported for an operator to resolve with a data patch.
+//!   reported for an operator to resolve with a data patch. A person made by a recently issued
+//!   certificate may not create a MyKey ID for `MKPF_RELINK_HOLD_DAYS` after its notBefore
+//!   (`person::link_pending_until`), so a renewal whose row arrives within that hold is always
+//!   `merged`: one human never holds two live applications for one measure; a conflict means the
+//!   row came later than the hold.
 //!
 //! Items (table `card-auth`): `FEED#<id>` / `SUMMARY` (counters), `FEED#<id>` / `BATCH#<n>`
 //! (done markers), `FEED#<id>` / `ROW#<line>` (the unknown and conflict rows).
@@ -45,6 +53,7 @@ use crate::card_auth::anchors::IssuerId;
 use crate::card_auth::certificate::CertSerial;
 use crate::card_auth::sessions;
 use crate::domain::csv_rows;
+use crate::mynapoint::eligibility;
 use crate::ports::queue::OutMessage;
 use crate::ports::store::*;
 use crate::queues::CARD_RELINK;
@@ -169,7 +178,24 @@ pub async fn apply_row(
     let new = cert_of(&row.new_issuer, &row.new_serial)?;
     for _ in 0..5 {
         let Some(owner) = person::find_by_certificate(app, &old.issuer, &old.serial).await? else {
-            return Ok(RowOutcome::Unknown);
+            // Nobody has the old certificate, but the new one may have a person (a smartphone
+            // certificate used before the card it succeeds, a renewed card used before the old
+            // one ever was): the feed says both are one human, so the old certificate joins that
+            // person, and a later first sign-in with it reaches them instead of making another.
+            let Some(holder) = person::find_by_certificate(app, &new.issuer, &new.serial).await? else {
+                return Ok(RowOutcome::Unknown);
+            };
+            let event = Event::success("person.relink", vec![format!("person:{holder}"), old.target(), new.target()])
+                .with_detail(serde_json::json!({"feed": feed_id, "line": row.line, "predecessor": true}));
+            let mut ops = person::link_ops(&holder, &old, LinkedVia::Relink, app.clock.now());
+            let kept = eligibility::kept_facts(app, &old.issuer, &old.serial).await?;
+            ops.extend(eligibility::adopt_ops(app, &old.issuer, &old.serial, &holder, &kept, false).await?);
+            match audit::commit(app, ctx, event, ops).await {
+                Ok(()) => return Ok(RowOutcome::Linked),
+                // A first sign-in with the old certificate (or another row) came first: look again.
+                Err(e) if e.failed_condition_index().is_some() => continue,
+                Err(e) => return Err(e),
+            }
         };
         let detail = serde_json::json!({"feed": feed_id, "line": row.line});
         let result = match person::find_by_certificate(app, &new.issuer, &new.serial).await? {
@@ -178,9 +204,11 @@ pub async fn apply_row(
                 let event =
                     Event::success("person.relink", vec![format!("person:{owner}"), old.target(), new.target()])
                         .with_detail(detail);
-                audit::commit(app, ctx, event, person::link_ops(&owner, &new, LinkedVia::Relink, app.clock.now()))
-                    .await
-                    .map(|_| RowOutcome::Linked)
+                let mut ops = person::link_ops(&owner, &new, LinkedVia::Relink, app.clock.now());
+                // Eligibility facts kept by the new certificate join the person with the link.
+                let kept = eligibility::kept_facts(app, &new.issuer, &new.serial).await?;
+                ops.extend(eligibility::adopt_ops(app, &new.issuer, &new.serial, &owner, &kept, false).await?);
+                audit::commit(app, ctx, event, ops).await.map(|_| RowOutcome::Linked)
             }
             Some(other) => match merge_ops(app, &other, &owner, &new).await? {
                 None => return Ok(RowOutcome::Conflict),
@@ -256,7 +284,7 @@ async fn merge_ops(
     ];
     // The history item of the person it now belongs to (the link item is updated above).
     ops.push(person::history_op(into, &moved, LinkedVia::Relink, app.clock.now()));
-    let carried = crate::mynapoint::eligibility::carry_over_ops(app, from, into, &facts).await?;
+    let carried = eligibility::carry_over_ops(app, from, into, &facts).await?;
     ops.extend(sessions::close_all_ops(app, from, 90usize.saturating_sub(carried.len())).await?);
     ops.extend(carried);
     Ok(Some(ops))
@@ -342,7 +370,8 @@ pub struct FeedView {
     pub merged: i64,
     pub unknown: i64,
     pub conflict: i64,
-    /// The rows reported (`unknown` old certificate, or `conflict`), at most 1000, by line.
+    /// The rows reported (`unknown`: neither certificate has a person; or `conflict`), at most
+    /// 1000, by line.
     pub reported: Vec<ReportedRow>,
     pub created_at: String,
 }

@@ -59,6 +59,11 @@ pub enum ApplyError {
     MyKeyIdRequired,
     #[error("the signed-in certificate is expired, revoked or no longer linked")]
     Lapsed,
+    /// The person was made by a recently issued certificate that may succeed one of another
+    /// person: applications wait for the renewal linkage (`mykey::person::link_pending_until`)
+    /// until `until` (epoch seconds; `checked_at`: the clock when decided).
+    #[error("applications wait for the renewal linkage of a recently issued certificate")]
+    LinkPending { until: i64, checked_at: i64 },
     #[error(transparent)]
     NotEligible(#[from] NotEligible),
     #[error("already applied for this measure")]
@@ -87,6 +92,7 @@ impl ApplyError {
             ApplyError::SessionEnded => "session_ended",
             ApplyError::MyKeyIdRequired => "mykey_id_required",
             ApplyError::Lapsed => "person_lapsed",
+            ApplyError::LinkPending { .. } => "certificate_link_pending",
             ApplyError::NotEligible(n) => n.code(),
             ApplyError::AlreadyApplied => "already_applied",
             ApplyError::AccountTaken => "service_account_taken",
@@ -156,6 +162,8 @@ pub struct PersonView {
     session_open: bool,
     cert_linked: bool,
     facts: Facts,
+    /// Until when the person waits for a renewal linkage (epoch seconds), if they do.
+    link_pending_until: Option<i64>,
 }
 
 /// One query: the person's profile, certificate links, sessions and eligibility facts. Refuses
@@ -171,6 +179,7 @@ pub async fn person_view(app: &App, pid: &PersonId, session_id: &str) -> Result<
         session_open: false,
         cert_linked: false,
         facts: Facts::from_items(items.iter()),
+        link_pending_until: person::link_pending_until_items(items.iter(), app.config.relink_hold_secs, now),
     };
     for i in &items {
         let sk = i.opt_s("sk").unwrap_or_default();
@@ -312,6 +321,11 @@ async fn prepare(
         return Err(ApplyError::MeasureClosed);
     }
     let pid = &person.pid;
+    // One human, one live application per measure: a person who may be a renewed card's
+    // provisional person does not apply until the linkage feed has merged it or the hold ended.
+    if let Some(until) = person.link_pending_until {
+        return Err(ApplyError::LinkPending { until, checked_at: now.unix_timestamp() });
+    }
     let mykey_id = person.mykey_id.clone().ok_or(ApplyError::MyKeyIdRequired)?;
     let (issuer, serial, not_after) = person.session_cert.clone().ok_or(ApplyError::Lapsed)?;
     if !person.cert_linked || not_after.is_some_and(|n| n <= now.unix_timestamp()) {

@@ -36,12 +36,22 @@
 //! [`BATCH_ROWS`] to the `mynapoint-eligibility` queue. A batch is one audited transaction: the
 //! facts it changes, its done marker, the import's counters and its unmatched rows, so a
 //! redelivered batch counts nothing twice. Each row ends as `recorded` (the person had no such
-//! fact), `updated`, `unchanged`, or `unmatched` (no person has that certificate: reported, never
-//! guessed; once those people have signed in, import the reported rows as a new file).
+//! fact), `updated`, `unchanged`, or `unmatched` (no person has that certificate yet: reported,
+//! never guessed, and the fact is **kept by certificate** until its first link).
+//!
+//! # Facts that arrive before their holder
+//! An unmatched row's fact is kept under the certificate (`CERT#<issuer>#<serial>` /
+//! `ELIG#<kind>`, joined by the rule above with what it already kept), on the condition that the
+//! certificate is still unlinked. The transaction that first links the certificate — the first
+//! sign-in creating its person (`card_auth::sign_in`), or a renewal re-link (`mykey::relink`) —
+//! moves the kept facts into the person ([`adopt_ops`]), each kind conditioned on being as read
+//! (absent kinds still absent). So a phase-1 total that arrives before its holder's first sign-in
+//! caps their first application, and no file ever needs re-sending.
 //!
 //! Items (table `programs`): `EFEED#<id>` / `SUMMARY` (kind, counters), `EFEED#<id>` /
 //! `BATCH#<n>` (done markers), `EFEED#<id>` / `ROW#<line>` (unmatched rows). Facts (table
-//! `people`): `PERSON#<pid>` / `ELIG#<kind>` with `registered_on` or `points`, and `feed_id`.
+//! `people`): `PERSON#<pid>` / `ELIG#<kind>` with `registered_on` or `points`, and `feed_id`;
+//! kept facts: `CERT#<issuer>#<serial>` / `ELIG#<kind>`, the same attributes.
 
 use std::collections::BTreeMap;
 
@@ -136,9 +146,19 @@ pub fn fact_key(pid: &PersonId, kind: FactKind) -> Key {
     Key::new(person::pk(pid), kind.sk())
 }
 
+/// `CERT#<issuer>#<serial>` / `ELIG#<kind>`: a fact kept by certificate until the certificate is
+/// first linked to a person (beside the certificate's `LINK` item, which does not exist yet).
+pub fn kept_key(issuer: &IssuerId, serial: &CertSerial, kind: FactKind) -> Key {
+    Key::new(person::cert_sk(issuer, serial), kind.sk())
+}
+
 /// The stored form of a fact.
 pub fn fact_item(pid: &PersonId, kind: FactKind, fact: Fact, feed_id: &str) -> Item {
-    let mut i = PEOPLE.key_item(&fact_key(pid, kind));
+    fact_item_at(&fact_key(pid, kind), kind, fact, feed_id)
+}
+
+fn fact_item_at(key: &Key, kind: FactKind, fact: Fact, feed_id: &str) -> Item {
+    let mut i = PEOPLE.key_item(key);
     i.insert(Fact::attr(kind).into(), fact.value());
     i.insert("feed_id".into(), feed_id.into());
     i
@@ -303,6 +323,10 @@ pub struct Batch {
     pub rows: Vec<FeedRow>,
 }
 
+/// A fact kept by a certificate, while a batch runs: the item as read, the fact as read, and the
+/// fact after the batch's rows so far.
+type KeptFact = (Option<Item>, Option<Fact>, Option<Fact>);
+
 /// Attempts of a batch whose facts changed between read and write.
 const BATCH_ATTEMPTS: usize = 5;
 
@@ -351,9 +375,24 @@ pub async fn process_batch(app: &App, ctx: &audit::Context, b: &Batch) -> Result
             }
         }
         let before: BTreeMap<String, Option<Fact>> = people.iter().map(|(k, v)| (k.clone(), v.2)).collect();
+        // A certificate nobody has yet keeps its fact (`CERT#…` / `ELIG#<kind>`) until its first
+        // link joins it to the person (`adopt_ops`): kept key → (item as read, fact before, fact
+        // after the rows so far).
+        let mut kept: BTreeMap<Key, KeptFact> = BTreeMap::new();
+        for ((issuer, serial), owner) in certs.iter().zip(&owners) {
+            let key = kept_key(issuer, serial, kind);
+            if owner.is_none() && !kept.contains_key(&key) {
+                let read = app.store.get(&PEOPLE, &key).await?;
+                let fact = read.as_ref().and_then(|i| Fact::from_item(kind, i));
+                kept.insert(key, (read, fact, fact));
+            }
+        }
         let mut outcomes = Vec::with_capacity(b.rows.len());
-        for (owner, fact) in owners.iter().zip(&facts) {
+        for (((issuer, serial), owner), fact) in certs.iter().zip(&owners).zip(&facts) {
             let Some(pid) = owner else {
+                if let Some(entry) = kept.get_mut(&kept_key(issuer, serial, kind)) {
+                    entry.2 = Some(entry.2.map_or(*fact, |cur| cur.join(*fact)));
+                }
                 outcomes.push(RowOutcome::Unmatched);
                 continue;
             };
@@ -402,6 +441,17 @@ pub async fn process_batch(app: &App, ctx: &audit::Context, b: &Batch) -> Result
                 targets.push(format!("person:{pid}"));
             }
         }
+        for (key, (read, was, now)) in &kept {
+            if let Some(f) = now
+                && was != now
+            {
+                ops.push(TxOp::Put {
+                    table: &PEOPLE,
+                    item: fact_item_at(key, kind, *f, &b.feed_id),
+                    cond: Some(unchanged_since(kind, read.as_ref())),
+                });
+            }
+        }
         for (row, o) in b.rows.iter().zip(&outcomes) {
             if *o == RowOutcome::Unmatched {
                 let mut i = PROGRAMS.key_item(&Key::new(feed_pk(&b.feed_id), format!("ROW#{:08}", row.line)));
@@ -425,8 +475,8 @@ pub async fn process_batch(app: &App, ctx: &audit::Context, b: &Batch) -> Result
             Err(e) if e.failed_condition_index() == Some(1) => {
                 return Err(StoreError::Corrupt(format!("eligibility import {} has no summary", b.feed_id)));
             }
-            // A link or a fact changed since it was read (a re-link merge, a first sign-in,
-            // another feed): read again.
+            // A link or a fact (a person's or a kept one) changed since it was read (a re-link
+            // merge, a first sign-in adopting kept facts, another feed): read again.
             Err(e) if e.failed_condition_index().is_some() => continue,
             Err(e) => return Err(e),
         }
@@ -459,6 +509,43 @@ pub async fn carry_over_ops(
     into: &PersonId,
     items: &[Item],
 ) -> Result<Vec<TxOp>, StoreError> {
+    fold_ops(app, &person::pk(from), into, items, false).await
+}
+
+/// The facts kept by a certificate that no person had when its feed rows arrived (its
+/// `ELIG#<kind>` items; one query), for [`adopt_ops`].
+pub async fn kept_facts(app: &App, issuer: &IssuerId, serial: &CertSerial) -> Result<Vec<Item>, StoreError> {
+    let q = Query::new(&PEOPLE, person::cert_sk(issuer, serial)).sk(SkCond::BeginsWith(ELIG_PREFIX.into()));
+    query_all(app.store.as_ref(), q).await
+}
+
+/// The writes joining the facts a certificate kept (`items`, from [`kept_facts`]) to the person
+/// it is now being linked to, in the transaction of that link (a first sign-in creating the
+/// person, `new_person`, or a re-link), and removing them from the certificate. Each kept kind is
+/// conditioned on being as read, and each absent kind on still being absent, so a feed batch
+/// keeping a fact meanwhile makes the link look again instead of leaving the fact behind (the
+/// batch itself checks that the certificate is still unlinked). Six actions at most.
+pub async fn adopt_ops(
+    app: &App,
+    issuer: &IssuerId,
+    serial: &CertSerial,
+    into: &PersonId,
+    items: &[Item],
+    new_person: bool,
+) -> Result<Vec<TxOp>, StoreError> {
+    fold_ops(app, &person::cert_sk(issuer, serial), into, items, new_person).await
+}
+
+/// The writes folding the fact items `items` of partition `from_pk` into `into`'s facts (read
+/// unless `into_is_new`), deleting them from `from_pk`.
+async fn fold_ops(
+    app: &App,
+    from_pk: &str,
+    into: &PersonId,
+    items: &[Item],
+    into_is_new: bool,
+) -> Result<Vec<TxOp>, StoreError> {
+    let from_key = |kind: FactKind| Key::new(from_pk, kind.sk());
     let mut ops = Vec::new();
     for i in items {
         // A kind this version does not know: nothing to join it with; it goes with the person.
@@ -468,11 +555,11 @@ pub async fn carry_over_ops(
     }
     for kind in FactKind::ALL {
         let Some(i) = items.iter().find(|i| i.opt_s("sk") == Some(kind.sk().as_str())) else {
-            ops.push(TxOp::Check { table: &PEOPLE, key: fact_key(from, kind), cond: Cond::not_exists("pk") });
+            ops.push(TxOp::Check { table: &PEOPLE, key: from_key(kind), cond: Cond::not_exists("pk") });
             continue;
         };
         if let Some(incoming) = Fact::from_item(kind, i) {
-            let read = app.store.get(&PEOPLE, &fact_key(into, kind)).await?;
+            let read = if into_is_new { None } else { app.store.get(&PEOPLE, &fact_key(into, kind)).await? };
             let current = read.as_ref().and_then(|r| Fact::from_item(kind, r));
             let joined = current.map_or(incoming, |c| c.join(incoming));
             if current != Some(joined) {
@@ -484,11 +571,7 @@ pub async fn carry_over_ops(
                 });
             }
         }
-        ops.push(TxOp::Delete {
-            table: &PEOPLE,
-            key: fact_key(from, kind),
-            cond: Some(unchanged_since(kind, Some(i))),
-        });
+        ops.push(TxOp::Delete { table: &PEOPLE, key: from_key(kind), cond: Some(unchanged_since(kind, Some(i))) });
     }
     Ok(ops)
 }
@@ -511,7 +594,8 @@ pub struct FeedView {
     pub updated: i64,
     /// Rows that changed nothing (the fact was already on record, or a later/smaller one).
     pub unchanged: i64,
-    /// Rows whose certificate is linked to nobody.
+    /// Rows whose certificate is linked to nobody yet (their facts are kept by certificate and
+    /// join the person when the certificate is first linked).
     pub unmatched: i64,
     /// The unmatched rows, by line (at most 1000).
     pub unmatched_rows: Vec<UnmatchedRow>,

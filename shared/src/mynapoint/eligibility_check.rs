@@ -4,7 +4,10 @@
 //!
 //! Items: `PERSON#<pid>` / `ELIG#health_insurance` and `ELIG#public_funds_account` with
 //! `registered_on` (`YYYY-MM-DD`, Asia/Tokyo), and `ELIG#phase1_points` with `points` (the phase-1
-//! points already received). Each also records the `feed_id` that last wrote it.
+//! points already received). Each also records the `feed_id` that last wrote it. A fact that
+//! arrived for a certificate nobody had yet is kept under the certificate and moved here when the
+//! certificate is first linked (`eligibility::adopt_ops`), so a missing item really means "no fact
+//! known for this person", not "not signed in yet when the file came".
 
 use time::{Date, OffsetDateTime};
 
