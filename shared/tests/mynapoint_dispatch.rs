@@ -151,7 +151,7 @@ impl World {
             points_granted: 0,
             charge_total: 0,
             balance: None,
-            request_hash: "0".repeat(64),
+            request_hash: mkpf::mynapoint::record::RequestDigest::Legacy([0; 32]),
             dispatched_at: None,
             reason: None,
             version: 1,
