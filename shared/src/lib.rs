@@ -25,6 +25,7 @@ pub mod audit;
 pub mod card_auth;
 pub mod config;
 pub mod domain;
+pub mod egress;
 pub mod http;
 pub mod manifest;
 pub mod metrics;

@@ -551,3 +551,43 @@ async fn a_rejection_frees_the_places_and_the_citizen_applies_again() {
         l.body["applications"].as_array().unwrap().iter().map(|a| a["state"].as_str().unwrap()).collect();
     assert_eq!(states, vec!["submitted", "rejected"], "newest first");
 }
+
+/// Issue #12, defect 4: the stored replay digest (`request_hash`) sits next to the measure, the
+/// service and the account in clear for the life of the application. Whoever reads the item must
+/// not be able to recover the security codes from it by trying every 4-digit PIN — it is keyed
+/// (the key behind the sealer), not a plain hash of the request.
+#[tokio::test]
+async fn the_stored_request_hash_does_not_give_away_the_security_codes() {
+    use sha2::{Digest, Sha256};
+    let w = world().await;
+    let c = member(&w.h).await;
+    let r = apply(&w.h, &c, "k1", body("card_acquisition", "ACC-0004711", &["4321"])).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let items = app_items(&w.h).await;
+    let item = &items[0];
+    let stored = item.get("request_hash").and_then(Value::as_s).expect("a replay digest is stored").to_owned();
+    // What the item shows in clear, and the plain digest an attacker would try.
+    let measure = MeasureId::from_number(item.get("measure").and_then(Value::as_n).unwrap()).unwrap();
+    let service = item.get("service").and_then(Value::as_s).unwrap().to_owned();
+    let account = item.get("account").and_then(Value::as_s).unwrap().to_owned();
+    let plain = |codes: &str| {
+        let mut h = Sha256::new();
+        for part in [measure.as_str(), service.as_str(), account.as_str(), codes] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        hex::encode(h.finalize())
+    };
+    let recovered: Vec<String> =
+        (0..10_000).map(|n| format!("{n:04}")).filter(|pin| stored.contains(&plain(pin))).collect();
+    assert!(recovered.is_empty(), "security codes recovered from request_hash {stored}: {recovered:?}");
+    assert!(!stored.contains("4321"));
+
+    // Replay still recognises the same request, and refuses the same key with another code.
+    let again = apply(&w.h, &c, "k1", body("card_acquisition", "ACC-0004711", &["4321"])).await;
+    assert_eq!((again.status.as_u16(), again.header("idempotent-replayed")), (201, Some("true")));
+    let other = apply(&w.h, &c, "k1", body("card_acquisition", "ACC-0004711", &["4322"])).await;
+    assert_eq!((other.status.as_u16(), other.code()), (422, "idempotency_key_reused"));
+    let other = apply(&w.h, &c, "k1", body("card_acquisition", "ACC-0004712", &["4321"])).await;
+    assert_eq!((other.status.as_u16(), other.code()), (422, "idempotency_key_reused"));
+}

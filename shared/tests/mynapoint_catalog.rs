@@ -1005,6 +1005,74 @@ async fn bad_input_gets_a_specific_problem_and_changes_nothing() {
     assert_eq!(loopback.status, 201, "loopback http is the local simulator: {}", loopback.body);
 }
 
+/// Issue #12, defect 8: on the AWS backend an endpoint is `https://` to a global address; anything
+/// that points inside (loopback, private, link-local, CGNAT, IPv4-mapped or -compatible IPv6,
+/// ULA, internal names) is refused at registration and on update with `endpoint_not_allowed`.
+#[tokio::test]
+async fn on_aws_endpoints_must_be_https_to_global_addresses() {
+    let h = harness().into_aws().await;
+    assert_eq!(create_provider(&h, "pay").await.status, 201);
+    let bad = [
+        "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next",
+        "http://localhost:8080/hook",
+        "http://[::1]:8080/hook",
+        "https://127.0.0.1/hook",
+        "https://127.8.9.10/hook",
+        "https://localhost/hook",
+        "https://LOCALHOST./hook",
+        "https://api.localhost/hook",
+        "https://0x7f000001/hook",
+        "https://10.0.0.5/hook",
+        "https://172.16.3.4/hook",
+        "https://192.168.1.1/hook",
+        "https://100.64.0.1/hook",
+        "https://192.0.0.170/hook",
+        "https://198.18.0.1/hook",
+        "https://240.0.0.1/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        "https://[::ffff:169.254.169.254]/latest",
+        "https://[::ffff:10.0.0.1]/hook",
+        "https://[::127.0.0.1]/hook",
+        "https://[::1]/hook",
+        "https://[fd00:ec2::254]/latest",
+        "https://[fc00::1]/hook",
+        "https://[fec0::1]/hook",
+        "https://[64:ff9b::a9fe:a9fe]/latest",
+        "https://[2002:a9fe:a9fe::1]/hook",
+        "https://[2001:db8::1]/hook",
+        "https://instance-data.ec2.internal/latest",
+        "https://metadata/computeMetadata",
+        "https://printer.local/hook",
+    ];
+    for (i, endpoint) in bad.iter().enumerate() {
+        let code = format!("BAD{i}");
+        let body = service_body(&code, "pay", &["card_acquisition"], endpoint);
+        let r = h.op("POST", SERVICES).header("idempotency-key", &key()).json(body).send().await;
+        assert_eq!((r.status.as_u16(), r.code()), (422, "endpoint_not_allowed"), "{endpoint}: {}", r.body);
+    }
+    assert!(h.op("GET", SERVICES).send().await.body["items"].as_array().unwrap().is_empty(), "nothing was created");
+    // Still refused as before (not a destination question): the old code.
+    let http = service_body("HTTP", "pay", &["card_acquisition"], "http://pay.example.jp/h");
+    let r = h.op("POST", SERVICES).header("idempotency-key", &key()).json(http).send().await;
+    assert_eq!((r.status.as_u16(), r.code()), (422, "invalid_field"));
+
+    for (i, endpoint) in
+        ["https://pay.example.jp/mkpf/hook", "https://8.8.8.8:8443/hook", "https://[2001:4860:4860::8888]/hook"]
+            .iter()
+            .enumerate()
+    {
+        let body = service_body(&format!("GOOD{i}"), "pay", &["card_acquisition"], endpoint);
+        let r = h.op("POST", SERVICES).header("idempotency-key", &key()).json(body).send().await;
+        assert_eq!(r.status, 201, "{endpoint}: {}", r.body);
+    }
+    for endpoint in bad {
+        let r = h.op("PATCH", &format!("{SERVICES}/GOOD0")).json(json!({ "endpoint": endpoint })).send().await;
+        assert_eq!((r.status.as_u16(), r.code()), (422, "endpoint_not_allowed"), "{endpoint}: {}", r.body);
+    }
+    let s = h.op("GET", &format!("{SERVICES}/GOOD0")).send().await;
+    assert_eq!(s.body["endpoint"], "https://pay.example.jp/mkpf/hook");
+}
+
 // ---- the local demo seed --------------------------------------------------------------------------
 
 #[tokio::test]

@@ -121,8 +121,13 @@ fn service_config(endpoint: &str) -> ServiceConfig {
 
 /// A harness with the DEMO_PAY service (endpoint: the receiver) and its first signing secret.
 async fn world() -> World {
-    let h = harness();
     let (rx, endpoint) = receiver().await;
+    world_on(harness(), rx, endpoint).await
+}
+
+/// A harness `h` with the DEMO_PAY service at `endpoint`, stored as is (as an endpoint registered
+/// before today's rules, or whose name now resolves elsewhere, would be).
+async fn world_on(h: Harness, rx: Arc<Receiver>, endpoint: String) -> World {
     let service = service_config(&endpoint);
     let owner = SecretOwner::Service(service.code.clone());
     let (new, op) = secrets::first_secret(&h.app, &owner).await.unwrap();
@@ -151,7 +156,7 @@ impl World {
             points_granted: 0,
             charge_total: 0,
             balance: None,
-            request_hash: "0".repeat(64),
+            request_hash: mkpf::mynapoint::record::RequestDigest::Legacy([0; 32]),
             dispatched_at: None,
             reason: None,
             version: 1,
@@ -580,4 +585,39 @@ fn the_sweep_runs_every_minute_and_the_consumer_reads_the_dispatch_queue() {
     let c = consumer("provider-dispatch").unwrap();
     assert_eq!(c.queue.name, "provider-dispatch");
     let _ = OffsetDateTime::UNIX_EPOCH;
+}
+
+/// Issue #12, defect 8: on the AWS backend a dispatch never connects to the platform's own
+/// network — loopback (the Lambda runtime API is `127.0.0.1:9001`), a name resolving to it, an
+/// IPv4-mapped IPv6 literal — even when such an endpoint is already stored. Loopback `http` is a
+/// local-backend convenience only.
+#[tokio::test]
+async fn on_aws_a_dispatch_never_connects_inside() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    // Counts connections and drops them (so a client that got in fails at once).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        loop {
+            let (s, _) = listener.accept().await.unwrap();
+            counted.fetch_add(1, SeqCst);
+            drop(s);
+        }
+    });
+    for endpoint in [
+        format!("http://127.0.0.1:{port}/webhook"),
+        format!("https://localhost:{port}/webhook"),
+        format!("https://[::ffff:127.0.0.1]:{port}/webhook"),
+    ] {
+        let h = harness_with(|c| c.backend = mkpf::config::Backend::Aws);
+        let w = world_on(h, Arc::new(Receiver::default()), endpoint.clone()).await;
+        let rec = w.application(0).await;
+        w.dispatch(&rec.id).await;
+        assert_eq!(connections.load(SeqCst), 0, "{endpoint}: the dispatch connected inside");
+        let item = w.item(&rec.id).await;
+        assert_eq!(item.get("state").and_then(Value::as_s), Some("submitted"), "{endpoint}");
+        assert!(!item.contains_key("dispatched_at"), "{endpoint}");
+    }
 }

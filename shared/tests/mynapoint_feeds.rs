@@ -373,7 +373,7 @@ fn record(s: &Seed) -> ApplicationRecord {
         points_granted: s.granted,
         charge_total: 0,
         balance: None,
-        request_hash: "00".repeat(32),
+        request_hash: mkpf::mynapoint::record::RequestDigest::Legacy([0; 32]),
         dispatched_at: None,
         reason: None,
         version: 1,

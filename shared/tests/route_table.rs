@@ -91,6 +91,50 @@ fn names_and_paths_are_unique() {
     }
 }
 
+/// The generic idempotency layer keeps an unkeyed SHA-256 of the request body for 24 hours, so
+/// no route using it may take a short secret (security codes, passwords, one-time codes) in its
+/// body: such routes keep their own, keyed replay digest (`own_idempotency`, see
+/// `mynapoint::record::RequestDigest`).
+#[test]
+fn no_secret_reaches_the_generic_idempotency_digest() {
+    const SECRET_FIELDS: [&str; 6] = ["security_codes", "password", "totp", "pin", "secret", "otp"];
+    let mut checked = 0;
+    for r in ROUTES.iter().filter(|r| r.idempotent) {
+        let Some(request) = r.request else { continue };
+        let mut defs = Vec::new();
+        let top = request(&mut defs);
+        let mut names = Vec::new();
+        property_names(&serde_json::to_value((top, defs)).unwrap(), &mut names);
+        let carries = names.iter().find(|n| SECRET_FIELDS.iter().any(|f| n.to_ascii_lowercase().contains(f)));
+        if let Some(f) = carries {
+            assert!(
+                r.own_idempotency,
+                "{}: its body carries `{f}…` but it uses the generic (unkeyed) idempotency digest",
+                r.name
+            );
+        } else {
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+    let apply = ROUTES.iter().find(|r| r.path == "/v1/mynapoint/applications" && r.verb.as_str() == "POST").unwrap();
+    assert!(apply.own_idempotency, "applications carry security codes");
+}
+
+/// Every property name in a JSON Schema document.
+fn property_names(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if let Some(serde_json::Value::Object(props)) = m.get("properties") {
+                out.extend(props.keys().cloned());
+            }
+            m.values().for_each(|x| property_names(x, out));
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| property_names(x, out)),
+        _ => {}
+    }
+}
+
 #[test]
 fn infra_manifest_is_fresh() {
     let path = repo().join("infra/manifest.json");

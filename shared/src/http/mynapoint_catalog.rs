@@ -41,8 +41,8 @@ use crate::mynapoint::providers::{
 };
 use crate::mynapoint::secrets::{NewSecret, Overlap, RotateError, SecretMeta};
 use crate::mynapoint::services::{
-    self, CreateServiceError, Endpoint, MeasureSet, NewService, PublicService, ServiceChange, ServiceDetail,
-    ServiceReadError, UpdateServiceError,
+    self, CreateServiceError, Endpoint, EndpointError, MeasureSet, NewService, PublicService, ServiceChange,
+    ServiceDetail, ServiceReadError, UpdateServiceError,
 };
 use crate::ports::KeyError;
 
@@ -616,7 +616,8 @@ pub struct CreateServiceRequest {
     #[schema(min_items = 1, max_items = 3)]
     pub code_rules: Vec<CodeRuleBody>,
     /// Where applications are delivered: `https://…`, or `http://` to a loopback host (local
-    /// simulator); no user, password or fragment.
+    /// simulator); no user, password or fragment. On the AWS backend only `https://` to a global
+    /// address or public name (else `endpoint_not_allowed`).
     #[schema(min_length = 1, max_length = 2048)]
     pub endpoint: String,
 }
@@ -756,8 +757,18 @@ fn service_code(p: Result<Path<String>, PathRejection>) -> Result<ServiceCode, A
     ServiceCode::parse(&raw).map_err(|_| service_not_found())
 }
 
-fn endpoint(s: &str) -> Result<Endpoint, ApiError> {
-    field("endpoint", Endpoint::parse(s))
+/// `invalid_field` for a malformed endpoint, `endpoint_not_allowed` for a destination this
+/// backend does not send to (on AWS: anything but `https://` to a global address).
+fn endpoint(app: &App, s: &str) -> Result<Endpoint, ApiError> {
+    Endpoint::parse(s, app.config.backend).map_err(|e| match e {
+        EndpointError::Invalid(why) => ApiError::invalid_field("endpoint", why),
+        EndpointError::NotAllowed(why) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "endpoint_not_allowed",
+            "Endpoint not allowed",
+            format!("endpoint: {why}"),
+        ),
+    })
 }
 
 fn detail_response(status: StatusCode, d: &ServiceDetail, now: OffsetDateTime) -> Response {
@@ -779,7 +790,7 @@ pub async fn create_service(
         kind: req.kind.into(),
         measures: measure_set("measures", req.measures)?,
         code_rules: code_rules("code_rules", req.code_rules)?,
-        endpoint: endpoint(&req.endpoint)?,
+        endpoint: endpoint(&app, &req.endpoint)?,
     };
     let created = services::create(&app, &ctx, new).await?;
     let detail = ServiceDetail { config: created.config.clone(), secrets: vec![created.secret.meta.clone()] };
@@ -831,7 +842,7 @@ pub async fn update_service(
         name: req.name.as_deref().map(|n| field("name", CatalogName::parse(n))).transpose()?,
         measures: req.measures.map(|m| measure_set("measures", m)).transpose()?,
         code_rules: req.code_rules.map(|r| code_rules("code_rules", r)).transpose()?,
-        endpoint: req.endpoint.as_deref().map(endpoint).transpose()?,
+        endpoint: req.endpoint.as_deref().map(|e| endpoint(&app, e)).transpose()?,
         endpoint_enabled: req.endpoint_enabled,
     };
     if change.is_empty() {

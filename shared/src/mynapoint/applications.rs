@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use super::catalog::{self, measure_open_check, service_accepting_check};
 use super::eligibility_check::{Facts, NotEligible, points_cap};
-use super::record::{self, ApplicationRecord, account_measure_key, codes_aad, person_measure_key};
+use super::record::{self, ApplicationRecord, RequestDigest, account_measure_key, codes_aad, person_measure_key};
 use crate::app::App;
 use crate::audit::{self, Context, Event};
 use crate::card_auth::anchors::IssuerId;
@@ -142,15 +142,20 @@ pub fn application_id(pid: &PersonId, idempotency_key: &str) -> ApplicationId {
     ApplicationId::from_bytes(b)
 }
 
-/// The hash of a request's content (the replay check).
-pub fn request_hash(req: &ApplyRequest) -> String {
-    let mut h = Sha256::new();
-    let codes = req.codes.join("\u{1f}");
-    for part in [req.measure.as_str(), req.service.as_str(), req.account.as_str(), codes.as_str()] {
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part.as_bytes());
-    }
-    hex::encode(h.finalize())
+/// What a request's replay digest covers ([`RequestDigest`]): measure, service, account and the
+/// security codes (so a changed code under the same `Idempotency-Key` is refused). The digest is
+/// keyed, never a plain hash of these: the codes are short.
+fn request_parts(req: &ApplyRequest) -> [Vec<u8>; 4] {
+    [
+        req.measure.as_str().as_bytes().to_vec(),
+        req.service.as_str().as_bytes().to_vec(),
+        req.account.as_str().as_bytes().to_vec(),
+        req.codes.join("\u{1f}").into_bytes(),
+    ]
+}
+
+fn parts_of(p: &[Vec<u8>; 4]) -> [&[u8]; 4] {
+    [&p[0], &p[1], &p[2], &p[3]]
 }
 
 /// What the person's partition says, for an application: read once, by [`person_view`], before
@@ -245,12 +250,11 @@ async fn apply_inner(
 ) -> Result<Applied, ApplyError> {
     let pid = &person.pid;
     let id = application_id(pid, idempotency_key);
-    let hash = request_hash(req);
-    let Prepared { rec, revocation } = match prepare(app, person, &id, &hash, req).await {
+    let Prepared { rec, revocation } = match prepare(app, person, &id, req).await {
         Ok(p) => p,
         // A retry of an application that was made is answered with it, even if a rule would now
         // refuse it (the period may have closed in between). Only refusals pay this extra read.
-        Err(e) if e.is_refusal() => return replay(app, &id, &hash).await?.ok_or(e),
+        Err(e) if e.is_refusal() => return replay(app, &id, req).await?.ok_or(e),
         Err(e) => return Err(e),
     };
     let now = rec.created_at;
@@ -279,7 +283,7 @@ async fn apply_inner(
     // Round trip 2.
     if let Err(e) = audit::commit(app, ctx, event, ops).await {
         return Err(match e.failed_condition_index() {
-            Some(0) => match replay(app, &id, &hash).await? {
+            Some(0) => match replay(app, &id, req).await? {
                 Some(a) => return Ok(a),
                 None => ApplyError::KeyReused,
             },
@@ -306,7 +310,6 @@ async fn prepare(
     app: &App,
     person: &PersonView,
     id: &ApplicationId,
-    hash: &str,
     req: &ApplyRequest,
 ) -> Result<Prepared, ApplyError> {
     let now = app.clock.now();
@@ -338,6 +341,7 @@ async fn prepare(
         NotRevoked::InTransaction(op) => Some(op),
     };
     let sealed = app.sealer.seal(&serde_json::to_vec(codes.codes()).unwrap_or_default(), &codes_aad(id)).await?;
+    let request_hash = RequestDigest::new(app.sealer.as_ref(), id, &parts_of(&request_parts(req))).await?;
     let rec = ApplicationRecord {
         id: id.clone(),
         person: pid.clone(),
@@ -353,7 +357,7 @@ async fn prepare(
         points_granted: 0,
         charge_total: 0,
         balance: None,
-        request_hash: hash.to_owned(),
+        request_hash,
         dispatched_at: None,
         reason: None,
         version: 1,
@@ -362,12 +366,14 @@ async fn prepare(
 }
 
 /// The application made by an earlier request with the same key: `Some` if it exists and was
-/// made from the same request; `KeyReused` if it was made from another request.
-async fn replay(app: &App, id: &ApplicationId, hash: &str) -> Result<Option<Applied>, ApplyError> {
-    match record::load(app, id).await? {
-        Some(r) if r.request_hash == hash => Ok(Some(Applied { application: r, replayed: true })),
-        Some(_) => Err(ApplyError::KeyReused),
-        None => Ok(None),
+/// made from the same request; `KeyReused` if it was made from another request. The keyed
+/// digest is compared in constant time (its key is opened with the sealer).
+async fn replay(app: &App, id: &ApplicationId, req: &ApplyRequest) -> Result<Option<Applied>, ApplyError> {
+    let Some(r) = record::load(app, id).await? else { return Ok(None) };
+    if r.request_hash.matches(app.sealer.as_ref(), id, &parts_of(&request_parts(req))).await? {
+        Ok(Some(Applied { application: r, replayed: true }))
+    } else {
+        Err(ApplyError::KeyReused)
     }
 }
 

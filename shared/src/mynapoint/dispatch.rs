@@ -48,8 +48,10 @@ use time::OffsetDateTime;
 use super::catalog::{self, ServiceConfig};
 use super::record::{self, ApplicationRecord, EventRecord, OUTBOX_SHARDS};
 use super::secrets::{self, SecretOwner};
+use super::services::Endpoint;
 use crate::app::App;
 use crate::audit::{self, Actor, Context, Event};
+use crate::config::Backend;
 use crate::domain::mynapoint::{ApplicationId, ApplicationState, ServiceCode};
 use crate::domain::time_fmt::to_jst;
 use crate::ports::KeyError;
@@ -103,37 +105,36 @@ fn due_sk(at_epoch: i64, id: &ApplicationId) -> String {
     format!("{:012}#{id}", at_epoch.max(0))
 }
 
-/// The one HTTP client of the process: bounded time, no redirects (a provider's redirect would
-/// send security codes somewhere nobody configured).
-fn client() -> Result<&'static reqwest::Client, String> {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    if let Some(c) = CLIENT.get() {
+/// The HTTP client of the process: bounded time, no redirects (a provider's redirect would send
+/// security codes somewhere nobody configured). On the AWS backend it connects only to global
+/// addresses ([`crate::egress::GlobalOnly`] filters every DNS answer, so a name re-pointed inside
+/// after registration is not reached) and ignores proxy variables (the check must see the real
+/// destination). IP literals are checked by [`usable_endpoint`].
+fn client(backend: Backend) -> Result<&'static reqwest::Client, String> {
+    static LOCAL: OnceLock<reqwest::Client> = OnceLock::new();
+    static GLOBAL: OnceLock<reqwest::Client> = OnceLock::new();
+    let cell = if backend == Backend::Aws { &GLOBAL } else { &LOCAL };
+    if let Some(c) = cell.get() {
         return Ok(c);
     }
-    let c = reqwest::Client::builder()
+    let mut b = reqwest::Client::builder()
         .timeout(HTTP_TIMEOUT)
         .connect_timeout(Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("mkpf-dispatch/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| format!("HTTP client: {e}"))?;
-    Ok(CLIENT.get_or_init(|| c))
+        .user_agent(concat!("mkpf-dispatch/", env!("CARGO_PKG_VERSION")));
+    if backend == Backend::Aws {
+        b = b.dns_resolver(std::sync::Arc::new(crate::egress::GlobalOnly::system())).no_proxy();
+    }
+    let c = b.build().map_err(|e| format!("HTTP client: {e}"))?;
+    Ok(cell.get_or_init(|| c))
 }
 
-/// The endpoint of `s` if dispatches may go there now: set, enabled, and `https://` (or
-/// `http://` on a loopback host, for the local simulator).
-pub fn usable_endpoint(s: &ServiceConfig) -> Option<&str> {
+/// The endpoint of `s` if dispatches may go there now: set, enabled, and allowed on `backend`
+/// by today's rules ([`Endpoint::parse`]: `https://`, or `http://` to a loopback host on the
+/// local backend only; on AWS only global addresses and public names), whenever it was stored.
+pub fn usable_endpoint(s: &ServiceConfig, backend: Backend) -> Option<&str> {
     let e = s.endpoint.as_deref().filter(|_| s.endpoint_enabled)?;
-    let url = reqwest::Url::parse(e).ok()?;
-    let ok = match url.scheme() {
-        "https" => url.host().is_some(),
-        "http" => url.host_str().is_some_and(|h| {
-            h.eq_ignore_ascii_case("localhost")
-                || h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-        }),
-        _ => false,
-    };
-    ok.then_some(e)
+    Endpoint::parse(e, backend).is_ok().then_some(e)
 }
 
 /// The wire body (`docs/mynapoint.md`); field order is the documented one.
@@ -226,7 +227,8 @@ pub async fn handle(app: &App, body_text: &str) -> Result<(), ConsumeError> {
     }
 
     let service = catalog::service(app, &rec.service).await.map_err(|e| retry("read service", &e))?;
-    let Some(endpoint) = service.as_ref().and_then(usable_endpoint).map(str::to_owned) else {
+    let backend = app.config.backend;
+    let Some(endpoint) = service.as_ref().and_then(|s| usable_endpoint(s, backend)).map(str::to_owned) else {
         count(app, "endpoint_unavailable");
         tracing::warn!(application = %id, service = %rec.service, "no usable endpoint; the application waits until an operator enables one");
         park_waiting(app, &rec).await.map_err(|e| retry("park", &e))?;
@@ -256,7 +258,7 @@ pub async fn handle(app: &App, body_text: &str) -> Result<(), ConsumeError> {
     drop(codes);
     let ts = now.unix_timestamp();
     let signature = webhooks::signature_header(&secrets, id.as_str(), ts, &payload);
-    let client = client().map_err(|e| retry("client", &e))?;
+    let client = client(backend).map_err(|e| retry("client", &e))?;
     let started = std::time::Instant::now();
     let sent = client
         .post(&endpoint)
@@ -509,7 +511,7 @@ pub async fn sweep(app: &App) -> Result<SweepReport, StoreError> {
             .await?;
         for i in &page.items {
             let Ok(s) = ServiceConfig::from_item(i) else { continue };
-            if usable_endpoint(&s).is_none() {
+            if usable_endpoint(&s, app.config.backend).is_none() {
                 continue;
             }
             let quota = SWEEP_MAX_PER_RUN.saturating_sub(report.resent);
@@ -570,7 +572,11 @@ async fn walk(
             let ok = match usable.get(&rec.service) {
                 Some(ok) => *ok,
                 None => {
-                    let ok = catalog::service(app, &rec.service).await?.as_ref().and_then(usable_endpoint).is_some();
+                    let ok = catalog::service(app, &rec.service)
+                        .await?
+                        .as_ref()
+                        .and_then(|s| usable_endpoint(s, app.config.backend))
+                        .is_some();
                     usable.insert(rec.service.clone(), ok);
                     ok
                 }
@@ -670,10 +676,12 @@ mod tests {
             ("not a url", false),
         ] {
             s.endpoint = Some(e.into());
-            assert_eq!(usable_endpoint(&s).is_some(), ok, "{e}");
+            assert_eq!(usable_endpoint(&s, Backend::Embedded).is_some(), ok, "{e}");
+            let on_aws = ok && e.starts_with("https://");
+            assert_eq!(usable_endpoint(&s, Backend::Aws).is_some(), on_aws, "{e} on AWS");
         }
         s.endpoint = Some("https://pay.example.jp/mkpf".into());
         s.endpoint_enabled = false;
-        assert_eq!(usable_endpoint(&s), None);
+        assert_eq!(usable_endpoint(&s, Backend::Embedded), None);
     }
 }

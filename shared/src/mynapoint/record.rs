@@ -2,6 +2,9 @@
 //! callback-event items hanging off it, their keys and item forms, and the reads other parts
 //! (dispatch, callbacks, reports, inquiry) share. See `docs/mynapoint.md` for the layout.
 
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use crate::app::App;
@@ -9,6 +12,7 @@ use crate::domain::mynapoint::{ApplicationId, ApplicationState, MeasureId, Provi
 use crate::domain::time_fmt::jst_date;
 use crate::mykey::person::PersonId;
 use crate::ports::KeyError;
+use crate::ports::sealer::Sealer;
 use crate::ports::store::*;
 use crate::tables::APPLICATIONS;
 
@@ -50,6 +54,108 @@ pub fn codes_aad(id: &ApplicationId) -> Vec<u8> {
     format!("mynapoint-codes:{id}").into_bytes()
 }
 
+/// The associated data the key of an application's [`RequestDigest`] is sealed to: its own
+/// context, so neither a sealed security code nor another application's key opens in its place.
+pub fn request_key_aad(id: &ApplicationId) -> Vec<u8> {
+    format!("mynapoint-request-mac:{id}").into_bytes()
+}
+
+/// The stored digest of the request that created an application (attribute `request_hash`), so a
+/// retry with the same `Idempotency-Key` is recognised and a changed request refused. The request
+/// holds the security codes and the item keeps the measure, service and account in clear for the
+/// life of the application, so the digest is keyed: HMAC-SHA-256 under a random 256-bit key made
+/// for that application and kept only sealed (`app.sealer`, aad [`request_key_aad`]). Without the
+/// data key the stored value says nothing about the codes. Stored form: `m1.<hex mac>.<sealed key>`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum RequestDigest {
+    Keyed {
+        mac: [u8; 32],
+        key_sealed: String,
+    },
+    /// A plain SHA-256 written before keyed digests (read, compared, never written again).
+    Legacy([u8; 32]),
+}
+
+impl std::fmt::Debug for RequestDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RequestDigest::Keyed { .. } => "RequestDigest::Keyed(..)",
+            RequestDigest::Legacy(_) => "RequestDigest::Legacy(..)",
+        })
+    }
+}
+
+/// The length-prefixed parts of a request, domain-separated.
+fn digest_input(parts: &[&[u8]]) -> Vec<u8> {
+    let mut v = b"mkpf-mynapoint-request\0".to_vec();
+    for p in parts {
+        v.extend_from_slice(&(p.len() as u64).to_be_bytes());
+        v.extend_from_slice(p);
+    }
+    v
+}
+
+fn hmac_of(key: &[u8]) -> Hmac<Sha256> {
+    <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length")
+}
+
+impl RequestDigest {
+    /// A keyed digest of `parts` for application `id`: a fresh key, sealed (one local seal).
+    pub async fn new(sealer: &dyn Sealer, id: &ApplicationId, parts: &[&[u8]]) -> Result<RequestDigest, KeyError> {
+        use rand::RngCore;
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        let key_sealed = sealer.seal(&key, &request_key_aad(id)).await;
+        let mut m = hmac_of(&key);
+        key.fill(0);
+        let key_sealed = key_sealed?;
+        m.update(&digest_input(parts));
+        Ok(RequestDigest::Keyed { mac: m.finalize().into_bytes().into(), key_sealed })
+    }
+
+    /// Whether `parts` is the request this digest was made from; compared in constant time.
+    /// Opens the sealed key (the application's id is its associated data).
+    pub async fn matches(&self, sealer: &dyn Sealer, id: &ApplicationId, parts: &[&[u8]]) -> Result<bool, KeyError> {
+        match self {
+            RequestDigest::Keyed { mac, key_sealed } => {
+                let mut key = sealer.open(key_sealed, &request_key_aad(id)).await?;
+                let mut m = hmac_of(&key);
+                key.fill(0);
+                m.update(&digest_input(parts));
+                Ok(m.verify_slice(mac).is_ok())
+            }
+            RequestDigest::Legacy(stored) => {
+                let mut h = Sha256::new();
+                for p in parts {
+                    h.update((p.len() as u64).to_be_bytes());
+                    h.update(p);
+                }
+                Ok(bool::from(h.finalize().as_slice().ct_eq(stored)))
+            }
+        }
+    }
+
+    pub fn to_stored(&self) -> String {
+        match self {
+            RequestDigest::Keyed { mac, key_sealed } => format!("m1.{}.{key_sealed}", hex::encode(mac)),
+            RequestDigest::Legacy(h) => hex::encode(h),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RequestDigest> {
+        let hex32 = |h: &str| hex::decode(h).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+        match s.split_once('.') {
+            Some(("m1", rest)) => {
+                let (mac, key_sealed) = rest.split_once('.')?;
+                (!key_sealed.is_empty())
+                    .then(|| Some(RequestDigest::Keyed { mac: hex32(mac)?, key_sealed: key_sealed.to_owned() }))?
+            }
+            Some(_) => None,
+            None => hex32(s).map(RequestDigest::Legacy),
+        }
+    }
+}
+
 /// An application as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApplicationRecord {
@@ -72,8 +178,8 @@ pub struct ApplicationRecord {
     pub charge_total: i64,
     /// The provider's last reported balance, if any.
     pub balance: Option<i64>,
-    /// SHA-256 (hex) of the request that created it (idempotent replay).
-    pub request_hash: String,
+    /// The keyed digest of the request that created it (idempotent replay).
+    pub request_hash: RequestDigest,
     pub dispatched_at: Option<OffsetDateTime>,
     /// Why it was rejected or stopped.
     pub reason: Option<String>,
@@ -108,7 +214,7 @@ impl ApplicationRecord {
         if let Some(b) = self.balance {
             i.insert("balance".into(), Value::N(b));
         }
-        i.insert("request_hash".into(), self.request_hash.clone().into());
+        i.insert("request_hash".into(), self.request_hash.to_stored().into());
         if let Some(d) = self.dispatched_at {
             i.insert("dispatched_at".into(), Value::N(d.unix_timestamp()));
         }
@@ -147,7 +253,7 @@ impl ApplicationRecord {
             points_granted: i.n("points_granted")?,
             charge_total: i.opt_n("charge_total").unwrap_or(0),
             balance: i.opt_n("balance"),
-            request_hash: i.s("request_hash")?.to_owned(),
+            request_hash: RequestDigest::parse(i.s("request_hash")?).ok_or_else(|| corrupt("request_hash"))?,
             dispatched_at: i.opt_n("dispatched_at").map(|v| at(v, "dispatched_at")).transpose()?,
             reason: i.opt_s("reason").map(str::to_owned),
             version: i.n("version")?,
@@ -259,4 +365,46 @@ pub async fn events(app: &App, id: &ApplicationId) -> Result<Vec<EventRecord>, S
     let page =
         app.store.query(Query::new(&APPLICATIONS, format!("APP#{id}")).sk(SkCond::BeginsWith("EVENT#".into()))).await?;
     page.items.iter().map(EventRecord::from_item).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::local_sealer::LocalSealer;
+
+    #[tokio::test]
+    async fn request_digests_are_keyed_bound_to_their_application_and_compared_whole() {
+        let sealer = LocalSealer::generate();
+        let id = ApplicationId::from_bytes([7; 16]);
+        let other = ApplicationId::from_bytes([8; 16]);
+        let parts: [&[u8]; 4] = [b"card_acquisition", b"DEMO_PAY", b"ACC-1", b"1234"];
+        let d = RequestDigest::new(&sealer, &id, &parts).await.unwrap();
+        let stored = d.to_stored();
+        assert!(stored.starts_with("m1.") && !stored.contains("1234"));
+        let back = RequestDigest::parse(&stored).unwrap();
+        assert_eq!(back, d);
+        assert!(back.matches(&sealer, &id, &parts).await.unwrap());
+        assert!(!back.matches(&sealer, &id, &[b"card_acquisition", b"DEMO_PAY", b"ACC-1", b"1235"]).await.unwrap());
+        assert!(!back.matches(&sealer, &id, &[b"card_acquisition", b"DEMO_PAY", b"ACC-11", b"234"]).await.unwrap());
+        assert!(back.matches(&sealer, &other, &parts).await.is_err(), "the key opens only for its application");
+        assert!(back.matches(&LocalSealer::generate(), &id, &parts).await.is_err(), "another data key");
+        assert_ne!(
+            RequestDigest::new(&sealer, &id, &parts).await.unwrap().to_stored(),
+            stored,
+            "a fresh key each time"
+        );
+
+        // Digests written before keyed ones still compare.
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update((p.len() as u64).to_be_bytes());
+            h.update(p);
+        }
+        let legacy = RequestDigest::parse(&hex::encode(h.finalize())).unwrap();
+        assert!(legacy.matches(&sealer, &id, &parts).await.unwrap());
+        assert!(!legacy.matches(&sealer, &id, &[b"card_acquisition", b"DEMO_PAY", b"ACC-1", b"1235"]).await.unwrap());
+        for bad in ["", "m1.", "m1.00.x", "zz", "m2.aa.bb", &format!("m1.{}.", "0".repeat(64))] {
+            assert!(RequestDigest::parse(bad).is_none(), "{bad}");
+        }
+    }
 }

@@ -13,7 +13,9 @@
 //! Endpoints are `https://…`, or `http://…` only to a loopback host (`localhost`, 127.0.0.0/8,
 //! `[::1]`) so the local provider simulator needs no certificate; no user or password in the URL
 //! (the signing secret is the credential), no fragment, no IP-literal host that is unspecified,
-//! link-local, multicast or broadcast.
+//! link-local, multicast or broadcast. On the AWS backend, moreover, only `https://` to a global
+//! address (an IP literal that is [`crate::egress::is_global`], or a name that is not
+//! [`crate::egress::internal_name`]); the dispatch checks the resolved address again.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -37,10 +39,63 @@ use serde_json::json;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint(String);
 
+/// Why an endpoint was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    /// Not a URL the platform takes on any backend (`invalid_field`).
+    #[error("{0}")]
+    Invalid(ParseError),
+    /// A destination this backend does not send to (`endpoint_not_allowed`).
+    #[error("{0}")]
+    NotAllowed(String),
+}
+
+impl From<ParseError> for EndpointError {
+    fn from(e: ParseError) -> Self {
+        EndpointError::Invalid(e)
+    }
+}
+
 impl Endpoint {
     pub const MAX_LEN: usize = 2048;
 
-    pub fn parse(s: &str) -> Result<Endpoint, ParseError> {
+    /// An endpoint the platform on `backend` may send to (the module doc has the rules).
+    pub fn parse(s: &str, backend: Backend) -> Result<Endpoint, EndpointError> {
+        let e = Self::parse_any(s)?;
+        if backend == Backend::Aws {
+            Self::global_https(&e.0).map_err(|m| EndpointError::NotAllowed(m.into()))?;
+        }
+        Ok(e)
+    }
+
+    /// On AWS: `https://` to a global IP literal or a name that is not internal.
+    fn global_https(s: &str) -> Result<(), &'static str> {
+        use crate::egress::{internal_name, is_global};
+        let url = reqwest::Url::parse(s).map_err(|_| "an absolute https:// URL")?;
+        if url.scheme() != "https" {
+            return Err("on AWS only https:// (http:// to a loopback host is for the local backend)");
+        }
+        // The URL parser normalises IPv4 forms (`0x7f000001`) and brackets IPv6 literals.
+        let ok = match url.host_str() {
+            Some(h) => match h.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
+                Some(v6) => v6.parse::<Ipv6Addr>().is_ok_and(|a| is_global(a.into())),
+                None => match h.parse::<Ipv4Addr>() {
+                    Ok(a) => is_global(a.into()),
+                    Err(_) => !internal_name(h),
+                },
+            },
+            None => false,
+        };
+        if !ok {
+            return Err(
+                "the host must be a global address or a public name (no loopback, private, link-local, shared, \
+                        reserved or IPv4-mapped address, no internal name)",
+            );
+        }
+        Ok(())
+    }
+
+    fn parse_any(s: &str) -> Result<Endpoint, ParseError> {
         let err = |m: &str| Err(ParseError(m.to_owned()));
         if s.len() > Self::MAX_LEN {
             return err("at most 2048 characters");
@@ -473,7 +528,7 @@ pub enum DemoError {
     #[error("the demo seed is local-only and refused with MKPF_BACKEND=aws")]
     NotLocal,
     #[error("endpoint: {0}")]
-    Endpoint(ParseError),
+    Endpoint(EndpointError),
     #[error("service {DEMO_SERVICE} exists and belongs to provider {0}")]
     ForeignService(ProviderId),
     #[error("the demo {0} has no active secret")]
@@ -502,7 +557,7 @@ pub async fn seed_demo(app: &App, ctx: &Context, endpoint: &str) -> Result<DemoS
     if app.config.backend == Backend::Aws {
         return Err(DemoError::NotLocal);
     }
-    let endpoint = Endpoint::parse(endpoint).map_err(DemoError::Endpoint)?;
+    let endpoint = Endpoint::parse(endpoint, app.config.backend).map_err(DemoError::Endpoint)?;
     let seeded = measures::seed(app, ctx).await?;
     let opened = measures::open_for_demo(app, ctx).await?;
     let provider_id = ProviderId::parse(DEMO_PROVIDER).map_err(|e| StoreError::Corrupt(e.0))?;
@@ -578,7 +633,7 @@ mod tests {
             "http://[::1]:8080/x",
             "https://localhost/x",
         ] {
-            assert!(Endpoint::parse(ok).is_ok(), "{ok}");
+            assert!(Endpoint::parse(ok, Backend::Embedded).is_ok(), "{ok}");
         }
         for bad in [
             "http://pay.example.jp/hook",
@@ -595,9 +650,18 @@ mod tests {
             "",
             "http://localhost.evil.example/",
         ] {
-            assert!(Endpoint::parse(bad).is_err(), "{bad}");
+            assert!(Endpoint::parse(bad, Backend::Embedded).is_err(), "{bad}");
+            assert!(matches!(Endpoint::parse(bad, Backend::Aws), Err(EndpointError::Invalid(_))), "{bad}");
         }
-        assert!(Endpoint::parse(&format!("https://e.jp/{}", "a".repeat(2048))).is_err());
+        assert!(Endpoint::parse(&format!("https://e.jp/{}", "a".repeat(2048)), Backend::Embedded).is_err());
+        // On AWS: https to global addresses and public names only.
+        assert!(Endpoint::parse("https://pay.example.jp/mkpf/hook", Backend::Aws).is_ok());
+        assert!(Endpoint::parse("https://8.8.8.8/hook", Backend::Aws).is_ok());
+        for inside in
+            ["http://127.0.0.1:9000/hook", "https://localhost/x", "https://203.0.113.5:8443/hook", "https://[::1]/"]
+        {
+            assert!(matches!(Endpoint::parse(inside, Backend::Aws), Err(EndpointError::NotAllowed(_))), "{inside}");
+        }
     }
 
     #[test]

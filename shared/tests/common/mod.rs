@@ -92,6 +92,23 @@ impl Harness {
         t.insert(who.0.to_owned(), tok.clone());
         tok
     }
+    /// The same harness as the AWS backend runs it (`config.backend = aws`): the operator's
+    /// token is minted first, since demo accounts are local-only.
+    pub async fn into_aws(self) -> Harness {
+        self.token(&OPERATOR).await;
+        let a = &self.app;
+        let mut config = a.config.clone();
+        config.backend = mkpf::config::Backend::Aws;
+        let keys = mkpf::app::KeySet {
+            staff: a.keys.clone(),
+            citizen: a.citizen_keys.clone(),
+            seal: a.seal_keys.clone(),
+            data: a.sealer.clone(),
+        };
+        let app = App::with_keys(config, a.store.clone(), a.queue.clone(), a.clock.clone(), keys);
+        let router = mkpf::http::full_router(app.clone());
+        Harness { app, router, clock: self.clock, tokens: self.tokens }
+    }
     /// Forgets cached tokens (after the clock moved past their expiry).
     pub async fn forget_tokens(&self) {
         self.tokens.lock().await.clear();
