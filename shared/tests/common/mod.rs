@@ -104,6 +104,7 @@ impl Harness {
             citizen: a.citizen_keys.clone(),
             seal: a.seal_keys.clone(),
             data: a.sealer.clone(),
+            staff_data: a.staff_sealer.clone(),
         };
         let app = App::with_keys(config, a.store.clone(), a.queue.clone(), a.clock.clone(), keys);
         let router = mkpf::http::full_router(app.clone());
