@@ -12,7 +12,7 @@ use mkpf::card_auth::certificate::{
     verify_certificate,
 };
 use mkpf::card_auth::crl::{CrlError, verify_crl};
-use mkpf_card_kit::{Card, CardSpec, CrlSpec, KeyUsageSpec, PolicySpec, SigHash, TestCa, test_key};
+use mkpf_card_kit::{Card, CardSpec, CrlScope, CrlSpec, KeyUsageSpec, PolicySpec, SigHash, TestCa, test_key};
 use proptest::prelude::*;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -498,6 +498,34 @@ fn crl_error_matrix() {
     let mut tampered = ok.clone();
     tampered[at + 3] ^= 0x01;
     assert_eq!(crl_code(verify_crl(&f.anchors, &tampered, NOW)), "crl_untrusted");
+}
+
+/// Only a complete CRL of the issuer may become its current CRL: one that lists only CA
+/// certificates, only some reasons, another issuer's certificates, attribute certificates or one
+/// partition (a distributionPoint name), and a delta CRL, are refused as `crl_scoped`; an unknown
+/// critical extension as `crl_profile`. `onlyContainsUserCerts` covers every certificate sign-in
+/// checks (end-entity certificates issued directly by a root), so it is a complete CRL here.
+#[test]
+fn scoped_and_delta_crls_are_refused() {
+    let f = fx();
+    let scoped = |scope: CrlScope| f.ca.crl_with(&CrlSpec { scope, ..crl_spec() });
+    for (scope, reason) in [
+        (CrlScope::CaCerts, "onlyContainsCACerts"),
+        (CrlScope::SomeReasons, "onlySomeReasons"),
+        (CrlScope::Indirect, "indirectCRL"),
+        (CrlScope::AttributeCerts, "onlyContainsAttributeCerts"),
+        (CrlScope::DistributionPoint("http://crl.example/part7.crl".into()), "distributionPoint"),
+    ] {
+        let err = verify_crl(&f.anchors, &scoped(scope.clone()), NOW).unwrap_err();
+        assert_eq!(err.code(), "crl_scoped", "{scope:?}: {err}");
+        assert!(err.to_string().contains(reason), "{scope:?}: {err}");
+    }
+    let users = verify_crl(&f.anchors, &scoped(CrlScope::UserCerts), NOW).unwrap();
+    assert_eq!(users.revoked.len(), 1);
+    let delta = f.ca.crl_with(&CrlSpec { delta_of: Some(299), ..crl_spec() });
+    assert_eq!(crl_code(verify_crl(&f.anchors, &delta, NOW)), "crl_scoped");
+    let unknown = f.ca.crl_with(&CrlSpec { unknown_critical_extension: true, ..crl_spec() });
+    assert_eq!(crl_code(verify_crl(&f.anchors, &unknown, NOW)), "crl_profile");
 }
 
 // ---- openssl interop ----
