@@ -236,7 +236,8 @@ fn a_valid_card_verifies() {
     assert_eq!(v.serial.as_str(), fx().card.serial_hex());
     assert_eq!(v.not_before, NOW - Duration::days(1));
     assert_eq!(v.not_after, fx().card.not_after());
-    assert_eq!(v.public_key, fx().card.key().to_public_key());
+    assert_eq!(v.public_key.pkcs1_der(), fx().card.public_key_pkcs1_der());
+    assert_eq!(v.public_key.bits(), 2048);
 }
 
 #[test]

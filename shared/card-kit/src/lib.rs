@@ -851,6 +851,11 @@ impl std::fmt::Debug for Card {
 }
 
 impl Card {
+    /// The card's public key as a PKCS#1 RSAPublicKey DER.
+    pub fn public_key_pkcs1_der(&self) -> Vec<u8> {
+        use rsa::pkcs1::EncodeRsaPublicKey;
+        self.key.to_public_key().to_pkcs1_der().expect("PKCS#1").as_bytes().to_vec()
+    }
     /// The DER auth certificate (what a reader returns).
     pub fn cert_der(&self) -> &[u8] {
         &self.cert_der
