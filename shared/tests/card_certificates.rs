@@ -629,6 +629,22 @@ fn openssl_made_card_and_signatures_verify() {
     assert_eq!(crl.revoked.len(), 1);
     assert_eq!(crl.revoked[0].serial.as_str(), "6d2a00f1c0ffee01");
     assert_eq!(crl.next_update, datetime!(2026-12-03 00:00 UTC));
+    // sha384WithRSA and sha512WithRSA CRLs verify too (the anchor's key is parsed for each).
+    for md in ["sha384", "sha512"] {
+        let out = format!("crl-{md}.pem");
+        #[rustfmt::skip]
+        openssl(&dir, &[
+            "ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca-key.pem", "-gencrl",
+            "-md", md, "-crlexts", "crl_ext", "-out", &out,
+            "-crl_lastupdate", "20261125000000Z", "-crl_nextupdate", "20261203000000Z",
+        ]);
+        let der = openssl(&dir, &["crl", "-in", &out, "-outform", "DER"]);
+        let crl = verify_crl(&f.anchors, &der, NOW).unwrap_or_else(|e| panic!("{md}: {e}"));
+        assert_eq!(crl.revoked.len(), 1, "{md}");
+        let mut tampered = der.clone();
+        *tampered.last_mut().unwrap() ^= 0x01;
+        assert_eq!(crl_code(verify_crl(&f.anchors, &tampered, NOW)), "crl_untrusted", "{md}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

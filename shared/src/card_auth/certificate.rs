@@ -493,6 +493,38 @@ mod tests {
         assert!(outer_tbs_bytes(&[0x30, 0x05, 0x30, 0x09]).is_err());
     }
 
+    /// DER of RSAPublicKey { n, e } with `n` of `n_len` bytes (top byte 0x80: n_len * 8 bits).
+    fn pkcs1(n_len: usize, trailing: &[u8]) -> Vec<u8> {
+        let mut n = vec![0x00, 0x80];
+        n.resize(n_len + 1, 0x01);
+        let mut body = vec![0x02, 0x82];
+        body.extend_from_slice(&(n.len() as u16).to_be_bytes());
+        body.extend_from_slice(&n);
+        body.extend_from_slice(&[0x02, 0x03, 0x01, 0x00, 0x01]);
+        let mut der = vec![0x30, 0x82];
+        der.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        der.extend_from_slice(&body);
+        der.extend_from_slice(trailing);
+        der
+    }
+
+    #[test]
+    fn modulus_bits_reads_the_positive_modulus_strictly() {
+        assert_eq!(modulus_bits(&pkcs1(256, &[])).unwrap(), 2048);
+        assert_eq!(modulus_bits(&pkcs1(512, &[])).unwrap(), 4096);
+        assert!(modulus_bits(&pkcs1(256, &[0x00])).is_err(), "trailing bytes");
+        assert!(modulus_bits(&[0x30, 0x00]).is_err());
+        assert!(modulus_bits(b"").is_err());
+    }
+
+    #[test]
+    fn rsa_keys_outside_1024_to_4096_bits_are_refused() {
+        let unusable = Err("public key is not a usable RSA key");
+        assert_eq!(RsaKey::from_pkcs1_der(&pkcs1(513, &[]), &[SigAlg::Sha256]).map(|k| k.bits()), unusable);
+        assert_eq!(RsaKey::from_pkcs1_der(&pkcs1(64, &[]), &[SigAlg::Sha256]).map(|k| k.bits()), unusable);
+        assert_eq!(RsaKey::from_pkcs1_der(b"junk", &[SigAlg::Sha256]).map(|k| k.bits()), unusable);
+    }
+
     #[test]
     fn garbage_and_oversized_are_malformed() {
         let anchors = TrustAnchors::none_for_tests();
