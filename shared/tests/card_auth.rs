@@ -17,7 +17,9 @@ use mkpf::mykey::person;
 use mkpf::queues::CARD_RELINK;
 use mkpf::routes::consumer;
 use mkpf::worker::{Outcome, settle};
-use mkpf_card_kit::{Card, CardSpec, KeyUsageSpec, LinkageRow, PolicySpec, TestCa, jst_date, linkage_feed, test_key};
+use mkpf_card_kit::{
+    Card, CardSpec, CrlScope, CrlSpec, KeyUsageSpec, LinkageRow, PolicySpec, TestCa, jst_date, linkage_feed, test_key,
+};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -531,6 +533,38 @@ async fn crl_imports_are_verified_ordered_idempotent_and_audited() {
     refused(&sign_in(h, &alice).await, StatusCode::UNAUTHORIZED, "certificate_revoked", "revoked by import");
 }
 
+/// A scoped CRL (an authority revocation list, or one for some reasons only) with a later
+/// thisUpdate and a distant nextUpdate must not replace the issuer's full CRL: it is refused, the
+/// full CRL stays current (and goes stale at its own nextUpdate), and the next full CRL imports.
+#[tokio::test]
+async fn scoped_crls_never_become_the_current_crl() {
+    let f = fixture().await;
+    let (h, ca) = (&f.h, &f.ca);
+    let alice = card(ca, 1);
+    let t = |m: i64| t0() + time::Duration::minutes(m);
+    let year = time::Duration::days(365);
+    for (scope, number) in [(CrlScope::CaCerts, 50), (CrlScope::SomeReasons, 51)] {
+        let spec = CrlSpec { crl_number: Some(number), scope: scope.clone(), ..CrlSpec::new(t(-1), t(-1) + year) };
+        refused(
+            &import(h, ca.crl_with(&spec)).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "crl_scoped",
+            &format!("{scope:?}"),
+        );
+    }
+    let st = h.call("GET", "/v1/ops/card-auth/crls").staff(AUDITOR).send().await;
+    assert_eq!(st.body["issuers"][0]["crl_number"], "1", "{}", st.body);
+    // The full CRL's nextUpdate (t0 + 7 days) still governs freshness: a day after it plus the
+    // default grace, sign-in fails closed.
+    assert_eq!(sign_in(h, &alice).await.status, StatusCode::CREATED);
+    h.clock.advance(time::Duration::days(9));
+    refused(&sign_in(h, &alice).await, StatusCode::SERVICE_UNAVAILABLE, "revocation_unavailable", "stale full CRL");
+    // The next full CRL (thisUpdate before the refused ones') is not "older" than anything.
+    let next = ca.crl(&[], t(-2), t(-2) + year, 2);
+    let r = import(h, next).await;
+    assert_eq!((r.status, r.body["result"].as_str()), (StatusCode::OK, Some("imported")), "{}", r.body);
+}
+
 async fn drain_relink(h: &Harness) -> usize {
     let spec = consumer("card-relink").unwrap();
     let mut n = 0;
@@ -724,6 +758,29 @@ async fn the_crl_fetch_job_imports_what_the_urls_serve_and_fails_loudly() {
         mkpf::App::new(config, f.h.app.store.clone(), f.h.app.queue.clone(), f.h.clock.clone(), f.h.app.keys.clone());
     let err = mkpf::worker::run_job(&app, job).await.unwrap_err();
     assert!(err.contains("HTTP 404") && err.contains("unchanged"), "{err}");
+}
+
+/// The fetch job refuses a scoped CRL with its code (and fails, so it alarms); the issuer's
+/// current CRL stays the full one.
+#[tokio::test]
+async fn the_crl_fetch_job_refuses_scoped_crls_with_their_code() {
+    let f = fixture().await;
+    let arl = f.ca.crl_with(&CrlSpec {
+        crl_number: Some(7),
+        scope: CrlScope::CaCerts,
+        ..CrlSpec::new(t0(), t0() + time::Duration::days(365))
+    });
+    let base = serve(vec![("/arl.crl", StatusCode::OK, arl)]).await;
+    let job = mkpf::routes::job("crl-fetch").unwrap();
+    let mut config = f.h.app.config.clone();
+    config.crl_urls = vec![format!("{base}/arl.crl")];
+    let app =
+        mkpf::App::new(config, f.h.app.store.clone(), f.h.app.queue.clone(), f.h.clock.clone(), f.h.app.keys.clone());
+    let err = mkpf::worker::run_job(&app, job).await.unwrap_err();
+    let report: serde_json::Value = serde_json::from_str(&err).unwrap();
+    assert_eq!(report["results"][0]["code"], "crl_scoped", "{report}");
+    let st = f.h.call("GET", "/v1/ops/card-auth/crls").staff(AUDITOR).send().await;
+    assert_eq!(st.body["issuers"][0]["crl_number"], "1", "{}", st.body);
 }
 
 /// Staff and citizen tokens are signed with different keys, and each key vouches only for its own

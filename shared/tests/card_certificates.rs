@@ -12,7 +12,7 @@ use mkpf::card_auth::certificate::{
     verify_certificate,
 };
 use mkpf::card_auth::crl::{CrlError, verify_crl};
-use mkpf_card_kit::{Card, CardSpec, CrlSpec, KeyUsageSpec, PolicySpec, SigHash, TestCa, test_key};
+use mkpf_card_kit::{Card, CardSpec, CrlScope, CrlSpec, KeyUsageSpec, PolicySpec, SigHash, TestCa, test_key};
 use proptest::prelude::*;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -236,7 +236,8 @@ fn a_valid_card_verifies() {
     assert_eq!(v.serial.as_str(), fx().card.serial_hex());
     assert_eq!(v.not_before, NOW - Duration::days(1));
     assert_eq!(v.not_after, fx().card.not_after());
-    assert_eq!(v.public_key, fx().card.key().to_public_key());
+    assert_eq!(v.public_key.pkcs1_der(), fx().card.public_key_pkcs1_der());
+    assert_eq!(v.public_key.bits(), 2048);
 }
 
 #[test]
@@ -500,6 +501,34 @@ fn crl_error_matrix() {
     assert_eq!(crl_code(verify_crl(&f.anchors, &tampered, NOW)), "crl_untrusted");
 }
 
+/// Only a complete CRL of the issuer may become its current CRL: one that lists only CA
+/// certificates, only some reasons, another issuer's certificates, attribute certificates or one
+/// partition (a distributionPoint name), and a delta CRL, are refused as `crl_scoped`; an unknown
+/// critical extension as `crl_profile`. `onlyContainsUserCerts` covers every certificate sign-in
+/// checks (end-entity certificates issued directly by a root), so it is a complete CRL here.
+#[test]
+fn scoped_and_delta_crls_are_refused() {
+    let f = fx();
+    let scoped = |scope: CrlScope| f.ca.crl_with(&CrlSpec { scope, ..crl_spec() });
+    for (scope, reason) in [
+        (CrlScope::CaCerts, "onlyContainsCACerts"),
+        (CrlScope::SomeReasons, "onlySomeReasons"),
+        (CrlScope::Indirect, "indirectCRL"),
+        (CrlScope::AttributeCerts, "onlyContainsAttributeCerts"),
+        (CrlScope::DistributionPoint("http://crl.example/part7.crl".into()), "distributionPoint"),
+    ] {
+        let err = verify_crl(&f.anchors, &scoped(scope.clone()), NOW).unwrap_err();
+        assert_eq!(err.code(), "crl_scoped", "{scope:?}: {err}");
+        assert!(err.to_string().contains(reason), "{scope:?}: {err}");
+    }
+    let users = verify_crl(&f.anchors, &scoped(CrlScope::UserCerts), NOW).unwrap();
+    assert_eq!(users.revoked.len(), 1);
+    let delta = f.ca.crl_with(&CrlSpec { delta_of: Some(299), ..crl_spec() });
+    assert_eq!(crl_code(verify_crl(&f.anchors, &delta, NOW)), "crl_scoped");
+    let unknown = f.ca.crl_with(&CrlSpec { unknown_critical_extension: true, ..crl_spec() });
+    assert_eq!(crl_code(verify_crl(&f.anchors, &unknown, NOW)), "crl_profile");
+}
+
 // ---- openssl interop ----
 
 fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
@@ -600,6 +629,22 @@ fn openssl_made_card_and_signatures_verify() {
     assert_eq!(crl.revoked.len(), 1);
     assert_eq!(crl.revoked[0].serial.as_str(), "6d2a00f1c0ffee01");
     assert_eq!(crl.next_update, datetime!(2026-12-03 00:00 UTC));
+    // sha384WithRSA and sha512WithRSA CRLs verify too (the anchor's key is parsed for each).
+    for md in ["sha384", "sha512"] {
+        let out = format!("crl-{md}.pem");
+        #[rustfmt::skip]
+        openssl(&dir, &[
+            "ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca-key.pem", "-gencrl",
+            "-md", md, "-crlexts", "crl_ext", "-out", &out,
+            "-crl_lastupdate", "20261125000000Z", "-crl_nextupdate", "20261203000000Z",
+        ]);
+        let der = openssl(&dir, &["crl", "-in", &out, "-outform", "DER"]);
+        let crl = verify_crl(&f.anchors, &der, NOW).unwrap_or_else(|e| panic!("{md}: {e}"));
+        assert_eq!(crl.revoked.len(), 1, "{md}");
+        let mut tampered = der.clone();
+        *tampered.last_mut().unwrap() ^= 0x01;
+        assert_eq!(crl_code(verify_crl(&f.anchors, &tampered, NOW)), "crl_untrusted", "{md}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

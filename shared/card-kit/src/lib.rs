@@ -53,13 +53,15 @@ use x509_cert::Certificate;
 use x509_cert::certificate::{TbsCertificate, Version};
 use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
 use x509_cert::der::asn1::{
-    Any, BitString, GeneralizedTime, Ia5StringRef, ObjectIdentifier, OctetString, PrintableStringRef, SetOfVec, Uint,
-    UtcTime, Utf8StringRef,
+    Any, BitString, GeneralizedTime, Ia5String, Ia5StringRef, ObjectIdentifier, OctetString, PrintableStringRef,
+    SetOfVec, Uint, UtcTime, Utf8StringRef,
 };
 use x509_cert::der::{Decode, DecodePem, Encode};
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::certpolicy::PolicyInformation;
 use x509_cert::ext::pkix::crl::CrlNumber;
+use x509_cert::ext::pkix::crl::dp::{IssuingDistributionPoint, Reasons};
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies, KeyUsage, KeyUsages, SubjectKeyIdentifier,
 };
@@ -94,6 +96,8 @@ const OID_BC: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
 const OID_CRL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.20");
 const OID_CP: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.32");
 const OID_AKI: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
+const OID_DELTA_CRL_INDICATOR: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.27");
+const OID_IDP: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.28");
 
 /// Errors of the kit's fallible operations (persistence, parsing inputs).
 #[derive(Debug, thiserror::Error)]
@@ -496,6 +500,9 @@ impl TestCa {
             crl_number: Some(crl_number),
             hash: SigHash::Sha256,
             aki: true,
+            scope: CrlScope::Full,
+            delta_of: None,
+            unknown_critical_extension: false,
         })
     }
 
@@ -519,6 +526,20 @@ impl TestCa {
         }
         if let Some(n) = spec.crl_number {
             extensions.push(extension(OID_CRL_NUMBER, false, &CrlNumber(Uint::new(&n.to_be_bytes()).expect("uint"))));
+        }
+        if let Some(idp) = spec.scope.issuing_distribution_point() {
+            extensions.push(extension(OID_IDP, true, &idp));
+        }
+        if let Some(base) = spec.delta_of {
+            extensions.push(extension(
+                OID_DELTA_CRL_INDICATOR,
+                true,
+                &CrlNumber(Uint::new(&base.to_be_bytes()).expect("uint")),
+            ));
+        }
+        if spec.unknown_critical_extension {
+            let oid = ObjectIdentifier::new_unwrap(UNKNOWN_EXTENSION_OID);
+            extensions.push(extension(oid, true, &OctetString::new(vec![0x01u8]).expect("value")));
         }
         let tbs = TbsCertList {
             version: Version::V2,
@@ -581,6 +602,59 @@ pub struct CrlSpec {
     pub hash: SigHash,
     /// Include the authorityKeyIdentifier extension.
     pub aki: bool,
+    /// What the issuingDistributionPoint extension says ([`CrlScope::Full`]: no such extension).
+    pub scope: CrlScope,
+    /// A delta CRL (critical deltaCRLIndicator naming this base cRLNumber).
+    pub delta_of: Option<u64>,
+    /// Add a critical extension nobody knows ([`UNKNOWN_EXTENSION_OID`]).
+    pub unknown_critical_extension: bool,
+}
+
+/// The scope a CRL declares in its (critical) issuingDistributionPoint extension, RFC 5280 §5.2.5.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CrlScope {
+    /// No issuingDistributionPoint: the complete CRL of the issuer.
+    #[default]
+    Full,
+    /// onlyContainsUserCerts: every end-entity certificate of the issuer.
+    UserCerts,
+    /// onlyContainsCACerts: an authority revocation list.
+    CaCerts,
+    /// onlySomeReasons (keyCompromise only).
+    SomeReasons,
+    /// indirectCRL.
+    Indirect,
+    /// onlyContainsAttributeCerts.
+    AttributeCerts,
+    /// A distributionPoint name (this URI): one partition of the issuer's certificates.
+    DistributionPoint(String),
+}
+
+impl CrlScope {
+    fn issuing_distribution_point(&self) -> Option<IssuingDistributionPoint> {
+        let mut idp = IssuingDistributionPoint {
+            distribution_point: None,
+            only_contains_user_certs: false,
+            only_contains_ca_certs: false,
+            only_some_reasons: None,
+            indirect_crl: false,
+            only_contains_attribute_certs: false,
+        };
+        match self {
+            CrlScope::Full => return None,
+            CrlScope::UserCerts => idp.only_contains_user_certs = true,
+            CrlScope::CaCerts => idp.only_contains_ca_certs = true,
+            CrlScope::SomeReasons => idp.only_some_reasons = Some(Reasons::KeyCompromise.into()),
+            CrlScope::Indirect => idp.indirect_crl = true,
+            CrlScope::AttributeCerts => idp.only_contains_attribute_certs = true,
+            CrlScope::DistributionPoint(uri) => {
+                let uri = Ia5String::new(uri).expect("ASCII URI");
+                idp.distribution_point =
+                    Some(DistributionPointName::FullName(vec![GeneralName::UniformResourceIdentifier(uri)]));
+            }
+        }
+        Some(idp)
+    }
 }
 
 impl CrlSpec {
@@ -593,6 +667,9 @@ impl CrlSpec {
             crl_number: Some(1),
             hash: SigHash::Sha256,
             aki: true,
+            scope: CrlScope::Full,
+            delta_of: None,
+            unknown_critical_extension: false,
         }
     }
 }
@@ -774,6 +851,11 @@ impl std::fmt::Debug for Card {
 }
 
 impl Card {
+    /// The card's public key as a PKCS#1 RSAPublicKey DER.
+    pub fn public_key_pkcs1_der(&self) -> Vec<u8> {
+        use rsa::pkcs1::EncodeRsaPublicKey;
+        self.key.to_public_key().to_pkcs1_der().expect("PKCS#1").as_bytes().to_vec()
+    }
     /// The DER auth certificate (what a reader returns).
     pub fn cert_der(&self) -> &[u8] {
         &self.cert_der

@@ -13,14 +13,12 @@
 
 use std::path::Path;
 
-use rsa::RsaPublicKey;
-use rsa::traits::PublicKeyParts;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 use x509_cert::der::{DecodePem, Encode};
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, SubjectKeyIdentifier};
 
-use super::certificate::{SigAlg, outer_tbs_bytes, rsa_public_key, to_offset, verify_rsa};
+use super::certificate::{RsaKey, SigAlg, outer_tbs_bytes, rsa_public_key, to_offset, verify_rsa};
 
 /// Longest key identifier accepted, in bytes.
 const MAX_ID_BYTES: usize = 40;
@@ -82,7 +80,8 @@ pub(crate) fn hex_digits(s: &str) -> Result<String, String> {
 /// One trust anchor.
 pub struct Anchor {
     pub id: IssuerId,
-    pub public_key: RsaPublicKey,
+    /// Parsed once, here, for sha256/384/512WithRSAEncryption.
+    pub public_key: RsaKey,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     /// DER of the anchor's subject Name.
@@ -93,7 +92,7 @@ impl std::fmt::Debug for Anchor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Anchor")
             .field("id", &self.id)
-            .field("bits", &self.public_key.n().bits())
+            .field("bits", &self.public_key.bits())
             .field("not_before", &self.not_before)
             .field("not_after", &self.not_after)
             .finish_non_exhaustive()
@@ -195,8 +194,8 @@ fn anchor_from(cert: &Certificate, der: &[u8]) -> Result<Anchor, &'static str> {
     if key_usage.is_some_and(|(_, ku)| !ku.key_cert_sign()) {
         return Err("keyUsage lacks keyCertSign");
     }
-    let public_key = rsa_public_key(&tbs.subject_public_key_info)?;
-    if public_key.n().bits() < 2048 {
+    let public_key = rsa_public_key(&tbs.subject_public_key_info, &[SigAlg::Sha256, SigAlg::Sha384, SigAlg::Sha512])?;
+    if public_key.bits() < 2048 {
         return Err("RSA key shorter than 2048 bits");
     }
     if cert.signature_algorithm != tbs.signature {

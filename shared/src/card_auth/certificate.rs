@@ -27,15 +27,19 @@
 //!    policyConstraints (and authorityKeyIdentifier / subjectKeyIdentifier, which we process).
 //!
 //! Revocation is not checked here (see `crl` and the revocation port).
+//!
+//! Signatures (certificate, CRL and challenge) are verified with aws-lc-rs ([`RsaKey`]): each key
+//! is parsed once — an anchor's when the anchors load, a card's once per sign-in.
 
-use rsa::pkcs1::DecodeRsaPublicKey;
-use rsa::traits::PublicKeyParts;
-use rsa::{Pkcs1v15Sign, RsaPublicKey};
-use sha2::{Digest, Sha256, Sha384, Sha512};
+use aws_lc_rs::signature::{
+    ParsedPublicKey, RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, RSA_PKCS1_2048_8192_SHA256,
+    RSA_PKCS1_2048_8192_SHA384, RSA_PKCS1_2048_8192_SHA512, RsaParameters,
+};
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 use x509_cert::certificate::Version;
 use x509_cert::der::asn1::ObjectIdentifier;
+use x509_cert::der::asn1::UintRef;
 use x509_cert::der::{Decode, Header, Reader, SliceReader, Tag};
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies, KeyUsage};
 use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
@@ -137,7 +141,8 @@ pub struct VerifiedCertificate {
     pub serial: CertSerial,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
-    pub public_key: RsaPublicKey,
+    /// The card's key, parsed once for the challenge signature (SHA-256 only).
+    pub public_key: RsaKey,
 }
 
 /// Why a certificate was refused. `code()` is the stable problem code.
@@ -229,8 +234,8 @@ pub fn verify_certificate(
             return Err(CertError::Profile("repeated extension"));
         }
     }
-    let public_key = rsa_public_key(&tbs.subject_public_key_info).map_err(CertError::Profile)?;
-    if public_key.n().bits() < policy.min_rsa_bits {
+    let public_key = rsa_public_key(&tbs.subject_public_key_info, &[SigAlg::Sha256]).map_err(CertError::Profile)?;
+    if public_key.bits() < policy.min_rsa_bits {
         return Err(CertError::Profile("RSA key shorter than the policy minimum"));
     }
     let key_usage = tbs.get::<KeyUsage>().map_err(|_| CertError::Profile("undecodable keyUsage"))?;
@@ -304,17 +309,103 @@ impl SigAlg {
     }
 }
 
-/// Verifies an RSASSA-PKCS1-v1_5 signature over `message` (hashed here).
-pub(crate) fn verify_rsa(key: &RsaPublicKey, alg: SigAlg, message: &[u8], signature: &[u8]) -> bool {
-    if signature.len() != key.size() {
+/// Verifies an RSASSA-PKCS1-v1_5 signature over `message` (hashed here) with aws-lc-rs. False
+/// when the signature is not exactly as long as the modulus, or `key` was not parsed for `alg`.
+pub(crate) fn verify_rsa(key: &RsaKey, alg: SigAlg, message: &[u8], signature: &[u8]) -> bool {
+    if signature.len() != key.bits.div_ceil(8) {
         return false;
     }
-    let result = match alg {
-        SigAlg::Sha256 => key.verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(message), signature),
-        SigAlg::Sha384 => key.verify(Pkcs1v15Sign::new::<Sha384>(), &Sha384::digest(message), signature),
-        SigAlg::Sha512 => key.verify(Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(message), signature),
-    };
-    result.is_ok()
+    key.parsed(alg).is_some_and(|k| k.verify_sig(message, signature).is_ok())
+}
+
+/// Largest RSA modulus accepted, in bits (what the `rsa` crate accepted before; J-LIS uses 2048).
+const MAX_RSA_BITS: usize = 4096;
+
+/// An RSA public key, parsed once into aws-lc-rs form for each signature algorithm it will be used
+/// with: all three for a trust anchor (certificates and CRLs may use SHA-256/384/512), SHA-256
+/// for a card's key (the challenge signature). Moduli of 2048..=4096 bits verify with the
+/// `RSA_PKCS1_2048_8192_*` parameters; a shorter one (only ever admitted by a [`Policy`] that
+/// lowers `min_rsa_bits`) with the legacy 1024-bit SHA-256 parameters.
+#[derive(Clone)]
+pub struct RsaKey {
+    bits: usize,
+    /// The PKCS#1 RSAPublicKey DER, as received: the key's identity for comparisons.
+    der: Box<[u8]>,
+    sha256: Option<ParsedPublicKey>,
+    sha384: Option<ParsedPublicKey>,
+    sha512: Option<ParsedPublicKey>,
+}
+
+impl RsaKey {
+    /// Parses a PKCS#1 RSAPublicKey for the algorithms in `algs`.
+    pub(crate) fn from_pkcs1_der(der: &[u8], algs: &[SigAlg]) -> Result<RsaKey, &'static str> {
+        let unusable = "public key is not a usable RSA key";
+        let bits = modulus_bits(der).map_err(|_| unusable)?;
+        if !(1024..=MAX_RSA_BITS).contains(&bits) {
+            return Err(unusable);
+        }
+        let parse = |alg: SigAlg| -> Result<Option<ParsedPublicKey>, &'static str> {
+            if !algs.contains(&alg) {
+                return Ok(None);
+            }
+            let params: &'static RsaParameters = match (alg, bits >= 2048) {
+                (SigAlg::Sha256, true) => &RSA_PKCS1_2048_8192_SHA256,
+                (SigAlg::Sha256, false) => &RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+                (SigAlg::Sha384, true) => &RSA_PKCS1_2048_8192_SHA384,
+                (SigAlg::Sha512, true) => &RSA_PKCS1_2048_8192_SHA512,
+                (_, false) => return Ok(None),
+            };
+            ParsedPublicKey::new(params, der).map(Some).map_err(|_| unusable)
+        };
+        Ok(RsaKey {
+            bits,
+            der: der.into(),
+            sha256: parse(SigAlg::Sha256)?,
+            sha384: parse(SigAlg::Sha384)?,
+            sha512: parse(SigAlg::Sha512)?,
+        })
+    }
+    /// The modulus length in bits.
+    pub fn bits(&self) -> usize {
+        self.bits
+    }
+    /// The PKCS#1 RSAPublicKey DER.
+    pub fn pkcs1_der(&self) -> &[u8] {
+        &self.der
+    }
+    fn parsed(&self, alg: SigAlg) -> Option<&ParsedPublicKey> {
+        match alg {
+            SigAlg::Sha256 => self.sha256.as_ref(),
+            SigAlg::Sha384 => self.sha384.as_ref(),
+            SigAlg::Sha512 => self.sha512.as_ref(),
+        }
+    }
+}
+
+impl PartialEq for RsaKey {
+    fn eq(&self, other: &RsaKey) -> bool {
+        self.der == other.der
+    }
+}
+impl Eq for RsaKey {}
+
+impl std::fmt::Debug for RsaKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RsaKey").field("bits", &self.bits).finish_non_exhaustive()
+    }
+}
+
+/// The bit length of the modulus of a PKCS#1 RSAPublicKey (SEQUENCE { n INTEGER, e INTEGER }),
+/// strict DER with nothing after it; n and e must be positive.
+fn modulus_bits(der: &[u8]) -> Result<usize, x509_cert::der::Error> {
+    let mut reader = SliceReader::new(der)?;
+    let bits = reader.sequence(|seq| {
+        let n = UintRef::decode(seq)?;
+        let _e = UintRef::decode(seq)?;
+        let n = n.as_bytes();
+        Ok(n.first().map_or(0, |top| (n.len() - 1) * 8 + (8 - top.leading_zeros() as usize)))
+    })?;
+    reader.finish(bits)
 }
 
 /// The first element (TBSCertificate / TBSCertList) of a signed structure's outer SEQUENCE,
@@ -326,13 +417,17 @@ pub(crate) fn outer_tbs_bytes(der: &[u8]) -> Result<&[u8], x509_cert::der::Error
     reader.tlv_bytes()
 }
 
-/// The RSA key of a SubjectPublicKeyInfo (rsaEncryption with NULL or absent parameters).
-pub(crate) fn rsa_public_key(spki: &SubjectPublicKeyInfoOwned) -> Result<RsaPublicKey, &'static str> {
+/// The RSA key of a SubjectPublicKeyInfo (rsaEncryption with NULL or absent parameters), parsed
+/// for the algorithms in `algs`.
+pub(crate) fn rsa_public_key(spki: &SubjectPublicKeyInfoOwned, algs: &[SigAlg]) -> Result<RsaKey, &'static str> {
     if spki.algorithm.oid != OID_RSA_ENCRYPTION {
         return Err("public key is not RSA");
     }
+    if !spki.algorithm.parameters.as_ref().is_none_or(|p| p.is_null()) {
+        return Err("public key is not a usable RSA key");
+    }
     let bits = spki.subject_public_key.as_bytes().ok_or("public key BIT STRING has unused bits")?;
-    RsaPublicKey::from_pkcs1_der(bits).map_err(|_| "public key is not a usable RSA key")
+    RsaKey::from_pkcs1_der(bits, algs)
 }
 
 /// An X.509 time as an `OffsetDateTime` (UTC). X.509 times are 1970..=9999, always in range.
@@ -396,6 +491,38 @@ mod tests {
         assert!(outer_tbs_bytes(&[]).is_err());
         assert!(outer_tbs_bytes(&[0x02, 0x01, 0x01]).is_err());
         assert!(outer_tbs_bytes(&[0x30, 0x05, 0x30, 0x09]).is_err());
+    }
+
+    /// DER of RSAPublicKey { n, e } with `n` of `n_len` bytes (top byte 0x80: n_len * 8 bits).
+    fn pkcs1(n_len: usize, trailing: &[u8]) -> Vec<u8> {
+        let mut n = vec![0x00, 0x80];
+        n.resize(n_len + 1, 0x01);
+        let mut body = vec![0x02, 0x82];
+        body.extend_from_slice(&(n.len() as u16).to_be_bytes());
+        body.extend_from_slice(&n);
+        body.extend_from_slice(&[0x02, 0x03, 0x01, 0x00, 0x01]);
+        let mut der = vec![0x30, 0x82];
+        der.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        der.extend_from_slice(&body);
+        der.extend_from_slice(trailing);
+        der
+    }
+
+    #[test]
+    fn modulus_bits_reads_the_positive_modulus_strictly() {
+        assert_eq!(modulus_bits(&pkcs1(256, &[])).unwrap(), 2048);
+        assert_eq!(modulus_bits(&pkcs1(512, &[])).unwrap(), 4096);
+        assert!(modulus_bits(&pkcs1(256, &[0x00])).is_err(), "trailing bytes");
+        assert!(modulus_bits(&[0x30, 0x00]).is_err());
+        assert!(modulus_bits(b"").is_err());
+    }
+
+    #[test]
+    fn rsa_keys_outside_1024_to_4096_bits_are_refused() {
+        let unusable = Err("public key is not a usable RSA key");
+        assert_eq!(RsaKey::from_pkcs1_der(&pkcs1(513, &[]), &[SigAlg::Sha256]).map(|k| k.bits()), unusable);
+        assert_eq!(RsaKey::from_pkcs1_der(&pkcs1(64, &[]), &[SigAlg::Sha256]).map(|k| k.bits()), unusable);
+        assert_eq!(RsaKey::from_pkcs1_der(b"junk", &[SigAlg::Sha256]).map(|k| k.bits()), unusable);
     }
 
     #[test]

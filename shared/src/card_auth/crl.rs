@@ -11,9 +11,18 @@
 //!    over the TBS bytes as received; none → [`CrlError::Untrusted`];
 //! 4. dates: `thisUpdate > now` → [`CrlError::NotYetValid`]; no `nextUpdate` →
 //!    [`CrlError::Profile`]; `nextUpdate < now` → [`CrlError::Expired`];
-//! 5. extensions: a delta CRL (deltaCRLIndicator) or any critical CRL extension other than
-//!    authorityKeyIdentifier, cRLNumber and issuingDistributionPoint → [`CrlError::Profile`];
-//!    a critical CRL entry extension (e.g. certificateIssuer, indirect CRLs) → [`CrlError::Profile`].
+//! 5. scope: only the issuer's *complete* CRL may become its current CRL (a later thisUpdate
+//!    replaces the stored one, and its nextUpdate decides whether sign-in works), so
+//!    [`CrlError::Scoped`] refuses a delta CRL (deltaCRLIndicator) and an issuingDistributionPoint
+//!    that names a distributionPoint (one partition of the issuer's certificates), or sets
+//!    onlyContainsCACerts, onlySomeReasons, indirectCRL or onlyContainsAttributeCerts.
+//!    onlyContainsUserCerts alone is accepted: sign-in only ever checks end-entity certificates
+//!    issued directly by a root (CA certificates are refused before revocation is looked at), so
+//!    a CRL of all the root's end-entity certificates is complete for every certificate it is
+//!    consulted for. An undecodable issuingDistributionPoint → [`CrlError::Malformed`];
+//! 6. extensions: any critical CRL extension other than authorityKeyIdentifier, cRLNumber and
+//!    issuingDistributionPoint → [`CrlError::Profile`]; a critical CRL entry extension (e.g.
+//!    certificateIssuer, indirect CRLs) → [`CrlError::Profile`].
 //!
 //! The anchor's own validity is not checked: certificates under an expired anchor fail anyway.
 
@@ -23,6 +32,7 @@ use x509_cert::der::Decode;
 use x509_cert::der::asn1::ObjectIdentifier;
 use x509_cert::ext::pkix::AuthorityKeyIdentifier;
 use x509_cert::ext::pkix::CrlNumber;
+use x509_cert::ext::pkix::IssuingDistributionPoint;
 
 use super::anchors::{IssuerId, TrustAnchors};
 use super::certificate::{CertSerial, SigAlg, outer_tbs_bytes, to_offset, verify_rsa};
@@ -65,6 +75,9 @@ pub enum CrlError {
     Expired,
     #[error("the CRL is unacceptable: {0}")]
     Profile(&'static str),
+    /// Not the issuer's complete CRL (scoped, partitioned or delta): it must never replace it.
+    #[error("the CRL is not the issuer's complete CRL: {0}")]
+    Scoped(&'static str),
 }
 
 impl CrlError {
@@ -75,6 +88,7 @@ impl CrlError {
             CrlError::NotYetValid => "crl_not_yet_valid",
             CrlError::Expired => "crl_expired",
             CrlError::Profile(_) => "crl_profile",
+            CrlError::Scoped(_) => "crl_scoped",
         }
     }
 }
@@ -97,6 +111,7 @@ pub fn verify_crl(anchors: &TrustAnchors, der: &[u8], now: OffsetDateTime) -> Re
     let extensions = tbs.crl_extensions.as_deref().unwrap_or(&[]);
     let mut wanted = None;
     let mut crl_number = None;
+    let mut scope_problem = None;
     for (i, ext) in extensions.iter().enumerate() {
         if extensions[..i].iter().any(|e| e.extn_id == ext.extn_id) {
             return Err(CrlError::Malformed("repeated CRL extension".into()));
@@ -106,6 +121,11 @@ pub fn verify_crl(anchors: &TrustAnchors, der: &[u8], now: OffsetDateTime) -> Re
                 let aki = AuthorityKeyIdentifier::from_der(ext.extn_value.as_bytes())
                     .map_err(|_| CrlError::Malformed("undecodable authorityKeyIdentifier".into()))?;
                 wanted = aki.key_identifier.map(|kid| IssuerId::from_key_id(kid.as_bytes()));
+            }
+            OID_ISSUING_DISTRIBUTION_POINT => {
+                let idp = IssuingDistributionPoint::from_der(ext.extn_value.as_bytes())
+                    .map_err(|_| CrlError::Malformed("undecodable issuingDistributionPoint".into()))?;
+                scope_problem = scope_problem.or(idp_scope_problem(&idp));
             }
             OID_CRL_NUMBER => {
                 let number = CrlNumber::from_der(ext.extn_value.as_bytes())
@@ -133,7 +153,10 @@ pub fn verify_crl(anchors: &TrustAnchors, der: &[u8], now: OffsetDateTime) -> Re
     }
 
     if extensions.iter().any(|e| e.extn_id == OID_DELTA_CRL_INDICATOR) {
-        return Err(CrlError::Profile("delta CRLs are not supported"));
+        return Err(CrlError::Scoped("a delta CRL (deltaCRLIndicator)"));
+    }
+    if let Some(problem) = scope_problem {
+        return Err(CrlError::Scoped(problem));
     }
     let known = [OID_AUTHORITY_KEY_ID, OID_CRL_NUMBER, OID_ISSUING_DISTRIBUTION_POINT];
     if extensions.iter().any(|e| e.critical && !known.contains(&e.extn_id)) {
@@ -155,6 +178,24 @@ pub fn verify_crl(anchors: &TrustAnchors, der: &[u8], now: OffsetDateTime) -> Re
     Ok(VerifiedCrl { issuer: anchor.id.clone(), this_update, next_update, crl_number, revoked })
 }
 
+/// Why an issuingDistributionPoint makes the CRL less than the issuer's complete CRL, if it does
+/// (see the module documentation, step 5).
+fn idp_scope_problem(idp: &IssuingDistributionPoint) -> Option<&'static str> {
+    if idp.only_contains_ca_certs {
+        Some("it lists only CA certificates (onlyContainsCACerts)")
+    } else if idp.only_some_reasons.is_some() {
+        Some("it lists only some revocation reasons (onlySomeReasons)")
+    } else if idp.indirect_crl {
+        Some("it is an indirect CRL (indirectCRL)")
+    } else if idp.only_contains_attribute_certs {
+        Some("it lists only attribute certificates (onlyContainsAttributeCerts)")
+    } else if idp.distribution_point.is_some() {
+        Some("it covers one distribution point's partition (distributionPoint)")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +207,7 @@ mod tests {
         assert_eq!(CrlError::NotYetValid.code(), "crl_not_yet_valid");
         assert_eq!(CrlError::Expired.code(), "crl_expired");
         assert_eq!(CrlError::Profile("x").code(), "crl_profile");
+        assert_eq!(CrlError::Scoped("x").code(), "crl_scoped");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! Only `http://` is fetched: a CRL is signed by its root and verified before import, so the
 //! transport adds no trust (RFC 5280 CRL distribution points are plain HTTP for this reason), and
 //! the function stays free of a second TLS stack. A failed URL does not stop the others; the job
-//! fails (and alarms) if any URL failed.
+//! fails (and alarms) if any URL failed. Each failed URL's entry in the report carries the stable
+//! problem code an import by hand would answer (`crl_scoped`, `crl_untrusted`, …) or
+//! `crl_download_failed`.
 
 use std::time::Duration;
 
@@ -38,12 +40,12 @@ pub async fn run(app: &App) -> Result<serde_json::Value, String> {
                 }
                 Err(e) => {
                     failed += 1;
-                    serde_json::json!({"url": url, "error": e.to_string()})
+                    serde_json::json!({"url": url, "code": e.code(), "error": e.to_string()})
                 }
             },
             Err(e) => {
                 failed += 1;
-                serde_json::json!({"url": url, "error": e})
+                serde_json::json!({"url": url, "code": "crl_download_failed", "error": e})
             }
         };
         results.push(entry);

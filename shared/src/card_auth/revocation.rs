@@ -170,6 +170,19 @@ pub enum CrlImportError {
     Store(#[from] StoreError),
 }
 
+impl CrlImportError {
+    /// The stable problem code, as the import route answers it (`store_error` for a store failure,
+    /// which the route answers as 503 or 500).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CrlImportError::NoTrustAnchors => "card_auth_unavailable",
+            CrlImportError::Invalid(e) => e.code(),
+            CrlImportError::Older { .. } => "crl_older",
+            CrlImportError::Store(_) => "store_error",
+        }
+    }
+}
+
 /// Revoked-serial writes per transaction, and transactions in flight.
 const CHUNK: usize = 100;
 const IN_FLIGHT: usize = 4;
@@ -177,7 +190,8 @@ const IN_FLIGHT: usize = 4;
 /// Verifies a DER CRL against the trust anchors and stores it: its revoked serials (idempotent
 /// puts; a revocation is a fact that never goes away) and then, audited, its dates as the
 /// issuer's current CRL. An older CRL than the current one is refused; the same one again is a
-/// no-op.
+/// no-op. Only complete CRLs get this far: [`verify_crl`] refuses scoped and delta CRLs, which
+/// must never replace the issuer's current CRL or stretch its freshness.
 pub async fn import_crl(
     app: &App,
     ctx: &audit::Context,
