@@ -842,3 +842,28 @@ async fn each_token_key_vouches_only_for_its_own_audience() {
     let (s, _) = call("DELETE", "/v1/card-auth/sessions/current", right.token).await;
     assert_eq!(s, StatusCode::NO_CONTENT, "the genuine citizen token works");
 }
+
+/// On the AWS backend the fetch job connects only to global addresses: a CRL URL inside (here
+/// loopback, standing for the metadata service or a VPC host), or a redirect there, is never
+/// fetched, and the job fails with `crl_download_failed`.
+#[tokio::test]
+async fn on_aws_the_crl_fetch_job_never_connects_inside() {
+    let f = fixture().await;
+    let alice = card(&f.ca, 1);
+    let crl = f.ca.crl(&[(&alice.serial_hex(), t0())], t0(), t0() + time::Duration::days(7), 5);
+    let inside = serve(vec![("/jlis.crl", StatusCode::OK, crl)]).await;
+    let job = mkpf::routes::job("crl-fetch").unwrap();
+    let mut config = f.h.app.config.clone();
+    config.backend = mkpf::config::Backend::Aws;
+    config.crl_urls = vec![format!("{inside}/jlis.crl"), "http://localhost/jlis.crl".into()];
+    let app =
+        mkpf::App::new(config, f.h.app.store.clone(), f.h.app.queue.clone(), f.h.clock.clone(), f.h.app.keys.clone());
+    let err = mkpf::worker::run_job(&app, job).await.unwrap_err();
+    let report: serde_json::Value = serde_json::from_str(&err).unwrap();
+    for r in report["results"].as_array().unwrap() {
+        assert_eq!(r["code"], "crl_download_failed", "{report}");
+        assert!(r["error"].as_str().unwrap().contains("not a global address"), "{report}");
+    }
+    let st = f.h.call("GET", "/v1/ops/card-auth/crls").staff(AUDITOR).send().await;
+    assert_eq!(st.body["issuers"][0]["crl_number"], "1", "nothing was imported: {}", st.body);
+}

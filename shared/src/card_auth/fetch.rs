@@ -6,7 +6,8 @@
 //! the function stays free of a second TLS stack. A failed URL does not stop the others; the job
 //! fails (and alarms) if any URL failed. Each failed URL's entry in the report carries the stable
 //! problem code an import by hand would answer (`crl_scoped`, `crl_untrusted`, …) or
-//! `crl_download_failed`.
+//! `crl_download_failed`. On the AWS backend only global addresses are connected to (the URL,
+//! every redirect — at most 3 — and every DNS answer; see `crate::egress`).
 
 use std::time::Duration;
 
@@ -20,16 +21,28 @@ pub async fn run(app: &App) -> Result<serde_json::Value, String> {
     if app.config.crl_urls.is_empty() {
         return Ok(serde_json::json!({"fetched": 0, "note": "MKPF_CRL_URLS is not set"}));
     }
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .redirect(reqwest::redirect::Policy::limited(3))
-        .build()
-        .map_err(|e| e.to_string())?;
+    let global_only = app.config.backend == crate::config::Backend::Aws;
+    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(120)).redirect(
+        reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 3 {
+                attempt.error("more than 3 redirects")
+            } else if let Err(e) = reachable(attempt.url(), global_only) {
+                attempt.error(e)
+            } else {
+                attempt.follow()
+            }
+        }),
+    );
+    if global_only {
+        // Every DNS answer is filtered too, so a name pointed inside is never connected to.
+        builder = builder.dns_resolver(std::sync::Arc::new(crate::egress::GlobalOnly::system())).no_proxy();
+    }
+    let client = builder.build().map_err(|e| e.to_string())?;
     let ctx = Context::new(Actor::job("crl-fetch"));
     let mut results = Vec::new();
     let mut failed = 0;
     for url in &app.config.crl_urls {
-        let r = fetch_one(&client, url).await;
+        let r = fetch_one(&client, url, global_only).await;
         let entry = match r {
             Ok(der) => match super::revocation::import_crl(app, &ctx, &der, &|_, _| {}).await {
                 Ok(imp) => {
@@ -54,10 +67,27 @@ pub async fn run(app: &App) -> Result<serde_json::Value, String> {
     if failed > 0 { Err(report.to_string()) } else { Ok(report) }
 }
 
-async fn fetch_one(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
+/// On the AWS backend (`global_only`) a CRL is fetched only from a global address (the
+/// operator's URL, and every redirect): never the instance metadata service, the Lambda runtime
+/// API or a VPC host. IP literals are checked here; names by the client's resolver.
+fn reachable(url: &reqwest::Url, global_only: bool) -> Result<(), String> {
+    if !global_only {
+        return Ok(());
+    }
+    let host = url.host_str().unwrap_or_default();
+    let inside = match host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() {
+        Ok(ip) => !crate::egress::is_global(ip),
+        Err(_) => host.is_empty() || crate::egress::internal_name(host),
+    };
+    if inside { Err(format!("{host}: not a global address")) } else { Ok(()) }
+}
+
+async fn fetch_one(client: &reqwest::Client, url: &str, global_only: bool) -> Result<Vec<u8>, String> {
     if !url.starts_with("http://") {
         return Err("only http:// CRL URLs are fetched (the CRL's signature is what is trusted)".into());
     }
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+    reachable(&parsed, global_only).map_err(|e| format!("download refused: {e}"))?;
     let mut resp = client.get(url).send().await.map_err(|e| format!("download failed: {e}"))?;
     if !resp.status().is_success() {
         return Err(format!("download failed: HTTP {}", resp.status().as_u16()));
