@@ -457,6 +457,30 @@ mod sealer {
         assert_eq!(out.plaintext().map(|p| p.as_ref().len()), Some(32), "an AES-256 data key");
     }
 
+    /// The staff sealer's data keys carry the staff-only context: the general context cannot
+    /// open them through KMS (so a function granted only that context cannot read TOTP seeds),
+    /// nor can a sealer of the general context open what the staff sealer sealed.
+    #[tokio::test]
+    async fn the_staff_sealer_is_bound_to_its_own_encryption_context() {
+        let key = new_key().await;
+        let (client, _) = counted_client();
+        let staff = KmsSealer::with_context(client.clone(), key.clone(), mkpf_aws::sealer::STAFF_ENCRYPTION_CONTEXT);
+        let sealed = staff.seal(b"totp seed", b"mkpf-staff-totp:tanaka").await.expect("seal");
+        assert_eq!(staff.open(&sealed, b"mkpf-staff-totp:tanaka").await.expect("open"), b"totp seed");
+        let general = KmsSealer::new(client.clone(), key);
+        assert!(general.open(&sealed, b"mkpf-staff-totp:tanaka").await.is_err(), "the general context opens nothing");
+
+        use base64::Engine;
+        let blob = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sealed.split('.').nth(1).unwrap()).unwrap();
+        let blob = aws_sdk_kms::primitives::Blob::new(blob);
+        let (k, v) = mkpf_aws::sealer::ENCRYPTION_CONTEXT;
+        let r = client.decrypt().ciphertext_blob(blob.clone()).encryption_context(k, v).send().await;
+        assert!(r.is_err(), "KMS refuses the staff data key under the general context");
+        let (k, v) = mkpf_aws::sealer::STAFF_ENCRYPTION_CONTEXT;
+        let out = client.decrypt().ciphertext_blob(blob).encryption_context(k, v).send().await.expect("staff context");
+        assert_eq!(out.plaintext().map(|p| p.as_ref().len()), Some(32));
+    }
+
     #[tokio::test]
     async fn a_second_seal_does_not_call_kms_and_another_process_decrypts_once() {
         let key = new_key().await;
