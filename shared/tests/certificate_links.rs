@@ -244,9 +244,16 @@ async fn a_new_card_with_no_predecessor_waits_only_until_the_hold_ends() {
     let t = token(h, &bob).await;
     let r = create_mykey_id(h, &t).await;
     assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "certificate_link_pending"), "{}", r.body);
+    // His own view says why and until when he waits.
+    let me = h.call("GET", "/v1/mykey-ids/me").bearer(&t).send().await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    let until = me.body["link_pending_until"].as_str().unwrap_or_else(|| panic!("{}", me.body)).to_owned();
+    assert!(until.ends_with("+09:00"), "{until}");
     // The hold ends six days later without a feed row: nothing to patch, he goes ahead.
     h.clock.advance(time::Duration::days(6));
     let t = token(h, &bob).await;
+    let me = h.call("GET", "/v1/mykey-ids/me").bearer(&t).send().await;
+    assert_eq!(me.body["link_pending_until"], serde_json::Value::Null, "{}", me.body);
     assert_eq!(create_mykey_id(h, &t).await.status, StatusCode::CREATED);
     let r = apply(h, &t, "b1", "card_acquisition", "B1").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);

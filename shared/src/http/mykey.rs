@@ -129,6 +129,13 @@ pub struct MyKeyView {
     /// Every MyKey ID you have held: the active one first, then the retired ones, most recently
     /// retired first. Retired IDs are never given to anyone.
     pub history: Vec<HistoryView>,
+    /// Set while you wait for a renewal linkage: your card's certificate was issued recently, so
+    /// it may be a renewed card of someone already known here, which only J-LIS's linkage feed
+    /// can tell. Until this time (Asia/Tokyo) — or until the feed links your card, whichever is
+    /// first — you cannot create a MyKey ID or apply (`certificate_link_pending`). Null when not
+    /// waiting.
+    #[schema(required = true)]
+    pub link_pending_until: Option<String>,
 }
 
 /// A card certificate linked to you.
@@ -230,8 +237,9 @@ fn epoch(secs: i64) -> Result<String, ApiError> {
 }
 
 impl MyKeyView {
-    fn of(s: MyKeyState) -> Result<MyKeyView, ApiError> {
+    fn of(s: MyKeyState, hold_secs: i64, now: i64) -> Result<MyKeyView, ApiError> {
         let lapsed = s.standing.lapsed();
+        let link_pending_until = s.standing.link_pending_until(hold_secs, now).map(epoch).transpose()?;
         let certificates = s
             .standing
             .certificates
@@ -267,13 +275,19 @@ impl MyKeyView {
                 }),
             })
             .collect();
-        Ok(MyKeyView { mykey_id: s.active.map(|i| i.as_str().to_owned()), lapsed, certificates, history })
+        Ok(MyKeyView {
+            mykey_id: s.active.map(|i| i.as_str().to_owned()),
+            lapsed,
+            certificates,
+            history,
+            link_pending_until,
+        })
     }
 }
 
 /// The view after a write, read back (and audited as `mykey.read`, like `GET /v1/mykey-ids/me`).
 async fn view(app: &App, ctx: &crate::audit::Context, pid: &PersonId) -> Result<MyKeyView, ApiError> {
-    MyKeyView::of(lifecycle::get(app, ctx, pid).await?)
+    MyKeyView::of(lifecycle::get(app, ctx, pid).await?, app.config.relink_hold_secs, app.clock.epoch_secs())
 }
 
 /// `POST /v1/mykey-ids`: creates your MyKey ID, a random one. Answers **201** with the view when it
