@@ -5,7 +5,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::http::StatusCode;
 use base64::Engine;
@@ -16,9 +15,6 @@ use mkpf::card_auth::anchors::{IssuerId, TrustAnchors};
 use mkpf::card_auth::certificate::CertSerial;
 use mkpf::mykey::person::{self, PersonId};
 use mkpf::mynapoint::eligibility::POINTS_HEADER;
-use mkpf::ports::QueueDef;
-use mkpf::routes::consumer;
-use mkpf::worker::{Outcome, settle};
 use mkpf_card_kit::{Card, CardSpec, LinkageRow, TestCa, jst_date, linkage_feed, test_key};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -106,21 +102,6 @@ async fn person_of(h: &Harness, card: &Card) -> Option<PersonId> {
     person::find_by_certificate(&h.app, &IssuerId::parse(&issuer).unwrap(), &CertSerial::parse(&serial).unwrap())
         .await
         .unwrap()
-}
-
-async fn drain(h: &Harness, queue: &'static QueueDef, name: &str) -> usize {
-    let spec = consumer(name).unwrap();
-    let mut n = 0;
-    loop {
-        let got = h.app.queue.receive(queue, 10, Duration::ZERO).await.unwrap();
-        if got.is_empty() {
-            return n;
-        }
-        for m in &got {
-            assert_eq!(settle(&h.app, spec, m, true).await, Outcome::Done);
-            n += 1;
-        }
-    }
 }
 
 async fn import_points(h: &Harness, rows: &[(&Card, i64)]) -> serde_json::Value {

@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use axum::http::StatusCode;
 use common::*;
 use mkpf::card_auth::certificate::CertSerial;
@@ -18,32 +16,14 @@ use mkpf::mynapoint::eligibility::{self, Batch, POINTS_HEADER, REGISTRATION_HEAD
 use mkpf::mynapoint::eligibility_check::{FactKind, Facts, points_cap};
 use mkpf::mynapoint::reconciliation::{self, Period};
 use mkpf::mynapoint::record::{ApplicationRecord, EventRecord, account_measure_key, person_measure_key};
-use mkpf::ports::QueueDef;
 use mkpf::ports::store::{Item, ItemExt, Query, SkCond, TxOp, Value};
-use mkpf::routes::{consumer, job};
+use mkpf::routes::job;
 use mkpf::tables::{APPLICATIONS, PEOPLE, PROGRAMS};
-use mkpf::worker::{Outcome, settle};
 use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
 
 // ---- helpers --------------------------------------------------------------------------------
-
-/// Receives and settles every message of `queue` with the named consumer; the number handled.
-async fn drain(h: &Harness, queue: &'static QueueDef, name: &str) -> usize {
-    let spec = consumer(name).unwrap();
-    let mut n = 0;
-    loop {
-        let got = h.app.queue.receive(queue, 10, Duration::ZERO).await.unwrap();
-        if got.is_empty() {
-            return n;
-        }
-        for m in &got {
-            assert_eq!(settle(&h.app, spec, m, true).await, Outcome::Done);
-            n += 1;
-        }
-    }
-}
 
 async fn drain_eligibility(h: &Harness) -> usize {
     drain(h, &mkpf::queues::MYNAPOINT_ELIGIBILITY, "mynapoint-eligibility").await

@@ -231,3 +231,20 @@ impl Harness {
         self.app.store.put(&mkpf::tables::CARD_AUTH, item, None).await.unwrap();
     }
 }
+
+/// Receives and settles every message of `queue` with the named consumer (each must be done);
+/// the number handled.
+pub async fn drain(h: &Harness, queue: &'static mkpf::ports::QueueDef, name: &str) -> usize {
+    let spec = mkpf::routes::consumer(name).unwrap();
+    let mut n = 0;
+    loop {
+        let got = h.app.queue.receive(queue, 10, std::time::Duration::ZERO).await.unwrap();
+        if got.is_empty() {
+            return n;
+        }
+        for m in &got {
+            assert_eq!(mkpf::worker::settle(&h.app, spec, m, true).await, mkpf::worker::Outcome::Done);
+            n += 1;
+        }
+    }
+}
