@@ -64,6 +64,23 @@ pub fn internal_name(name: &str) -> bool {
     !n.contains('.') || SUFFIXES.iter().any(|s| n == *s || n.ends_with(&format!(".{s}")))
 }
 
+/// Whether `url`'s host may be connected to on the AWS backend: a global IP literal
+/// ([`is_global`]) or a name that is not [`internal_name`] (which [`GlobalOnly`] checks again on
+/// every DNS answer). The URL parser has normalised IPv4 forms (`0x7f000001`) and brackets IPv6
+/// literals; a URL without a host is not global.
+pub fn global_host(url: &reqwest::Url) -> bool {
+    match url.host_str() {
+        Some(h) if !h.is_empty() => match h.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
+            Some(v6) => v6.parse::<Ipv6Addr>().is_ok_and(|a| is_global(a.into())),
+            None => match h.parse::<Ipv4Addr>() {
+                Ok(a) => is_global(a.into()),
+                Err(_) => !internal_name(h),
+            },
+        },
+        _ => false,
+    }
+}
+
 /// A `reqwest` resolver that answers only global addresses ([`is_global`]); a name with none is
 /// an error ("resolves to no global address"), so the client never connects inside.
 #[derive(Debug, Clone, Default)]

@@ -74,12 +74,11 @@ fn reachable(url: &reqwest::Url, global_only: bool) -> Result<(), String> {
     if !global_only {
         return Ok(());
     }
-    let host = url.host_str().unwrap_or_default();
-    let inside = match host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() {
-        Ok(ip) => !crate::egress::is_global(ip),
-        Err(_) => host.is_empty() || crate::egress::internal_name(host),
-    };
-    if inside { Err(format!("{host}: not a global address")) } else { Ok(()) }
+    if crate::egress::global_host(url) {
+        Ok(())
+    } else {
+        Err(format!("{}: not a global address", url.host_str().unwrap_or_default()))
+    }
 }
 
 async fn fetch_one(client: &reqwest::Client, url: &str, global_only: bool) -> Result<Vec<u8>, String> {

@@ -70,23 +70,11 @@ impl Endpoint {
 
     /// On AWS: `https://` to a global IP literal or a name that is not internal.
     fn global_https(s: &str) -> Result<(), &'static str> {
-        use crate::egress::{internal_name, is_global};
         let url = reqwest::Url::parse(s).map_err(|_| "an absolute https:// URL")?;
         if url.scheme() != "https" {
             return Err("on AWS only https:// (http:// to a loopback host is for the local backend)");
         }
-        // The URL parser normalises IPv4 forms (`0x7f000001`) and brackets IPv6 literals.
-        let ok = match url.host_str() {
-            Some(h) => match h.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
-                Some(v6) => v6.parse::<Ipv6Addr>().is_ok_and(|a| is_global(a.into())),
-                None => match h.parse::<Ipv4Addr>() {
-                    Ok(a) => is_global(a.into()),
-                    Err(_) => !internal_name(h),
-                },
-            },
-            None => false,
-        };
-        if !ok {
+        if !crate::egress::global_host(&url) {
             return Err(
                 "the host must be a global address or a public name (no loopback, private, link-local, shared, \
                         reserved or IPv4-mapped address, no internal name)",
