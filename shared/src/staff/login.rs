@@ -5,8 +5,9 @@
 //! code (`totp_required` confirms the password, so it is counted too) — atomically increments
 //! the account's failure count in the same transaction as its audit record; the fifth since the
 //! last completed sign-in locks the account for [`LOCK_SECS`]. Concurrent attempts are each
-//! counted and audited; one that meets a lock set meanwhile is answered as locked. An unknown id costs the same password hash check as a known one and answers
-//! the same way.
+//! counted and audited; one that meets a lock set meanwhile is answered as locked. An unknown id
+//! costs the same password hash check as a known one and answers the same way; it is counted and
+//! audited in aggregate (`audit::refusals`), not one record per guess.
 
 use serde_json::json;
 
