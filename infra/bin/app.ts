@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // The CDK app. Context:
 //   -c stage=staging|production       required; stages/<stage>.json holds its parameters
-//   -c lambdaCode=dist|placeholder    dist (default): dist/lambda/<binary>.zip from scripts/package,
-//                                     every zip must exist. placeholder: one dummy asset for every
-//                                     function, for tests and CI; the template carries a
-//                                     CloudFormation rule that makes any deployment of it fail.
+//   -c lambdaCode=dist|placeholder    dist (default): dist/lambda/mkpf-function.zip from
+//                                     scripts/package, the one code asset of every function (each
+//                                     picks its entry by its Handler); it must exist. placeholder:
+//                                     one dummy asset for every function, for tests and CI; the
+//                                     template carries a CloudFormation rule that makes any
+//                                     deployment of it fail.
 //   -c manifest=<file>                default infra/manifest.json
 //   -c lambdaDist=<dir>               default dist/lambda
 // The account is the one of the AWS profile the CLI runs with; nothing account-specific is

@@ -10,7 +10,8 @@ export const tablePrefix = (stage: StageName) => `${stage}-`;
 export const queuePrefix = (stage: StageName) => `${stage}-`;
 export const tableName = (stage: StageName, name: string) => `${tablePrefix(stage)}${name}`;
 export const queueName = (stage: StageName, name: string) => `${queuePrefix(stage)}${name}`;
-export const functionName = (stage: StageName, binary: string) => `mkpf-${stage}-${binary}`;
+/** The Lambda function of a route, consumer or job, by its id (manifest `function`). */
+export const functionName = (stage: StageName, id: string) => `mkpf-${stage}-${id}`;
 export const platformStackName = (stage: StageName) => `Mkpf-${stage}`;
 export const edgeStackName = (stage: StageName) => `Mkpf-${stage}-edge`;
 
@@ -27,9 +28,24 @@ export const ORIGIN_VERIFY_HEADER = 'x-origin-verify';
 export const HEALTH_ROUTE = 'health';
 
 /**
+ * The code of every route, consumer and job: ONE package (functions/lambda, cargo package
+ * `mkpf-functions`) with one binary, `mkpf-function`, which scripts/package builds for arm64 into
+ * dist/lambda/mkpf-function.zip (`bootstrap` at its root, for `provided.al2023`). Each route,
+ * consumer and job is still a Lambda function of its own (own role, log group, settings), all
+ * from this one asset; its Handler is its id (manifest `function`), which Lambda hands the custom
+ * runtime as the `_HANDLER` environment variable, and the binary serves the route, consumer or
+ * job of that id.
+ */
+export const FUNCTION_PACKAGE = 'mkpf-functions';
+export const FUNCTION_BINARY = 'mkpf-function';
+export const FUNCTION_ZIP = `${FUNCTION_BINARY}.zip`;
+export const HANDLER_ENV = '_HANDLER';
+
+/**
  * The JPKI root bundle (J-LIS user-authentication roots), for functions that need
  * `trust_anchors`: committed at infra/jpki/, added by scripts/package (infra/tools/package_inputs.py)
- * at the root of their zip, which Lambda unpacks into /var/task.
+ * at the root of the functions' zip (when any function needs it), which Lambda unpacks into
+ * /var/task.
  */
 export const TRUST_ANCHORS_FILE = 'jlis-auth-roots.pem';
 export const TRUST_ANCHORS_SOURCE = ['jpki', TRUST_ANCHORS_FILE] as const; // under infra/
@@ -115,7 +131,7 @@ export interface Sizing {
   readonly timeoutSecs: number;
 }
 
-// Rust binaries are small and start fast, but TLS handshakes to DynamoDB/SQS on a cold start are
+// The Rust binary starts fast, but TLS handshakes to DynamoDB/SQS on a cold start are
 // CPU-bound, and Lambda CPU grows with memory: 512 MB is the measured-cost sweet spot to revisit
 // with docs/performance.md numbers.
 export const ROUTE_SIZING: Sizing = { memoryMb: 512, timeoutSecs: 10 }; // API Gateway waits 30 s at most
@@ -182,19 +198,21 @@ export const HEALTH_ACTIONS = ['dynamodb:ListTables', 'sqs:ListQueues'];
  * Functions, with their roles, log groups, API routes, event source mappings, schedules and
  * alarms (about 11 resources per route), live in nested stacks, because one CloudFormation stack
  * holds at most 500 resources and the route table will outgrow that. A function's group is a
- * stable hash of its binary name: adding or removing a function never moves another one to a
- * different stack (which would fail, since function names are fixed). Changing FUNCTION_GROUPS
- * moves functions: do it only together with a planned, staged migration.
+ * stable hash of its id (manifest `function`; the same string as the binary name of the days of
+ * one binary per function, so no function moved when they merged): adding or removing a
+ * function never moves another one to a different stack (which would fail, since function
+ * names are fixed). Changing FUNCTION_GROUPS moves functions: do it only together with a
+ * planned, staged migration.
  */
 export const FUNCTION_GROUPS = 8;
 
 /** CloudFormation's limit of resources per stack (nested stacks included, each on its own). */
 export const MAX_RESOURCES_PER_STACK = 500;
 
-export function functionGroupOf(binary: string): number {
+export function functionGroupOf(id: string): number {
   // FNV-1a, 32 bit.
   let h = 0x811c9dc5;
-  for (const c of Buffer.from(binary, 'utf8')) {
+  for (const c of Buffer.from(id, 'utf8')) {
     h ^= c;
     h = Math.imul(h, 0x01000193) >>> 0;
   }

@@ -7,8 +7,10 @@
 //   queues      SQS + dead-letter queue + redrive, data key, TLS only
 //   functions   one Lambda per route / consumer / job (provided.al2023, arm64, X-Ray, own log
 //               group and role with only the declared resources), each with its route or
-//               schedule and its alarms, in nested stacks by a stable hash of the binary name
-//               (conventions.ts FUNCTION_GROUPS: a stack holds at most 500 resources)
+//               schedule and its alarms, in nested stacks by a stable hash of the function's id
+//               (conventions.ts FUNCTION_GROUPS: a stack holds at most 500 resources); all run
+//               the same code, the one zip of scripts/package, their Handler (the id) choosing
+//               the route, consumer or job it serves
 //   consumers   SQS event source mappings (ReportBatchItemFailures, MaximumConcurrency)
 //   jobs        EventBridge Scheduler schedules in the manifest's time zone (Asia/Tokyo)
 //   api         HTTP API, every route, stage and per-route throttling, access logs, an
@@ -47,6 +49,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   FUNCTION_GROUPS,
+  FUNCTION_ZIP,
   HEALTH_ACTIONS,
   MAX_RESOURCES_PER_STACK,
   HEALTH_ROUTE,
@@ -83,11 +86,14 @@ import { type ConsumerSpec, type FunctionSpec, type JobSpec, type Manifest, type
 import type { StageConfig } from './stage-config';
 import { readZipEntry } from './zip';
 
-/** Where the Lambda code comes from. */
+/**
+ * Where the Lambda code comes from: one asset either way, the same for every function, each
+ * function's Handler being its id (conventions.ts FUNCTION_ZIP).
+ */
 export type LambdaCode =
-  /** `dist/lambda/<binary>.zip` as built by scripts/package (deployable). */
+  /** `<dir>/mkpf-function.zip` (dist/lambda/) as built by scripts/package (deployable). */
   | { readonly kind: 'dist'; readonly dir: string }
-  /** One placeholder asset for every function (tests, CI): synthesizes, cannot be deployed. */
+  /** A placeholder asset (tests, CI): synthesizes, cannot be deployed. */
   | { readonly kind: 'placeholder' };
 
 export interface PlatformStackProps extends StackProps {
@@ -110,13 +116,13 @@ export interface PlatformQueue {
   readonly dlq: sqs.Queue;
 }
 
-/** Names of infrastructure functions; a manifest binary may not take them. */
-const INFRA_BINARIES = ['origin-verify'];
+/** Names of infrastructure functions; a manifest function id may not take them. */
+const INFRA_FUNCTIONS = ['origin-verify'];
 
 const INFRA_DIR = path.resolve(__dirname, '..');
 export const PLACEHOLDER_CODE_DIR = path.join(INFRA_DIR, 'assets', 'placeholder');
 const ORIGIN_VERIFY_CODE_DIR = path.join(INFRA_DIR, 'lambda', 'origin-verify');
-/** The JPKI root bundle in the repository (infra/jpki/); scripts/package puts it into the zips. */
+/** The JPKI root bundle in the repository (infra/jpki/); scripts/package puts it into the zip. */
 export const TRUST_ANCHORS_PATH = path.join(INFRA_DIR, ...TRUST_ANCHORS_SOURCE);
 
 export class PlatformStack extends Stack {
@@ -130,7 +136,7 @@ export class PlatformStack extends Stack {
   readonly tables = new Map<string, dynamodb.Table>();
   readonly queues = new Map<string, PlatformQueue>();
   readonly schedulerDlq: sqs.Queue;
-  /** Keyed by binary. */
+  /** Keyed by function id (manifest `function`). */
   readonly functions = new Map<string, PlatformFunction>();
   /** Keyed by route name. */
   readonly routes = new Map<string, apigwv2.HttpRoute>();
@@ -158,7 +164,7 @@ export class PlatformStack extends Stack {
     const logRemoval = config.retainLogsOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
     for (const f of allFunctions(manifest)) {
-      if (INFRA_BINARIES.includes(f.binary)) throw new Error(`${f.kind} ${f.name}: binary name ${f.binary} is taken by an infrastructure function`);
+      if (INFRA_FUNCTIONS.includes(f.function)) throw new Error(`${f.kind} ${f.name}: function id ${f.function} is taken by an infrastructure function`);
     }
     for (const t of manifest.tables) {
       if (tableName(stage, t.name).length > 255) throw new Error(`table ${t.name}: physical name ${tableName(stage, t.name)} is longer than DynamoDB's 255 characters`);
@@ -366,34 +372,48 @@ export class PlatformStack extends Stack {
 
     // --- functions (in nested stacks, see FUNCTION_GROUPS) -------------------------------------------
 
+    // One asset for every function: the zip of scripts/package (or the placeholder). Its path is
+    // the same for all, so it is staged and uploaded once.
+    const codePath = code.kind === 'placeholder' ? PLACEHOLDER_CODE_DIR : path.join(code.dir, FUNCTION_ZIP);
     if (code.kind === 'dist') {
-      const missing = allFunctions(manifest)
-        .map((f) => path.join(code.dir, `${f.binary}.zip`))
-        .filter((z) => !fs.existsSync(z));
-      if (missing.length > 0) {
+      if (!fs.existsSync(codePath)) {
         throw new Error(
-          `missing Lambda zips (build them with scripts/package, or synthesize with -c lambdaCode=placeholder for a template that cannot be deployed):\n${missing.map((m) => `  - ${m}`).join('\n')}`,
+          `missing Lambda zip ${codePath} (build it with scripts/package, or synthesize with -c lambdaCode=placeholder for a template that cannot be deployed)`,
         );
       }
-      // A function that needs the trust anchors must carry today's bundle: without it card
-      // sign-in answers 503 for everyone; with an old one a rotation would not take effect
+      // When a function needs the trust anchors, the zip must carry today's bundle: without it
+      // card sign-in answers 503 for everyone; with an old one a rotation would not take effect
       // (e.g. scripts/deploy --skip-package after the bundle changed).
       const needing = allFunctions(manifest).filter((f) => f.needs.includes('trust_anchors'));
       if (needing.length > 0) {
         const bundle = fs.readFileSync(TRUST_ANCHORS_PATH);
-        const wrong = needing.flatMap((f) => {
-          const zip = path.join(code.dir, `${f.binary}.zip`);
-          const inZip = readZipEntry(zip, TRUST_ANCHORS_FILE);
-          if (!inZip) return [`  - ${zip}: no ${TRUST_ANCHORS_FILE}`];
-          return inZip.equals(bundle) ? [] : [`  - ${zip}: its ${TRUST_ANCHORS_FILE} differs from ${path.relative(INFRA_DIR, TRUST_ANCHORS_PATH)}`];
-        });
-        if (wrong.length > 0) {
-          throw new Error(`Lambda zips without the current JPKI trust anchors (rebuild them with scripts/package):\n${wrong.join('\n')}`);
+        const inZip = readZipEntry(codePath, TRUST_ANCHORS_FILE);
+        const wrong = !inZip
+          ? `no ${TRUST_ANCHORS_FILE}`
+          : inZip.equals(bundle)
+            ? undefined
+            : `its ${TRUST_ANCHORS_FILE} differs from ${path.relative(INFRA_DIR, TRUST_ANCHORS_PATH)}`;
+        if (wrong) {
+          throw new Error(
+            `Lambda zip without the current JPKI trust anchors (rebuild it with scripts/package):\n  - ${codePath}: ${wrong} (needed by ${needing.map((f) => `${f.kind} ${f.name}`).join(', ')})`,
+          );
         }
       }
     }
-    const groupOf = (binary: string): NestedStack => {
-      const n = functionGroupOf(binary);
+    // A Code instance per nested stack (an asset construct belongs to one stack), all of the same
+    // file: one asset in the cloud assembly, one upload.
+    const codeOf = new Map<Stack, lambda.Code>();
+    const functionCode = (scope: Construct): lambda.Code => {
+      const st = Stack.of(scope);
+      let c = codeOf.get(st);
+      if (!c) {
+        c = lambda.Code.fromAsset(codePath);
+        codeOf.set(st, c);
+      }
+      return c;
+    };
+    const groupOf = (id: string): NestedStack => {
+      const n = functionGroupOf(id);
       let g = this.functionGroups.get(n);
       if (!g) {
         g = new NestedStack(this, `Functions${n}`, {
@@ -405,8 +425,8 @@ export class PlatformStack extends Stack {
     };
 
     for (const spec of allFunctions(manifest)) {
-      const scope = new Construct(groupOf(spec.binary), spec.binary);
-      const name = functionName(stage, spec.binary);
+      const scope = new Construct(groupOf(spec.function), spec.function);
+      const name = functionName(stage, spec.function);
       const sizing = sizingOf(spec, manifest.queues);
       const logGroup = new logs.LogGroup(scope, 'Logs', { logGroupName: `/aws/lambda/${name}`, retention: logRetention, removalPolicy: logRemoval });
       const role = new iam.Role(scope, 'Role', {
@@ -424,7 +444,7 @@ export class PlatformStack extends Stack {
       for (const k of manifest.signingKeys) {
         if (spec.signsWith.includes(k.name) || spec.verifiesWith.includes(k.name)) environment[k.env] = this.signingKeys.get(k.name)!.keyArn;
       }
-      // Deployment inputs (manifest `needs`). The trust anchors are a file in the function's zip
+      // Deployment inputs (manifest `needs`). The trust anchors are a file in the functions' zip
       // (scripts/package); the CRL URLs come from the stage file, and are left unset when it
       // lists none (the crl-fetch job then has nothing to do; CRLs are imported by hand).
       if (spec.needs.includes('trust_anchors')) environment[TRUST_ANCHORS_ENV] = `${LAMBDA_TASK_ROOT}/${TRUST_ANCHORS_FILE}`;
@@ -437,9 +457,9 @@ export class PlatformStack extends Stack {
         description: `MKPF ${stage} ${spec.kind} ${spec.name}`,
         runtime: lambda.Runtime.PROVIDED_AL2023,
         architecture: lambda.Architecture.ARM_64,
-        handler: 'bootstrap',
-        // A Code instance per function: an asset belongs to one (nested) stack.
-        code: lambda.Code.fromAsset(code.kind === 'placeholder' ? PLACEHOLDER_CODE_DIR : path.join(code.dir, `${spec.binary}.zip`)),
+        // The one binary serves the route, consumer or job named by its Handler (`_HANDLER`).
+        handler: spec.function,
+        code: functionCode(scope),
         memorySize: sizing.memoryMb,
         timeout: Duration.seconds(sizing.timeoutSecs),
         reservedConcurrentExecutions: reservedConcurrencyOf(spec, manifest.queues),
@@ -457,7 +477,7 @@ export class PlatformStack extends Stack {
             ? 'X-Ray PutTraceSegments/PutTelemetryRecords and the health check (dynamodb:ListTables, sqs:ListQueues) have no resource-level permissions; everything else is on named resources.'
             : 'X-Ray PutTraceSegments/PutTelemetryRecords (added by active tracing) have no resource-level permissions; everything else is on named resources.',
       });
-      this.functions.set(spec.binary, { spec, fn, role, logGroup });
+      this.functions.set(spec.function, { spec, fn, role, logGroup });
 
       if (spec.kind === 'route') this.addRoute(scope, spec as RouteSpec, fn, routeAuthorizer, alarm);
       if (spec.kind === 'consumer') {
@@ -481,16 +501,16 @@ export class PlatformStack extends Stack {
 
       // Errors and throttles of every function.
       alarm(scope, 'ErrorsAlarm', {
-        alarmName: `mkpf-${stage}-fn-${spec.binary}-errors`,
-        alarmDescription: `Lambda ${spec.binary}: invocations failed (crash, timeout or an error returned). See docs/operations.md#alarms-and-what-to-do.`,
+        alarmName: `mkpf-${stage}-fn-${spec.function}-errors`,
+        alarmDescription: `Lambda ${spec.function}: invocations failed (crash, timeout or an error returned). See docs/operations.md#alarms-and-what-to-do.`,
         metric: fn.metricErrors({ period: fiveMin, statistic: 'Sum' }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
       });
       alarm(scope, 'ThrottlesAlarm', {
-        alarmName: `mkpf-${stage}-fn-${spec.binary}-throttles`,
-        alarmDescription: `Lambda ${spec.binary}: invocations throttled (reserved or account concurrency reached). See docs/operations.md#alarms-and-what-to-do.`,
+        alarmName: `mkpf-${stage}-fn-${spec.function}-throttles`,
+        alarmDescription: `Lambda ${spec.function}: invocations throttled (reserved or account concurrency reached). See docs/operations.md#alarms-and-what-to-do.`,
         metric: fn.metricThrottles({ period: fiveMin, statistic: 'Sum' }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -1017,13 +1037,13 @@ export class PlatformStack extends Stack {
       }),
     );
     // Functions by name (they live in the function groups).
-    const binaries = allFunctions(manifest).map((f) => f.binary);
-    const fnMetric = (metricName: string, statistic: string, binary: string) =>
-      new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName, statistic, period, dimensionsMap: { FunctionName: functionName(stage, binary) }, label: binary });
+    const ids = allFunctions(manifest).map((f) => f.function);
+    const fnMetric = (metricName: string, statistic: string, id: string) =>
+      new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName, statistic, period, dimensionsMap: { FunctionName: functionName(stage, id) }, label: id });
     d.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Lambda errors', width: 8, left: binaries.map((b) => fnMetric('Errors', 'Sum', b)) }),
-      new cloudwatch.GraphWidget({ title: 'Lambda throttles', width: 8, left: binaries.map((b) => fnMetric('Throttles', 'Sum', b)) }),
-      new cloudwatch.GraphWidget({ title: 'Lambda p99 duration (ms)', width: 8, left: binaries.map((b) => fnMetric('Duration', 'p99', b)) }),
+      new cloudwatch.GraphWidget({ title: 'Lambda errors', width: 8, left: ids.map((b) => fnMetric('Errors', 'Sum', b)) }),
+      new cloudwatch.GraphWidget({ title: 'Lambda throttles', width: 8, left: ids.map((b) => fnMetric('Throttles', 'Sum', b)) }),
+      new cloudwatch.GraphWidget({ title: 'Lambda p99 duration (ms)', width: 8, left: ids.map((b) => fnMetric('Duration', 'p99', b)) }),
     );
     const queues = [...this.queues.entries()];
     d.addWidgets(

@@ -16,7 +16,7 @@ const NEW_ROUTE = {
   name: 'widgets-get',
   method: 'GET',
   path: '/v1/widgets/{widget_id}',
-  binary: 'widgets-get',
+  function: 'widgets-get',
   access: ['public'],
   public: true,
   idempotent: false,
@@ -100,8 +100,8 @@ describe('adding a table, a queue with its consumer and a job', () => {
   const raw = rawManifest();
   raw.tables.push({ name: 'ledger', partition_key: 'pk', sort_key: 'sk', indexes: [{ name: 'by-owner', partition_key: 'owner', sort_key: 'at' }], ttl_attribute: null, purpose: 'test' });
   raw.queues.push({ name: 'ledger-events', dead_letter_queue: 'ledger-events-dlq', visibility_timeout_secs: 120, max_receives: 4, retention_secs: 86400, batch_size: 5, max_concurrency: 3, purpose: 'test' });
-  raw.consumers.push({ name: 'ledger-events', queue: 'ledger-events', binary: 'ledger-events-consumer', tables: [{ name: 'ledger', access: 'read_write' }], sends_to: [] });
-  raw.jobs.push({ name: 'ledger-close', binary: 'ledger-close-job', schedule_expression: 'cron(0 0 1 * ? *)', tables: [{ name: 'ledger', access: 'read' }], sends_to: ['ledger-events'] });
+  raw.consumers.push({ name: 'ledger-events', queue: 'ledger-events', function: 'ledger-events-consumer', tables: [{ name: 'ledger', access: 'read_write' }], sends_to: [] });
+  raw.jobs.push({ name: 'ledger-close', function: 'ledger-close-job', schedule_expression: 'cron(0 0 1 * ? *)', tables: [{ name: 'ledger', access: 'read' }], sends_to: ['ledger-events'] });
   const s = synth({ manifest: raw, nag: false });
   const m = parseManifest(raw);
 

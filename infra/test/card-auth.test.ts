@@ -1,6 +1,6 @@
 // Card authentication's deployment inputs: the committed JPKI trust anchor bundle, how
-// scripts/package puts it into the zips (infra/tools/package_inputs.py), synthesis refusing zips
-// without the current bundle, and the CRL URLs from the stage file.
+// scripts/package puts it into the functions' one zip (infra/tools/package_inputs.py), synthesis
+// refusing that zip without the current bundle, and the CRL URLs from the stage file.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,12 +9,22 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { INFRA_DIR, MANIFEST_PATH, REPO_DIR, addStage, newApp } from '../lib/app';
-import { CRL_URLS_ENV, LAMBDA_TASK_ROOT, TRUST_ANCHORS_ENV, TRUST_ANCHORS_FILE, TRUST_ANCHORS_SOURCE, routeThrottleOf } from '../lib/conventions';
+import {
+  CRL_URLS_ENV,
+  FUNCTION_BINARY,
+  FUNCTION_PACKAGE,
+  FUNCTION_ZIP,
+  LAMBDA_TASK_ROOT,
+  TRUST_ANCHORS_ENV,
+  TRUST_ANCHORS_FILE,
+  TRUST_ANCHORS_SOURCE,
+  routeThrottleOf,
+} from '../lib/conventions';
 import { type RouteSpec, allFunctions, loadManifest } from '../lib/manifest';
 import { TRUST_ANCHORS_PATH } from '../lib/platform-stack';
 import { loadStageConfig } from '../lib/stage-config';
 import { readZipEntry } from '../lib/zip';
-import { logicalId, mergedJson, tmpDir } from './helpers';
+import { V1_MANIFEST_PATH, logicalId, mergedJson, rawManifest, tmpDir } from './helpers';
 
 const PACKAGE_INPUTS = path.join(INFRA_DIR, 'tools', 'package_inputs.py');
 const PYTHON = ['python3', 'python'].find((p) => spawnSync(p, ['--version']).status === 0);
@@ -47,8 +57,17 @@ function bootstrapZip(file: string) {
   assert.equal(r.status, 0, r.stderr);
 }
 
-function packageInputs(manifest: string, binary: string, zip: string) {
-  return spawnSync(PYTHON!, [PACKAGE_INPUTS, '--manifest', manifest, '--binary', binary, '--zip', zip], { encoding: 'utf8' });
+function packageInputs(manifest: string, zip: string) {
+  return spawnSync(PYTHON!, [PACKAGE_INPUTS, '--manifest', manifest, '--zip', zip], { encoding: 'utf8' });
+}
+
+/** A manifest file: the raw manifest as changed by `edit`. */
+function manifestFile(edit: (raw: any) => void, from = MANIFEST_PATH): string {
+  const raw = rawManifest(from);
+  edit(raw);
+  const file = path.join(tmpDir('manifest'), 'manifest.json');
+  fs.writeFileSync(file, JSON.stringify(raw));
+  return file;
 }
 
 /** Name → unix mode of each zip entry. */
@@ -62,7 +81,6 @@ function zipModes(zip: string): Record<string, string> {
 
 const manifest = loadManifest(MANIFEST_PATH);
 const needing = allFunctions(manifest).filter((f) => f.needs.includes('trust_anchors'));
-const notNeeding = allFunctions(manifest).filter((f) => !f.needs.includes('trust_anchors'));
 
 describe('JPKI trust anchors (infra/jpki/jlis-auth-roots.pem)', () => {
   const text = fs.readFileSync(TRUST_ANCHORS_PATH, 'utf8');
@@ -106,90 +124,127 @@ describe('JPKI trust anchors (infra/jpki/jlis-auth-roots.pem)', () => {
   });
 });
 
-describe('scripts/package: the packaged inputs (infra/tools/package_inputs.py)', { skip: noPython }, () => {
-  it('scripts/package calls it for every function it builds', () => {
-    const script = fs.readFileSync(path.join(REPO_DIR, 'scripts', 'package'), 'utf8');
+describe('scripts/package: the one zip and its packaged inputs (infra/tools/package_inputs.py)', { skip: noPython }, () => {
+  const script = fs.readFileSync(path.join(REPO_DIR, 'scripts', 'package'), 'utf8');
+
+  it('scripts/package builds the one binary conventions.ts names into the zip the app deploys', () => {
+    assert.equal(FUNCTION_ZIP, `${FUNCTION_BINARY}.zip`);
+    assert.ok(script.includes(`readonly FUNCTION_PACKAGE=${FUNCTION_PACKAGE}\n`), 'package name');
+    assert.ok(script.includes(`readonly FUNCTION_BIN=${FUNCTION_BINARY}\n`), 'binary name');
+    assert.match(script, /--package "\$FUNCTION_PACKAGE" \\\n\s+--bin "\$FUNCTION_BIN" \\\n/);
+    assert.match(script, /readonly DIST_ZIP="\$DIST_DIR\/\$FUNCTION_BIN\.zip"/);
+  });
+
+  it('scripts/package adds the packaged inputs to that zip', () => {
     assert.match(script, /infra\/tools\/package_inputs\.py/);
-    assert.match(script, /"\$PACKAGE_INPUTS" --manifest "\$MANIFEST" --binary "\$bin" --zip "\$DIST_DIR\/\$bin\.zip"/);
+    assert.match(script, /"\$PACKAGE_INPUTS" --manifest "\$MANIFEST" --zip "\$DIST_ZIP"/);
   });
 
-  it('adds the bundle at the zip root of a function that needs trust_anchors, keeping the bootstrap executable', () => {
+  it('scripts/package refuses arguments (there is nothing to select), before building anything', () => {
+    // Stand-ins that fail loudly, should the script get as far as the tools.
+    const bin = tmpDir('no-cargo');
+    for (const tool of ['cargo', 'cargo-lambda', 'rustup']) fs.writeFileSync(path.join(bin, tool), '#!/bin/sh\necho "must not run" >&2\nexit 99\n', { mode: 0o755 });
+    const r = spawnSync('bash', [path.join(REPO_DIR, 'scripts', 'package'), 'health'], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` } });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /takes no arguments \(got: health\)/);
+    assert.doesNotMatch(r.stderr, /must not run/);
+  });
+
+  it('adds the bundle at the root of the zip when a function needs trust_anchors, keeping the bootstrap executable', () => {
     assert.ok(needing.length > 0);
-    const dir = tmpDir('pkg');
-    for (const f of needing) {
-      const zip = path.join(dir, `${f.binary}.zip`);
-      bootstrapZip(zip);
-      const before = readZipEntry(zip, 'bootstrap');
-      const r = packageInputs(MANIFEST_PATH, f.binary, zip);
-      assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, new RegExp(`${f.binary}: added ${TRUST_ANCHORS_FILE}`));
-      assert.ok(readZipEntry(zip, TRUST_ANCHORS_FILE)!.equals(fs.readFileSync(TRUST_ANCHORS_PATH)));
-      assert.ok(readZipEntry(zip, 'bootstrap')!.equals(before!));
-      assert.deepEqual(zipModes(zip), { bootstrap: '0o100755', [TRUST_ANCHORS_FILE]: '0o100644' });
-      // Again (a rebuilt bundle): replaced, not duplicated.
-      assert.equal(packageInputs(MANIFEST_PATH, f.binary, zip).status, 0);
-      assert.deepEqual(Object.keys(zipModes(zip)).sort(), ['bootstrap', TRUST_ANCHORS_FILE]);
-    }
+    const zip = path.join(tmpDir('pkg'), FUNCTION_ZIP);
+    bootstrapZip(zip);
+    const before = readZipEntry(zip, 'bootstrap');
+    const r = packageInputs(MANIFEST_PATH, zip);
+    assert.equal(r.status, 0, r.stderr);
+    const size = fs.statSync(TRUST_ANCHORS_PATH).size;
+    assert.equal(r.stdout, `${FUNCTION_ZIP}: added ${TRUST_ANCHORS_FILE} (${size} bytes; for ${needing.length} functions: ${needing.map((f) => f.function).join(', ')})\n`);
+    assert.ok(readZipEntry(zip, TRUST_ANCHORS_FILE)!.equals(fs.readFileSync(TRUST_ANCHORS_PATH)));
+    assert.ok(readZipEntry(zip, 'bootstrap')!.equals(before!));
+    assert.deepEqual(zipModes(zip), { bootstrap: '0o100755', [TRUST_ANCHORS_FILE]: '0o100644' });
+    // Again (a rebuilt bundle): replaced, not duplicated.
+    assert.equal(packageInputs(MANIFEST_PATH, zip).status, 0);
+    assert.deepEqual(Object.keys(zipModes(zip)).sort(), ['bootstrap', TRUST_ANCHORS_FILE]);
   });
 
-  it('leaves the zips of the other functions (and binaries the manifest does not list) as they are', () => {
-    const dir = tmpDir('pkg-none');
-    for (const binary of [notNeeding[0].binary, 'not-in-the-manifest']) {
-      const zip = path.join(dir, `${binary}.zip`);
+  it('one function that needs it is enough (the union of the needs of every function)', () => {
+    const file = manifestFile((raw) => {
+      raw.jobs[0].needs = ['crl_urls', 'trust_anchors'];
+    }, V1_MANIFEST_PATH);
+    const zip = path.join(tmpDir('pkg-one'), FUNCTION_ZIP);
+    bootstrapZip(zip);
+    const r = packageInputs(file, zip);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^${FUNCTION_ZIP}: added ${TRUST_ANCHORS_FILE} \\(\\d+ bytes; for 1 function: ${rawManifest(V1_MANIFEST_PATH).jobs[0].function}\\)\n$`));
+    assert.ok(readZipEntry(zip, TRUST_ANCHORS_FILE)!.equals(fs.readFileSync(TRUST_ANCHORS_PATH)));
+  });
+
+  it('leaves the zip as it is when no function needs a packaged file (none, or only crl_urls)', () => {
+    const onlyCrls = manifestFile((raw) => {
+      for (const e of [...raw.routes, ...raw.consumers, ...raw.jobs]) e.needs = (e.needs ?? []).filter((n: string) => n !== 'trust_anchors');
+      raw.routes[0].needs.push('crl_urls');
+    });
+    for (const manifest of [V1_MANIFEST_PATH, onlyCrls]) {
+      const zip = path.join(tmpDir('pkg-none'), FUNCTION_ZIP);
       bootstrapZip(zip);
       const before = fs.readFileSync(zip);
-      const r = packageInputs(MANIFEST_PATH, binary, zip);
+      const r = packageInputs(manifest, zip);
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout, '');
-      assert.ok(fs.readFileSync(zip).equals(before), binary);
+      assert.ok(fs.readFileSync(zip).equals(before), manifest);
     }
   });
 });
 
-describe('synthesis with the zips of scripts/package (-c lambdaCode=dist)', { skip: noPython }, () => {
-  /** A dist dir: needing functions get a real zip (with the bundle when `withBundle`), the rest a stand-in. */
+describe('synthesis with the zip of scripts/package (-c lambdaCode=dist)', { skip: noPython }, () => {
+  /** A dist dir with the one zip: packaged (with the bundle) when `withBundle`. */
   function dist(withBundle: boolean): string {
     const dir = tmpDir('dist-anchors');
-    for (const f of notNeeding) fs.writeFileSync(path.join(dir, `${f.binary}.zip`), `zip of ${f.binary}`);
-    for (const f of needing) {
-      const zip = path.join(dir, `${f.binary}.zip`);
-      bootstrapZip(zip);
-      if (withBundle) assert.equal(packageInputs(MANIFEST_PATH, f.binary, zip).status, 0);
-    }
+    const zip = path.join(dir, FUNCTION_ZIP);
+    bootstrapZip(zip);
+    if (withBundle) assert.equal(packageInputs(MANIFEST_PATH, zip).status, 0);
     return dir;
   }
-  const build = (dir: string, config = loadStageConfig('staging')) =>
-    addStage(newApp({ outdir: tmpDir('out') }), { stage: 'staging', manifest, config, code: { kind: 'dist', dir }, nag: false });
+  const build = (dir: string, config = loadStageConfig('staging'), m = manifest) =>
+    addStage(newApp({ outdir: tmpDir('out') }), { stage: 'staging', manifest: m, config, code: { kind: 'dist', dir }, nag: false });
 
-  it('refuses a zip without the bundle, naming each one', () => {
+  it('refuses the zip without the bundle, naming it and the functions that need it', () => {
+    const dir = dist(false);
     assert.throws(
-      () => build(dist(false)),
-      (e: Error) => /without the current JPKI trust anchors \(rebuild them with scripts\/package\)/.test(e.message) && needing.every((f) => e.message.includes(`${f.binary}.zip: no ${TRUST_ANCHORS_FILE}`)),
+      () => build(dir),
+      (e: Error) =>
+        /without the current JPKI trust anchors \(rebuild it with scripts\/package\)/.test(e.message) &&
+        e.message.includes(`${path.join(dir, FUNCTION_ZIP)}: no ${TRUST_ANCHORS_FILE}`) &&
+        needing.every((f) => e.message.includes(`${f.kind} ${f.name}`)),
     );
   });
 
   it('refuses a zip with another bundle (a rotation not yet packaged)', () => {
-    const dir = dist(true);
-    // One zip packaged with an older bundle.
-    const f = needing[0];
+    const dir = tmpDir('dist-old-anchors');
+    // The zip packaged with an older bundle.
     const r = spawnSync(
       PYTHON!,
-      ['-c', 'import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1], "w")\nz.writestr("bootstrap", b"x")\nz.writestr(sys.argv[2], b"-----BEGIN CERTIFICATE-----\\nold\\n-----END CERTIFICATE-----\\n")\nz.close()', path.join(dir, `${f.binary}.zip`), TRUST_ANCHORS_FILE],
+      ['-c', 'import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1], "w")\nz.writestr("bootstrap", b"x")\nz.writestr(sys.argv[2], b"-----BEGIN CERTIFICATE-----\\nold\\n-----END CERTIFICATE-----\\n")\nz.close()', path.join(dir, FUNCTION_ZIP), TRUST_ANCHORS_FILE],
       { encoding: 'utf8' },
     );
     assert.equal(r.status, 0, r.stderr);
-    assert.throws(() => build(dir), (e: Error) => e.message.includes(`${f.binary}.zip: its ${TRUST_ANCHORS_FILE} differs from jpki/${TRUST_ANCHORS_FILE}`));
+    assert.throws(() => build(dir), (e: Error) => e.message.includes(`${FUNCTION_ZIP}: its ${TRUST_ANCHORS_FILE} differs from jpki/${TRUST_ANCHORS_FILE}`));
   });
 
-  it('accepts the packaged zips; MKPF_JPKI_TRUST_ANCHORS and MKPF_CRL_URLS (from the stage file) on exactly the functions that need them', () => {
+  it('takes a zip without the bundle when no function needs it', () => {
+    const { platform } = build(dist(false), loadStageConfig('staging'), loadManifest(V1_MANIFEST_PATH));
+    assert.ok(platform.functions.size > 0);
+  });
+
+  it('accepts the packaged zip; MKPF_JPKI_TRUST_ANCHORS and MKPF_CRL_URLS (from the stage file) on exactly the functions that need them', () => {
     const base = loadStageConfig('staging');
     const urls = ['http://crl.example.jp/auth/2023.crl', 'http://crl.example.jp/auth/2015.crl'];
     const { platform } = build(dist(true), { ...base, cardAuth: { crlUrls: urls } });
     const j = mergedJson(platform);
     for (const f of allFunctions(manifest)) {
-      const env = j.Resources[logicalId(platform.functions.get(f.binary)!.fn)].Properties.Environment.Variables;
-      assert.equal(env[TRUST_ANCHORS_ENV], f.needs.includes('trust_anchors') ? `${LAMBDA_TASK_ROOT}/${TRUST_ANCHORS_FILE}` : undefined, f.binary);
-      assert.equal(env[CRL_URLS_ENV], f.needs.includes('crl_urls') ? urls.join(' ') : undefined, f.binary);
+      const env = j.Resources[logicalId(platform.functions.get(f.function)!.fn)].Properties.Environment.Variables;
+      assert.equal(env[TRUST_ANCHORS_ENV], f.needs.includes('trust_anchors') ? `${LAMBDA_TASK_ROOT}/${TRUST_ANCHORS_FILE}` : undefined, f.function);
+      assert.equal(env[CRL_URLS_ENV], f.needs.includes('crl_urls') ? urls.join(' ') : undefined, f.function);
     }
     assert.ok(allFunctions(manifest).some((f) => f.needs.includes('crl_urls')), 'the checked-in manifest has a function that needs crl_urls');
   });

@@ -34,9 +34,9 @@ type Target =
   | { kind: 'unknown'; text: string };
 
 /** The statements attached to a function's role (inline and attached policies). */
-export function statementsOf(s: Synth, binary: string, json: any = s.json): { statements: any[]; managed: unknown[] } {
-  const f = s.platform.functions.get(binary);
-  if (!f) throw new Error(`no function ${binary}`);
+export function statementsOf(s: Synth, functionId: string, json: any = s.json): { statements: any[]; managed: unknown[] } {
+  const f = s.platform.functions.get(functionId);
+  if (!f) throw new Error(`no function ${functionId}`);
   const roleId = logicalId(f.role);
   const role = json.Resources[roleId];
   const statements: any[] = [];
@@ -60,7 +60,7 @@ export function iamProblems(s: Synth, spec: FunctionSpec, json: any = s.json): s
   ids.set(logicalId(p.dataKey), { kind: 'data-key' });
   if (p.secretsKey) ids.set(logicalId(p.secretsKey), { kind: 'secrets-key' });
   for (const [name, k] of p.signingKeys) ids.set(logicalId(k), { kind: 'signing-key', key: name });
-  ids.set(logicalId(p.functions.get(spec.binary)!.logGroup), { kind: 'own-log-group' });
+  ids.set(logicalId(p.functions.get(spec.function)!.logGroup), { kind: 'own-log-group' });
 
   const classify = (r: any): Target => {
     if (r === '*') return { kind: 'any' };
@@ -75,7 +75,7 @@ export function iamProblems(s: Synth, spec: FunctionSpec, json: any = s.json): s
     return { kind: 'unknown', text: JSON.stringify(r) };
   };
 
-  const { statements, managed } = statementsOf(s, spec.binary, json);
+  const { statements, managed } = statementsOf(s, spec.function, json);
   if (managed.length > 0) problems.push(`${where}: managed policies attached: ${JSON.stringify(managed)}`);
 
   const declaredTables = new Map(spec.tables.map((t) => [t.name, t.access]));

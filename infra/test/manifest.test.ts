@@ -127,20 +127,87 @@ describe('manifest loader', () => {
     assert.ok(p.some((x) => x.includes('consumes unknown queue "missing"')));
   });
 
-  it('refuses bad access levels, duplicate names, a binary used twice and a route declared twice', () => {
+  it('refuses bad access levels, duplicate names, a function id used twice and a route declared twice', () => {
     const raw = rawManifest(NEXT_MANIFEST_PATH);
     raw.routes[0].tables = [{ name: 'ops', access: 'write' }];
     raw.routes[2].name = raw.routes[1].name;
-    raw.jobs[0].binary = raw.routes[3].binary;
+    raw.jobs[0].function = raw.routes[3].function;
     raw.routes[4].method = raw.routes[5].method;
     raw.routes[4].path = raw.routes[5].path;
     raw.tables.push({ ...raw.tables[0] });
     const p = problemsOf(raw).join('\n');
     assert.match(p, /access: expected "read", "append" or "read_write", got "write"/);
     assert.match(p, /duplicate route name/);
-    assert.match(p, /duplicate binary/);
+    assert.match(p, new RegExp(`duplicate function \\(one Lambda function serves one route, consumer or job\\): "${raw.routes[3].function}"`));
     assert.match(p, /duplicate route \(method and path\)/);
     assert.match(p, /duplicate table name/);
+  });
+
+  it('every route, consumer and job has its function id (its Lambda function and Handler)', () => {
+    for (const f of [MANIFEST_PATH, V1_MANIFEST_PATH, NEXT_MANIFEST_PATH]) {
+      const raw = rawManifest(f);
+      const m = loadManifest(f);
+      assert.deepEqual(
+        allFunctions(m).map((x) => x.function),
+        [...raw.routes, ...raw.consumers, ...raw.jobs].map((e: any) => e.function),
+        f,
+      );
+    }
+  });
+
+  it('the checked-in manifest keeps the ids of one binary per function: routes by name, <name>-consumer, <name>-job (no deployed function is renamed)', () => {
+    const m = loadManifest(MANIFEST_PATH);
+    for (const r of m.routes) assert.equal(r.function, r.name);
+    for (const c of m.consumers) assert.equal(c.function, `${c.name}-consumer`);
+    for (const j of m.jobs) assert.equal(j.function, `${j.name}-job`);
+  });
+
+  it('refuses a function id used twice, also across kinds (route, consumer, job)', () => {
+    const raw = rawManifest(NEXT_MANIFEST_PATH);
+    raw.consumers[0].function = raw.routes[0].function;
+    raw.routes[2].function = raw.routes[1].function;
+    const p = problemsOf(raw);
+    assert.deepEqual(
+      p.filter((x) => x.startsWith('duplicate function')).sort(),
+      [raw.routes[0].function, raw.routes[1].function].map((id: string) => `duplicate function (one Lambda function serves one route, consumer or job): ${JSON.stringify(id)}`).sort(),
+    );
+    assert.equal(p.length, 2, p.join('\n'));
+  });
+
+  it('refuses a missing or malformed function id, one line each', () => {
+    const raw = rawManifest(NEXT_MANIFEST_PATH);
+    delete raw.routes[0].function;
+    raw.consumers[0].function = '';
+    raw.jobs[0].function = 'Notice_Retention';
+    raw.routes[1].function = `x${'y'.repeat(51)}`; // 52 characters, over the 51 allowed
+    raw.routes[2].function = 7;
+    const p = problemsOf(raw);
+    assert.equal(p.length, 5, p.join('\n'));
+    assert.ok(p.includes('routes[0].function: expected a non-empty string, got undefined'), p.join('\n'));
+    assert.ok(p.includes('consumers[0].function: expected a non-empty string, got ""'), p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('jobs[0].function: "Notice_Retention" does not match')), p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('routes[1].function: "xy')), p.join('\n'));
+    assert.ok(p.includes('routes[2].function: expected a non-empty string, got 7'), p.join('\n'));
+  });
+
+  it('refuses the older `binary` field (one binary per function), asking for a regenerated manifest', () => {
+    const raw = rawManifest(V1_MANIFEST_PATH);
+    for (const e of [raw.routes[0], raw.jobs[0]]) {
+      e.binary = e.function;
+      delete e.function;
+    }
+    const p = problemsOf(raw);
+    assert.equal(p.length, 2, p.join('\n'));
+    for (const at of ['routes[0]', 'jobs[0]']) {
+      assert.ok(
+        p.includes(`${at}.binary: renamed to "function" (one binary serves every function, chosen by its Handler); regenerate the manifest (cargo run -p mkpf-local --bin mkpf-admin -- manifest --write)`),
+        p.join('\n'),
+      );
+    }
+    // With `function` present, a leftover `binary` is ignored like any unknown field.
+    const both = rawManifest(V1_MANIFEST_PATH);
+    both.routes[0].binary = 'something-else';
+    assert.equal(parseManifest(both).routes[0].function, rawManifest(V1_MANIFEST_PATH).routes[0].function);
   });
 
   it('refuses values AWS would refuse', () => {

@@ -47,7 +47,7 @@ function acknowledgements(app: ReturnType<typeof newApp>) {
  * applies to — and its reason next to it in the code.
  */
 function expectedAcknowledgements(manifest: Manifest, platform: PlatformStack): string[] {
-  const jobFunctionArn = (binary: string) => `<${logicalId(platform.functions.get(binary)!.fn)}.Arn>:*`;
+  const jobFunctionArn = (functionId: string) => `<${logicalId(platform.functions.get(functionId)!.fn)}.Arn>:*`;
   return [
     'SchedulerDeadLetters AwsSolutions-SQS3',
     'OriginVerifySecret AwsSolutions-SMG4',
@@ -55,8 +55,8 @@ function expectedAcknowledgements(manifest: Manifest, platform: PlatformStack): 
     'Cdn AwsSolutions-CFR1',
     'Cdn AwsSolutions-CFR4',
     'BackupPlan/Tables AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
-    ...[...manifest.routes, ...manifest.consumers, ...manifest.jobs].map((f) => `Functions${functionGroupOf(f.binary)}/${f.binary}/Role AwsSolutions-IAM5[Resource::*]`),
-    ...manifest.jobs.map((j) => `Functions${functionGroupOf(j.binary)}/${j.binary}/ScheduleRole AwsSolutions-IAM5[Resource::${jobFunctionArn(j.binary)}]`),
+    ...[...manifest.routes, ...manifest.consumers, ...manifest.jobs].map((f) => `Functions${functionGroupOf(f.function)}/${f.function}/Role AwsSolutions-IAM5[Resource::*]`),
+    ...manifest.jobs.map((j) => `Functions${functionGroupOf(j.function)}/${j.function}/ScheduleRole AwsSolutions-IAM5[Resource::${jobFunctionArn(j.function)}]`),
   ].sort();
 }
 

@@ -18,7 +18,7 @@ for (const { label, manifest } of MANIFESTS) {
     const s: Synth = synth({ manifest, nag: false });
     const { platform: p, json, config } = s;
     const id = (c: unknown) => logicalId(c);
-    const fnId = (binary: string) => id(p.functions.get(binary)!.fn);
+    const fnId = (functionId: string) => id(p.functions.get(functionId)!.fn);
 
     describe('tables', () => {
       it('one table per manifest table and no other', () => {
@@ -101,20 +101,35 @@ for (const { label, manifest } of MANIFESTS) {
       const fns = allFunctions(manifest);
       it('one Lambda per route, consumer and job (plus the origin-verify authorizer)', () => {
         const names = Object.values(resourcesOf(json, 'AWS::Lambda::Function')).map((f) => f.Properties.FunctionName);
-        assert.deepEqual(names.sort(), [...fns.map((f) => `mkpf-staging-${f.binary}`), 'mkpf-staging-origin-verify'].sort());
+        assert.deepEqual(names.sort(), [...fns.map((f) => `mkpf-staging-${f.function}`), 'mkpf-staging-origin-verify'].sort());
+      });
+      it('all run the same code (one asset); each has its id as Handler, and a role of its own', () => {
+        const props = fns.map((f) => json.Resources[fnId(f.function)].Properties);
+        assert.equal(new Set(props.map((x) => JSON.stringify(x.Code))).size, 1, 'one code asset for every function');
+        assert.ok(props[0].Code.S3Key, JSON.stringify(props[0].Code));
+        assert.deepEqual(
+          props.map((x) => x.Handler),
+          fns.map((f) => f.function),
+        );
+        const roles = fns.map((f, i) => {
+          const roleId = id(p.functions.get(f.function)!.role);
+          assert.deepEqual(props[i].Role, { 'Fn::GetAtt': [roleId, 'Arn'] }, f.function);
+          return roleId;
+        });
+        assert.equal(new Set(roles).size, fns.length, 'no two functions share a role');
       });
       for (const f of fns) {
         it(`${f.kind} ${f.name}: provided.al2023 on arm64, sizing, X-Ray, JSON logs to its own log group, environment`, () => {
-          const props = json.Resources[fnId(f.binary)].Properties;
+          const props = json.Resources[fnId(f.function)].Properties;
           assert.equal(props.Runtime, 'provided.al2023');
           assert.deepEqual(props.Architectures, ['arm64']);
-          assert.equal(props.Handler, 'bootstrap');
+          assert.equal(props.Handler, f.function);
           assert.deepEqual(props.TracingConfig, { Mode: 'Active' });
           assert.equal(props.LoggingConfig.LogFormat, 'JSON');
-          const logGroupId = id(p.functions.get(f.binary)!.logGroup);
+          const logGroupId = id(p.functions.get(f.function)!.logGroup);
           assert.deepEqual(props.LoggingConfig.LogGroup, { Ref: logGroupId });
           const lg = json.Resources[logGroupId].Properties;
-          assert.equal(lg.LogGroupName, `/aws/lambda/mkpf-staging-${f.binary}`);
+          assert.equal(lg.LogGroupName, `/aws/lambda/mkpf-staging-${f.function}`);
           assert.equal(lg.RetentionInDays, config.logRetentionDays);
           const expectedEnv: Record<string, unknown> = { MKPF_BACKEND: 'aws', MKPF_TABLE_PREFIX: 'staging-', MKPF_QUEUE_PREFIX: 'staging-', MKPF_LOG: 'info' };
           for (const k of manifest.signingKeys) {
@@ -154,18 +169,18 @@ for (const { label, manifest } of MANIFESTS) {
           .sort();
       it(`${TRUST_ANCHORS_ENV} is set on exactly the functions that need trust_anchors`, () => {
         const needing = allFunctions(manifest).filter((f) => f.needs.includes('trust_anchors'));
-        assert.deepEqual(withVar(TRUST_ANCHORS_ENV), needing.map((f) => `mkpf-staging-${f.binary}`).sort());
+        assert.deepEqual(withVar(TRUST_ANCHORS_ENV), needing.map((f) => `mkpf-staging-${f.function}`).sort());
       });
       it(`${DATA_KEY_ENV} (the secrets key's ARN) is set on exactly the functions that need data_key`, () => {
         const needing = allFunctions(manifest).filter((f) => f.needs.includes('data_key'));
-        assert.deepEqual(withVar(DATA_KEY_ENV), needing.map((f) => `mkpf-staging-${f.binary}`).sort());
+        assert.deepEqual(withVar(DATA_KEY_ENV), needing.map((f) => `mkpf-staging-${f.function}`).sort());
         for (const fn of Object.values(resourcesOf(json, 'AWS::Lambda::Function')).filter((x) => x.Properties.Environment?.Variables?.[DATA_KEY_ENV])) {
           assert.deepEqual(fn.Properties.Environment.Variables[DATA_KEY_ENV], { 'Fn::GetAtt': [id(p.secretsKey), 'Arn'] });
         }
       });
       it(`${STAFF_DATA_KEY_ENV} (the secrets key's ARN) is set on exactly the functions that need staff_data_key`, () => {
         const needing = allFunctions(manifest).filter((f) => f.needs.includes('staff_data_key'));
-        assert.deepEqual(withVar(STAFF_DATA_KEY_ENV), needing.map((f) => `mkpf-staging-${f.binary}`).sort());
+        assert.deepEqual(withVar(STAFF_DATA_KEY_ENV), needing.map((f) => `mkpf-staging-${f.function}`).sort());
       });
       it(`${CRL_URLS_ENV} is left unset while the stage file lists no CRL URLs`, () => {
         assert.deepEqual(config.cardAuth.crlUrls, []);
@@ -183,8 +198,8 @@ for (const { label, manifest } of MANIFESTS) {
         it('only staff sign-in and account functions can read the staff table; every other function that checks credentials reads only staff-sessions', () => {
           const staffArn = JSON.stringify({ 'Fn::GetAtt': [id(p.tables.get('staff')), 'Arn'] });
           const sessionsArn = JSON.stringify({ 'Fn::GetAtt': [id(p.tables.get('staff-sessions')), 'Arn'] });
-          const grants = (f: { binary: string }, arn: string) =>
-            statementsOf(s, f.binary).statements.some((st) => asList(st.Resource).some((r) => JSON.stringify(r) === arn) && READ.every((a) => asList<string>(st.Action).includes(a)));
+          const grants = (f: { function: string }, arn: string) =>
+            statementsOf(s, f.function).statements.some((st) => asList(st.Resource).some((r) => JSON.stringify(r) === arn) && READ.every((a) => asList<string>(st.Action).includes(a)));
           const readers = allFunctions(manifest).filter((f) => grants(f, staffArn)).map((f) => f.name).sort();
           assert.deepEqual(readers, [
             'municipal-staff-list', 'staff-create', 'staff-disable', 'staff-get', 'staff-list', 'staff-me', 'staff-mfa-reset',
@@ -195,7 +210,7 @@ for (const { label, manifest } of MANIFESTS) {
       }
       it('only the health route may list tables and queues', () => {
         for (const f of allFunctions(manifest)) {
-          const actions = statementsOf(s, f.binary).statements.flatMap((st) => asList<string>(st.Action));
+          const actions = statementsOf(s, f.function).statements.flatMap((st) => asList<string>(st.Action));
           const lists = actions.includes('dynamodb:ListTables') || actions.includes('sqs:ListQueues');
           assert.equal(lists, f.kind === 'route' && f.name === 'health', `${f.name}`);
         }
@@ -203,7 +218,7 @@ for (const { label, manifest } of MANIFESTS) {
       it('the checker itself catches too much and too little', () => {
         const f = allFunctions(manifest).find((x) => x.tables.length > 0)!;
         const tampered = structuredClone(json);
-        const roleId = id(p.functions.get(f.binary)!.role);
+        const roleId = id(p.functions.get(f.function)!.role);
         const policy = Object.values(resourcesOf(tampered, 'AWS::IAM::Policy')).find((x) => x.Properties.Roles.some((r: any) => r.Ref === roleId))!;
         const tableStmt = policy.Properties.PolicyDocument.Statement.find((st: any) => String(st.Sid).startsWith('Table'));
         // Too much: a scan and an undeclared queue. Too little: the table statement without its index.
@@ -256,20 +271,20 @@ for (const { label, manifest } of MANIFESTS) {
         const secretsArn = p.secretsKey ? JSON.stringify({ 'Fn::GetAtt': [id(p.secretsKey), 'Arn'] }) : undefined;
         return allFunctions(manifest)
           .filter((f) =>
-            statementsOf(s, f.binary).statements.some((st) => {
+            statementsOf(s, f.function).statements.some((st) => {
               const onKey = secretsArn !== undefined && asList(st.Resource).some((r) => JSON.stringify(r) === secretsArn);
               if (onKey) assert.deepEqual(asList<string>(st.Action).sort(), SEALING, f.name);
               return onKey && JSON.stringify(st.Condition) === JSON.stringify(condition);
             }),
           )
-          .map((f) => f.binary)
+          .map((f) => f.function)
           .sort();
       };
       it('kms:GenerateDataKey and kms:Decrypt on it, with the sealer encryption context, for exactly the functions that need data_key', () => {
-        assert.deepEqual(grantedUnder(SEALING_CONDITION), allFunctions(manifest).filter((f) => f.needs.includes('data_key')).map((f) => f.binary).sort());
+        assert.deepEqual(grantedUnder(SEALING_CONDITION), allFunctions(manifest).filter((f) => f.needs.includes('data_key')).map((f) => f.function).sort());
       });
       it('the same, with the staff-only encryption context (staff TOTP seeds), for exactly the functions that need staff_data_key', () => {
-        assert.deepEqual(grantedUnder(STAFF_SEALING_CONDITION), allFunctions(manifest).filter((f) => f.needs.includes('staff_data_key')).map((f) => f.binary).sort());
+        assert.deepEqual(grantedUnder(STAFF_SEALING_CONDITION), allFunctions(manifest).filter((f) => f.needs.includes('staff_data_key')).map((f) => f.function).sort());
       });
       it('the encryption context is the one the Rust sealer uses (shared/aws/src/sealer.rs)', () => {
         const rust = fs.readFileSync(path.join(REPO_DIR, 'shared', 'aws', 'src', 'sealer.rs'), 'utf8');
@@ -296,7 +311,7 @@ for (const { label, manifest } of MANIFESTS) {
         it(`${c.name}: batch size, maximum concurrency, partial batch failures`, () => {
           const q = manifest.queues.find((x) => x.name === c.queue)!;
           s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-            FunctionName: { Ref: fnId(c.binary) },
+            FunctionName: { Ref: fnId(c.function) },
             EventSourceArn: { 'Fn::GetAtt': [id(p.queues.get(c.queue)!.queue), 'Arn'] },
             BatchSize: q.batchSize,
             FunctionResponseTypes: ['ReportBatchItemFailures'],
@@ -320,7 +335,7 @@ for (const { label, manifest } of MANIFESTS) {
             State: 'ENABLED',
             FlexibleTimeWindow: { Mode: 'OFF' },
             Target: Match.objectLike({
-              Arn: { 'Fn::GetAtt': [fnId(j.binary), 'Arn'] },
+              Arn: { 'Fn::GetAtt': [fnId(j.function), 'Arn'] },
               DeadLetterConfig: { Arn: { 'Fn::GetAtt': [id(p.schedulerDlq), 'Arn'] } },
               RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 3 }),
             }),
@@ -339,15 +354,15 @@ for (const { label, manifest } of MANIFESTS) {
         );
       });
       for (const r of manifest.routes) {
-        it(`${r.method} ${r.path} → its own function ${r.binary}, behind the origin check`, () => {
+        it(`${r.method} ${r.path} → its own function ${r.function}, behind the origin check`, () => {
           const route = json.Resources[id(p.routes.get(r.name))].Properties;
           const integrationId = route.Target['Fn::Join'][1][1].Ref;
-          assert.deepEqual(integrations[integrationId].Properties.IntegrationUri, { 'Fn::GetAtt': [fnId(r.binary), 'Arn'] });
+          assert.deepEqual(integrations[integrationId].Properties.IntegrationUri, { 'Fn::GetAtt': [fnId(r.function), 'Arn'] });
           assert.equal(integrations[integrationId].Properties.PayloadFormatVersion, '2.0');
           assert.equal(route.AuthorizationType, 'CUSTOM');
           s.template.hasResourceProperties('AWS::Lambda::Permission', {
             Action: 'lambda:InvokeFunction',
-            FunctionName: { 'Fn::GetAtt': [fnId(r.binary), 'Arn'] },
+            FunctionName: { 'Fn::GetAtt': [fnId(r.function), 'Arn'] },
             Principal: 'apigateway.amazonaws.com',
           });
         });
@@ -620,11 +635,11 @@ for (const { label, manifest } of MANIFESTS) {
         });
       }
       for (const f of allFunctions(manifest)) {
-        it(`function ${f.binary}: errors and throttles`, () => {
+        it(`function ${f.function}: errors and throttles`, () => {
           for (const [suffix, metric] of [['errors', 'Errors'], ['throttles', 'Throttles']]) {
-            const a = named(`mkpf-staging-fn-${f.binary}-${suffix}`);
+            const a = named(`mkpf-staging-fn-${f.function}-${suffix}`);
             assert.equal(a.MetricName, metric);
-            assert.deepEqual(a.Dimensions, [{ Name: 'FunctionName', Value: { Ref: fnId(f.binary) } }]);
+            assert.deepEqual(a.Dimensions, [{ Name: 'FunctionName', Value: { Ref: fnId(f.function) } }]);
             assert.equal(a.Threshold, 1);
           }
         });
@@ -680,7 +695,7 @@ for (const { label, manifest } of MANIFESTS) {
         assert.equal(d.length, 1);
         const body = JSON.stringify(d[0].Properties.DashboardBody);
         for (const r of manifest.routes) assert.ok(body.includes(`\\"${r.path}\\"`), r.path);
-        for (const f of allFunctions(manifest)) assert.ok(body.includes(`\\"label\\":\\"${f.binary}\\"`), f.binary);
+        for (const f of allFunctions(manifest)) assert.ok(body.includes(`\\"label\\":\\"${f.function}\\"`), f.function);
         for (const q of manifest.queues) assert.ok(body.includes(`\\"label\\":\\"${q.name} DLQ\\"`), q.name);
         for (const t of manifest.tables) assert.ok(body.includes(`\\"label\\":\\"${t.name} read\\"`), t.name);
       });

@@ -1,5 +1,5 @@
 // The route table will grow far beyond what one CloudFormation stack holds (500 resources):
-// functions live in nested stacks by a stable hash of their binary name.
+// functions live in nested stacks by a stable hash of their id (manifest `function`).
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -16,7 +16,7 @@ function withRoutes(n: number) {
       name: `load-${i}`,
       method: 'GET',
       path: `/v1/load/${i}/{id}`,
-      binary: `load-${i}`,
+      function: `load-${i}`,
       access: ['public'],
       public: i % 2 === 0,
       idempotent: false,
@@ -30,12 +30,12 @@ function withRoutes(n: number) {
 describe('function groups (nested stacks)', () => {
   const s = synth({ nag: false });
 
-  it('each function, with its role, log group, route and alarms, is in the nested stack its binary hashes to', () => {
+  it('each function, with its role, log group, route and alarms, is in the nested stack its id hashes to', () => {
     for (const f of allFunctions(s.manifest)) {
-      const { fn, role, logGroup } = s.platform.functions.get(f.binary)!;
-      const group = s.platform.functionGroups.get(functionGroupOf(f.binary))!;
+      const { fn, role, logGroup } = s.platform.functions.get(f.function)!;
+      const group = s.platform.functionGroups.get(functionGroupOf(f.function))!;
       for (const c of [fn, role, logGroup, ...(f.kind === 'route' ? [s.platform.routes.get(f.name)!] : [])]) {
-        assert.equal(Stack.of(c), group, `${f.binary}: ${c.node.path}`);
+        assert.equal(Stack.of(c), group, `${f.function}: ${c.node.path}`);
       }
     }
     assert.equal(Object.keys(resourcesOf(s.json, 'AWS::CloudFormation::Stack')).length, s.platform.functionGroups.size);
@@ -45,7 +45,7 @@ describe('function groups (nested stacks)', () => {
   it('the hash is stable: adding routes moves no existing function', () => {
     const bigger = synth({ manifest: withRoutes(20), nag: false });
     for (const f of allFunctions(s.manifest)) {
-      assert.equal(bigger.platform.functions.get(f.binary)!.fn.node.path, s.platform.functions.get(f.binary)!.fn.node.path);
+      assert.equal(bigger.platform.functions.get(f.function)!.fn.node.path, s.platform.functions.get(f.function)!.fn.node.path);
     }
   });
 

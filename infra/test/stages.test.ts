@@ -1,4 +1,4 @@
-// Stages from context and stages/<stage>.json, the Lambda code source (zips or placeholder), a
+// Stages from context and stages/<stage>.json, the Lambda code source (the zip or placeholder), a
 // planned stop, and the CDK entry point (bin/app.ts) as the CLI runs it.
 
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { INFRA_DIR, addStage, newApp } from '../lib/app';
-import { routeThrottleOf } from '../lib/conventions';
+import { FUNCTION_ZIP, routeThrottleOf } from '../lib/conventions';
 import { allFunctions, loadManifest } from '../lib/manifest';
 import { loadStageConfig, parseStageConfig } from '../lib/stage-config';
 import { NEXT_MANIFEST_PATH, logicalId, mergedJson, resourcesOf, runApp, synth, tmpDir } from './helpers';
@@ -233,42 +233,58 @@ describe('planned stop', () => {
 });
 
 describe('Lambda code source', () => {
-  it('placeholder: one dummy asset, and a rule that makes any deployment fail', () => {
+  it('placeholder: one dummy asset, each function with its id as Handler, and a rule that makes any deployment fail', () => {
     const j = staging.json;
     assert.deepEqual(j.Parameters.LambdaCodeSource.AllowedValues, ['placeholder']);
     const rule = j.Rules.PlaceholderCodeIsNotDeployable.Assertions[0];
     assert.match(rule.AssertDescription, /placeholder.*scripts\/deploy/);
     assert.deepEqual(rule.Assert, { 'Fn::Equals': [{ Ref: 'LambdaCodeSource' }, 'scripts-package'] });
-    const keys = new Set(
-      Object.values(resourcesOf(j, 'AWS::Lambda::Function'))
-        .filter((f) => f.Properties.Runtime === 'provided.al2023')
-        .map((f) => JSON.stringify(f.Properties.Code)),
-    );
+    const fns = Object.values(resourcesOf(j, 'AWS::Lambda::Function')).filter((f) => f.Properties.Runtime === 'provided.al2023');
+    const keys = new Set(fns.map((f) => JSON.stringify(f.Properties.Code)));
     assert.equal(keys.size, 1);
+    assert.deepEqual(fns.map((f) => f.Properties.Handler).sort(), allFunctions(staging.manifest).map((f) => f.function).sort());
   });
 
-  it('dist: each function from its own zip; no placeholder rule', () => {
+  it(`dist: every function from the one zip (${FUNCTION_ZIP}), staged and uploaded once, its Handler its id; no placeholder rule`, () => {
     const dir = tmpDir('dist');
     const manifest = loadManifest(NEXT_MANIFEST_PATH);
-    for (const f of allFunctions(manifest)) fs.writeFileSync(path.join(dir, `${f.binary}.zip`), `zip of ${f.binary}`);
-    const app = newApp({ outdir: tmpDir('out') });
+    fs.writeFileSync(path.join(dir, FUNCTION_ZIP), 'zip of every function');
+    // Zips of one binary per function, left in dist/lambda, are not used.
+    for (const f of allFunctions(manifest)) fs.writeFileSync(path.join(dir, `${f.function}.zip`), `old zip of ${f.function}`);
+    const outdir = tmpDir('out');
+    const app = newApp({ outdir });
     const { platform } = addStage(app, { stage: 'staging', manifest, code: { kind: 'dist', dir }, nag: false });
     const j = mergedJson(platform);
     assert.equal(j.Rules?.PlaceholderCodeIsNotDeployable, undefined);
     assert.equal(j.Parameters.LambdaCodeSource, undefined);
-    const codes = allFunctions(manifest).map((f) => JSON.stringify(j.Resources[logicalId(platform.functions.get(f.binary)!.fn)].Properties.Code));
-    assert.equal(new Set(codes).size, codes.length, 'every function has its own code');
+    const props = allFunctions(manifest).map((f) => j.Resources[logicalId(platform.functions.get(f.function)!.fn)].Properties);
+    assert.equal(new Set(props.map((x) => JSON.stringify(x.Code))).size, 1, 'every function has the same code');
+    assert.deepEqual(
+      props.map((x) => x.Handler),
+      allFunctions(manifest).map((f) => f.function),
+    );
+    // In the cloud assembly: one zip asset (the function groups' templates are assets too), the
+    // one every function names, with the bytes of dist/lambda's zip.
+    app.synth();
+    const files = Object.values<any>(JSON.parse(fs.readFileSync(path.join(outdir, `${platform.stackName}.assets.json`), 'utf8')).files);
+    const zips = files.filter((a) => a.source.packaging === 'file' && String(a.source.path).endsWith('.zip'));
+    assert.equal(zips.length, 1, JSON.stringify(zips));
+    assert.deepEqual(
+      Object.values<any>(zips[0].destinations).map((d) => d.objectKey),
+      [props[0].Code.S3Key],
+    );
+    assert.equal(fs.readFileSync(path.join(outdir, zips[0].source.path), 'utf8'), 'zip of every function');
   });
 
-  it('dist: a missing zip stops synthesis and names every missing file', () => {
+  it('dist: a missing zip stops synthesis and names it', () => {
     const dir = tmpDir('dist-missing');
     const manifest = loadManifest(NEXT_MANIFEST_PATH);
-    const [first, ...rest] = allFunctions(manifest);
-    fs.writeFileSync(path.join(dir, `${first.binary}.zip`), 'x');
+    // Zips of one binary per function do not stand in for it.
+    for (const f of allFunctions(manifest)) fs.writeFileSync(path.join(dir, `${f.function}.zip`), 'x');
     const app = newApp({ outdir: tmpDir('out') });
     assert.throws(
       () => addStage(app, { stage: 'staging', manifest, code: { kind: 'dist', dir }, nag: false }),
-      (e: Error) => /scripts\/package/.test(e.message) && rest.every((f) => e.message.includes(`${f.binary}.zip`)) && !e.message.includes(`${first.binary}.zip`),
+      (e: Error) => e.message.includes(`missing Lambda zip ${path.join(dir, FUNCTION_ZIP)} (build it with scripts/package`),
     );
   });
 });
@@ -288,7 +304,7 @@ describe('bin/app.ts (as the CDK CLI runs it)', () => {
   it('without -c lambdaCode it wants the zips of scripts/package', () => {
     const r = runApp({ stage: 'staging', lambdaDist: tmpDir('empty-dist') });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /missing Lambda zips \(build them with scripts\/package/);
+    assert.match(r.stderr, /missing Lambda zip .*mkpf-function\.zip \(build it with scripts\/package/);
   });
 
   it('synthesizes both stacks of a stage with -c stage=... -c lambdaCode=placeholder', () => {

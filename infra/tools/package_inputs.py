@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
-"""Adds a function's packaged deployment inputs (manifest field `needs`) to its Lambda zip.
+"""Adds the packaged deployment inputs (manifest field `needs`) to the functions' Lambda zip.
 
-Called by scripts/package after cargo-lambda built the zip:
+Called by scripts/package after cargo-lambda built the one zip every route, consumer and job runs
+(each its own Lambda function, all from this code; the Handler picks the entry):
 
-    python3 infra/tools/package_inputs.py --manifest infra/manifest.json --binary BIN --zip dist/lambda/BIN.zip
+    python3 infra/tools/package_inputs.py --manifest infra/manifest.json --zip dist/lambda/mkpf-function.zip
 
+The zip gets the union of what the manifest's functions need packaged:
 `trust_anchors`: infra/jpki/jlis-auth-roots.pem goes into the zip as `jlis-auth-roots.pem` (at
 the root, so Lambda unpacks it to /var/task/jlis-auth-roots.pem, the MKPF_JPKI_TRUST_ANCHORS the
-CDK app sets; the names are in infra/lib/conventions.ts, and a test checks they agree).
-`crl_urls` and binaries the manifest does not list need nothing in the zip. An entry of the same
-name already in the zip is replaced. Prints one line per file added. Python 3 standard library
-only.
+CDK app sets on the functions that need it; the names are in infra/lib/conventions.ts, and a test
+checks they agree). `crl_urls` and the other needs are not files: nothing goes into the zip for
+them. An entry of the same name already in the zip is replaced. Prints one line per file added.
+Python 3 standard library only.
 """
 
 import argparse
@@ -31,12 +33,14 @@ PACKAGED = {
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-def needs_of(manifest, binary):
+def needing(manifest):
+    """need -> ids of the functions (routes, consumers, jobs) that need it, in manifest order."""
+    out = {}
     for kind in ("routes", "consumers", "jobs"):
         for entry in manifest.get(kind, []):
-            if entry.get("binary") == binary:
-                return list(entry.get("needs") or [])
-    return None
+            for need in entry.get("needs") or []:
+                out.setdefault(need, []).append(entry.get("function") or entry.get("name") or "?")
+    return out
 
 
 def file_info(name):
@@ -75,30 +79,30 @@ def add_files(zip_path, files):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--manifest", required=True)
-    ap.add_argument("--binary", required=True)
     ap.add_argument("--zip", required=True)
     args = ap.parse_args()
 
     with open(args.manifest, encoding="utf-8") as f:
         manifest = json.load(f)
-    needs = needs_of(manifest, args.binary)
-    if needs is None:
-        print(f"package_inputs: {args.binary} is not in {args.manifest}: nothing to add", file=sys.stderr)
-        return 0
     files = {}
-    for need in needs:
+    users = {}
+    for need, ids in needing(manifest).items():
         if need in PACKAGED:
             source, name = PACKAGED[need]
             try:
                 with open(source, "rb") as f:
                     files[name] = f.read()
             except OSError as e:
-                print(f"package_inputs: error: {args.binary} needs {need}: {e}", file=sys.stderr)
+                print(f"package_inputs: error: {', '.join(ids)} need {need}: {e}", file=sys.stderr)
                 return 1
+            users[name] = ids
     if files:
         add_files(args.zip, files)
+        zip_name = os.path.basename(args.zip)
         for name in files:
-            print(f"{args.binary}: added {name} ({len(files[name])} bytes)")
+            ids = users[name]
+            noun = "function" if len(ids) == 1 else "functions"
+            print(f"{zip_name}: added {name} ({len(files[name])} bytes; for {len(ids)} {noun}: {', '.join(ids)})")
     return 0
 
 

@@ -33,8 +33,17 @@ enum Cmd {
     },
     /// Print the OpenAPI 3.1 document.
     Openapi,
-    /// Print the route table.
-    Routes,
+    /// Print the route table (or write / check its Markdown copy in docs/api.md).
+    Routes {
+        /// Replace the generated table in the file (between its marker lines).
+        #[arg(long, conflicts_with = "check")]
+        write: bool,
+        /// Fail if the file's table differs from the route table.
+        #[arg(long)]
+        check: bool,
+        #[arg(long, default_value = "docs/api.md")]
+        path: PathBuf,
+    },
     /// Create every table and queue (with its dead-letter queue) on the AWS endpoint. Idempotent.
     Provision,
     /// Dead-letter queues: look at or redrive the dead letters of a queue.
@@ -184,15 +193,15 @@ fn date(s: &str) -> Result<time::Date, String> {
         .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
 }
 
-fn cli_context() -> mkpf::audit::Context {
+fn cli_context() -> mkpf_core::audit::Context {
     let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
-    let mut ctx = mkpf::audit::Context::new(mkpf::audit::Actor::cli(&user));
+    let mut ctx = mkpf_core::audit::Context::new(mkpf_core::audit::Actor::cli(&user));
     ctx.request_id = Some(format!("cli-{}", uuid::Uuid::new_v4()));
     ctx
 }
 
-async fn boot() -> Result<mkpf_aws::bootstrap::Booted, String> {
-    mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stderr).await.map_err(|e| {
+async fn boot() -> Result<mkpf_runtime::boot::Booted, String> {
+    mkpf_runtime::boot::boot_from_env(mkpf_runtime::lambda::LogTo::Stderr).await.map_err(|e| {
         let e = e.to_string();
         if e.contains("already open") || e.contains("lock") {
             format!("{e} — is mkpf-local running on this data directory? Stop it first.")
@@ -202,7 +211,7 @@ async fn boot() -> Result<mkpf_aws::bootstrap::Booted, String> {
     })
 }
 
-fn print_account(acc: &mkpf::staff::StaffAccount, otp: Option<&str>) {
+fn print_account(acc: &mkpf_core::staff::StaffAccount, otp: Option<&str>) {
     let roles: Vec<&str> = acc.roles.iter().map(|r| r.as_str()).collect();
     let mut v = serde_json::json!({
         "staff_id": acc.id.as_str(),
@@ -219,8 +228,8 @@ fn print_account(acc: &mkpf::staff::StaffAccount, otp: Option<&str>) {
 }
 
 async fn staff(cmd: StaffCmd) -> Result<(), String> {
-    use mkpf::domain::staff::{DisplayName, MunicipalityCode, Role, StaffId};
-    use mkpf::staff::admin;
+    use mkpf_core::domain::staff::{DisplayName, MunicipalityCode, Role, StaffId};
+    use mkpf_core::staff::admin;
     let booted = boot().await?;
     let app = &booted.app;
     let ctx = cli_context();
@@ -251,7 +260,7 @@ async fn staff(cmd: StaffCmd) -> Result<(), String> {
         StaffCmd::ResetPassword { id } => {
             let sid = StaffId::parse(&id)?;
             let otp = admin::reset_password(app, &ctx, &sid).await.map_err(|e| e.to_string())?;
-            let acc = mkpf::staff::account::load(app.store.as_ref(), &sid)
+            let acc = mkpf_core::staff::account::load(app.store.as_ref(), &sid)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or("the account vanished")?;
@@ -262,8 +271,8 @@ async fn staff(cmd: StaffCmd) -> Result<(), String> {
 }
 
 async fn card(cmd: CardCmd) -> Result<(), String> {
-    use mkpf::card_auth::revocation;
-    use mkpf::mykey::relink;
+    use mkpf_core::card_auth::revocation;
+    use mkpf_core::mykey::relink;
     let booted = boot().await?;
     let app = &booted.app;
     let ctx = cli_context();
@@ -310,7 +319,7 @@ async fn card(cmd: CardCmd) -> Result<(), String> {
 }
 
 async fn mynapoint(cmd: MynapointCmd) -> Result<(), String> {
-    use mkpf::mynapoint::{measures, services};
+    use mkpf_core::mynapoint::{measures, services};
     let booted = boot().await?;
     let app = &booted.app;
     let ctx = cli_context();
@@ -339,8 +348,8 @@ async fn mynapoint(cmd: MynapointCmd) -> Result<(), String> {
             eprintln!("These are webhook signing secrets: keep them out of logs and shared places.");
         }
         MynapointCmd::ImportEligibility { kind, file } => {
-            use mkpf::mynapoint::eligibility;
-            let kind = mkpf::mynapoint::eligibility_check::FactKind::parse(&kind)
+            use mkpf_core::mynapoint::eligibility;
+            let kind = mkpf_core::mynapoint::eligibility_check::FactKind::parse(&kind)
                 .ok_or("the kind is health_insurance, public_funds_account or phase1_points")?;
             let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let feed = eligibility::parse_feed(kind, &text).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -366,14 +375,14 @@ async fn mynapoint(cmd: MynapointCmd) -> Result<(), String> {
             }
         }
         MynapointCmd::Reconcile { date, month, provider } => {
-            use mkpf::mynapoint::reconciliation::{self, Period, ReportKind};
+            use mkpf_core::mynapoint::reconciliation::{self, Period, ReportKind};
             let period = match (date, month) {
                 (Some(d), _) => Period::parse(ReportKind::Daily, &d),
                 (None, Some(m)) => Period::parse(ReportKind::Monthly, &m),
                 (None, None) => Err("give --date or --month".into()),
             }?;
             let provider = provider
-                .map(|p| mkpf::domain::mynapoint::ProviderId::parse(&p).map_err(|e| e.to_string()))
+                .map(|p| mkpf_core::domain::mynapoint::ProviderId::parse(&p).map_err(|e| e.to_string()))
                 .transpose()?;
             let reports =
                 reconciliation::reconcile(app, &ctx, period, provider.as_ref()).await.map_err(|e| e.to_string())?;
@@ -383,17 +392,17 @@ async fn mynapoint(cmd: MynapointCmd) -> Result<(), String> {
             eprintln!("{} report(s) of {period} written", reports.len());
         }
         MynapointCmd::Report { provider, kind, period, out } => {
-            use mkpf::mynapoint::reconciliation::{self, Period, ReportKind};
-            let provider = mkpf::domain::mynapoint::ProviderId::parse(&provider).map_err(|e| e.to_string())?;
+            use mkpf_core::mynapoint::reconciliation::{self, Period, ReportKind};
+            let provider = mkpf_core::domain::mynapoint::ProviderId::parse(&provider).map_err(|e| e.to_string())?;
             let kind = ReportKind::parse(&kind).ok_or("the kind is daily or monthly")?;
             let period = Period::parse(kind, &period)?;
             let (info, csv) = reconciliation::content(app, &provider, period, None).await.map_err(|e| e.to_string())?;
-            let event = mkpf::audit::Event::success(
+            let event = mkpf_core::audit::Event::success(
                 "mynapoint.report_download",
                 vec![format!("report:{provider}:{}:{period}", kind.as_str())],
             )
             .with_detail(serde_json::json!({"part": null, "bytes": csv.len(), "rows": info.rows}));
-            mkpf::audit::commit_event(app, &ctx, event).await.map_err(|e| e.to_string())?;
+            mkpf_core::audit::commit_event(app, &ctx, event).await.map_err(|e| e.to_string())?;
             match out {
                 Some(p) => std::fs::write(&p, csv).map_err(|e| format!("cannot write {}: {e}", p.display()))?,
                 None => print!("{csv}"),
@@ -415,13 +424,13 @@ async fn audit(cmd: AuditCmd) -> Result<(), String> {
                 return Err("--to is before --from".into());
             }
             let cfg = &app.config;
-            let seal_keys = if cfg.backend == mkpf::config::Backend::Aws && cfg.audit_seal_kms_key.is_none() {
+            let seal_keys = if cfg.backend == mkpf_core::config::Backend::Aws && cfg.audit_seal_kms_key.is_none() {
                 eprintln!("MKPF_AUDIT_SEAL_KMS_KEY is not set: seals are not checked");
                 None
             } else {
                 Some(app.seal_keys.as_ref())
             };
-            let report = mkpf::audit::verify(app.store.as_ref(), seal_keys, from, to, |done, total| {
+            let report = mkpf_core::audit::verify(app.store.as_ref(), seal_keys, from, to, |done, total| {
                 eprint!("\rverifying chains {done}/{total}");
                 if done == total {
                     eprintln!();
@@ -429,9 +438,9 @@ async fn audit(cmd: AuditCmd) -> Result<(), String> {
             })
             .await
             .map_err(|e| e.to_string())?;
-            let ev = mkpf::audit::Event::success("audit.verify", vec![format!("range:{from}..{to}")])
+            let ev = mkpf_core::audit::Event::success("audit.verify", vec![format!("range:{from}..{to}")])
                 .with_detail(serde_json::json!({"records": report.records, "findings": report.findings.len()}));
-            mkpf::audit::commit_event(app, &ctx, ev).await.map_err(|e| e.to_string())?;
+            mkpf_core::audit::commit_event(app, &ctx, ev).await.map_err(|e| e.to_string())?;
             for f in &report.findings {
                 println!("{}", serde_json::to_string(f).unwrap_or_default());
             }
@@ -461,7 +470,7 @@ async fn audit(cmd: AuditCmd) -> Result<(), String> {
             let mut cursor = None;
             let mut n = 0u64;
             loop {
-                let (records, next) = mkpf::audit::export_page(app.store.as_ref(), from, to, cursor, 1000)
+                let (records, next) = mkpf_core::audit::export_page(app.store.as_ref(), from, to, cursor, 1000)
                     .await
                     .map_err(|e| e.to_string())?;
                 for r in &records {
@@ -476,9 +485,9 @@ async fn audit(cmd: AuditCmd) -> Result<(), String> {
             }
             eprintln!();
             sink.flush().map_err(|e| e.to_string())?;
-            let ev = mkpf::audit::Event::success("audit.export", vec![format!("range:{from}..{to}")])
+            let ev = mkpf_core::audit::Event::success("audit.export", vec![format!("range:{from}..{to}")])
                 .with_detail(serde_json::json!({"records": n}));
-            mkpf::audit::commit_event(app, &ctx, ev).await.map_err(|e| e.to_string())?;
+            mkpf_core::audit::commit_event(app, &ctx, ev).await.map_err(|e| e.to_string())?;
         }
     }
     Ok(())
@@ -502,11 +511,11 @@ enum DlqCmd {
     },
 }
 
-fn queue(name: &str) -> Result<&'static mkpf::ports::QueueDef, String> {
-    mkpf::queues::ALL.iter().copied().find(|q| q.name == name).ok_or_else(|| {
+fn queue(name: &str) -> Result<&'static mkpf_core::ports::QueueDef, String> {
+    mkpf_core::queues::ALL.iter().copied().find(|q| q.name == name).ok_or_else(|| {
         format!(
             "no queue named {name:?} (known: {})",
-            mkpf::queues::ALL.iter().map(|q| q.name).collect::<Vec<_>>().join(", ")
+            mkpf_core::queues::ALL.iter().map(|q| q.name).collect::<Vec<_>>().join(", ")
         )
     })
 }
@@ -514,7 +523,7 @@ fn queue(name: &str) -> Result<&'static mkpf::ports::QueueDef, String> {
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.cmd {
         Cmd::Manifest { write, check, path } => {
-            let text = mkpf::manifest::manifest_json();
+            let text = mkpf_http::manifest::manifest_json();
             if write {
                 std::fs::write(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 eprintln!("wrote {}", path.display());
@@ -531,45 +540,63 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Cmd::Openapi => {
-            println!("{}", mkpf::http::openapi::document_json());
+            println!("{}", mkpf_http::openapi::document_json());
             Ok(())
         }
-        Cmd::Routes => {
-            for r in mkpf::routes::ROUTES.iter() {
+        Cmd::Routes { write, check, path } if write || check => {
+            let current = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let fresh = mkpf_http::manifest::with_route_table(&current)
+                .ok_or_else(|| format!("{} has no generated route table (marker lines)", path.display()))?;
+            if write {
+                std::fs::write(&path, &fresh).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                eprintln!("wrote the route table into {}", path.display());
+            } else if current != fresh {
+                return Err(format!("{}'s route table is stale: run `mkpf-admin routes --write`", path.display()));
+            } else {
+                eprintln!("{}'s route table is up to date", path.display());
+            }
+            Ok(())
+        }
+        Cmd::Routes { .. } => {
+            for r in mkpf_http::routes::ROUTES.iter() {
                 let access: Vec<String> = r.access.iter().map(|a| a.label()).collect();
                 println!("{:<7} {:<32} {:<22} {}", r.verb.as_str(), r.path, r.name, access.join(","));
             }
-            for c in mkpf::routes::CONSUMERS.iter() {
+            for c in mkpf_http::routes::CONSUMERS.iter() {
                 println!("{:<7} {:<32} {:<22} consumer", "QUEUE", c.queue.name, c.name);
             }
-            for j in mkpf::routes::JOBS.iter() {
+            for j in mkpf_http::routes::JOBS.iter() {
                 println!("{:<7} {:<32} {:<22} job (Asia/Tokyo)", "CRON", j.schedule.expression(), j.name);
             }
             Ok(())
         }
         Cmd::Provision => {
-            let booted =
-                mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stderr).await.map_err(|e| e.to_string())?;
+            let booted = mkpf_runtime::boot::boot_from_env(mkpf_runtime::lambda::LogTo::Stderr)
+                .await
+                .map_err(|e| e.to_string())?;
             let Some(aws) = booted.aws else {
                 return Err("provision needs MKPF_BACKEND=aws (the embedded backend needs no provisioning)".into());
             };
             let cfg = &booted.app.config;
-            mkpf_aws::create_tables(&aws.dynamodb, &cfg.table_prefix, mkpf::tables::ALL)
+            mkpf_aws::create_tables(&aws.dynamodb, &cfg.table_prefix, mkpf_core::tables::ALL)
                 .await
                 .map_err(|e| e.to_string())?;
-            mkpf_aws::create_queues(&aws.sqs, &cfg.queue_prefix, mkpf::queues::ALL).await.map_err(|e| e.to_string())?;
+            mkpf_aws::create_queues(&aws.sqs, &cfg.queue_prefix, mkpf_core::queues::ALL)
+                .await
+                .map_err(|e| e.to_string())?;
             eprintln!(
                 "provisioned {} tables (prefix {:?}) and {} queues with dead-letter queues (prefix {:?})",
-                mkpf::tables::ALL.len(),
+                mkpf_core::tables::ALL.len(),
                 cfg.table_prefix,
-                mkpf::queues::ALL.len(),
+                mkpf_core::queues::ALL.len(),
                 cfg.queue_prefix
             );
             Ok(())
         }
         Cmd::Dlq { cmd } => {
-            let booted =
-                mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stderr).await.map_err(|e| e.to_string())?;
+            let booted = mkpf_runtime::boot::boot_from_env(mkpf_runtime::lambda::LogTo::Stderr)
+                .await
+                .map_err(|e| e.to_string())?;
             let q = booted.app.queue.clone();
             match cmd {
                 DlqCmd::Depth { queue: name } => {
@@ -599,21 +626,22 @@ async fn run(cli: Cli) -> Result<(), String> {
         Cmd::Card { cmd } => card(cmd).await,
         Cmd::Mynapoint { cmd } => mynapoint(cmd).await,
         Cmd::TotpCode { secret, steps_ahead } => {
-            let bytes = mkpf::staff::secrets::secret_from_base32(&secret)?;
+            let bytes = mkpf_core::staff::secrets::secret_from_base32(&secret)?;
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_err(|e| e.to_string())?
                 .as_secs() as i64
                 + 30 * i64::from(steps_ahead);
-            let id = mkpf::domain::staff::StaffId::parse("any").map_err(|e| e.to_string())?;
-            println!("{}", mkpf::staff::secrets::totp_code_at(&bytes, &id, now));
+            let id = mkpf_core::domain::staff::StaffId::parse("any").map_err(|e| e.to_string())?;
+            println!("{}", mkpf_core::staff::secrets::totp_code_at(&bytes, &id, now));
             Ok(())
         }
         Cmd::RunJob { name } => {
-            let spec = mkpf::routes::job(&name).ok_or_else(|| format!("no job named {name:?}"))?;
-            let booted =
-                mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stderr).await.map_err(|e| e.to_string())?;
-            let report = mkpf::worker::run_job(&booted.app, spec).await?;
+            let spec = mkpf_http::routes::job(&name).ok_or_else(|| format!("no job named {name:?}"))?;
+            let booted = mkpf_runtime::boot::boot_from_env(mkpf_runtime::lambda::LogTo::Stderr)
+                .await
+                .map_err(|e| e.to_string())?;
+            let report = mkpf_runtime::worker::run_job(&booted.app, spec).await?;
             println!("{report}");
             Ok(())
         }

@@ -5,12 +5,12 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use mkpf::routes::{CONSUMERS, JOBS};
-use mkpf::worker;
+use mkpf_http::routes::{CONSUMERS, JOBS};
+use mkpf_runtime::worker;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let booted = match mkpf_aws::bootstrap::boot_from_env(mkpf::runtime::LogTo::Stdout).await {
+    let booted = match mkpf_runtime::boot::boot_from_env(mkpf_runtime::lambda::LogTo::Stdout).await {
         Ok(b) => b,
         Err(e) => {
             eprintln!("mkpf-local: {e}");
@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
-    let (consumers, jobs): (&[&mkpf::routes::ConsumerSpec], &[&mkpf::routes::JobSpec]) =
+    let (consumers, jobs): (&[&mkpf_http::routes::ConsumerSpec], &[&mkpf_http::routes::JobSpec]) =
         if app.config.local_workers { (&CONSUMERS, &JOBS) } else { (&[], &[]) };
     for spec in consumers.iter().copied() {
         for _ in 0..spec.queue.max_concurrency.max(1) {
@@ -52,7 +52,7 @@ async fn main() -> ExitCode {
         let mut stop = stop_rx.clone();
         workers.push(tokio::spawn(async move {
             loop {
-                for t in mkpf::tables::ALL {
+                for t in mkpf_core::tables::ALL {
                     match store.sweep_expired(t).await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(table = t.name, removed = n, "expired items swept"),
@@ -75,7 +75,7 @@ async fn main() -> ExitCode {
         jobs = jobs.len(),
         "listening"
     );
-    let router = mkpf::http::full_router(app.clone());
+    let router = mkpf_http::full_router(app.clone());
     let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await;
@@ -84,7 +84,7 @@ async fn main() -> ExitCode {
         let _ = w.await;
     }
     // The last window of refusals of unauthenticated callers (audited in aggregate).
-    mkpf::audit::refusals::flush(&app, true).await;
+    mkpf_core::audit::refusals::flush(&app, true).await;
     match served {
         Ok(()) => {
             tracing::info!("stopped");
@@ -99,11 +99,11 @@ async fn main() -> ExitCode {
 
 /// The local-only demo seed (`MKPF_LOCAL_DEMO_TOKENS`): demo staff accounts and a token for
 /// each role, written to `path` (owner-only) as `{"operator": "...", ...}`.
-async fn write_demo_tokens(app: &mkpf::App, path: &std::path::Path) -> Result<(), String> {
-    let tokens = mkpf::staff::demo::seed(app).await?;
+async fn write_demo_tokens(app: &mkpf_http::App, path: &std::path::Path) -> Result<(), String> {
+    let tokens = mkpf_core::staff::demo::seed(app).await?;
     let text = serde_json::to_string_pretty(&tokens).map_err(|e| e.to_string())?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        mkpf::adapters::private_fs::create_private_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        mkpf_embedded::private_fs::create_private_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     let tmp = path.with_extension("tmp");
     {

@@ -26,8 +26,8 @@ use aws_sdk_dynamodb::types::{
     CancellationReason, ConditionCheck, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update as DdbUpdate,
 };
-use mkpf::ports::store::{check_item_size, is_expired, validate_transaction};
-use mkpf::ports::{
+use mkpf_core::ports::store::{check_item_size, is_expired, validate_transaction};
+use mkpf_core::ports::{
     CancelReason, Clock, Cond, Cursor, Item, Key, Page, Query, Store, StoreError, TableDef, TxOp, Update,
 };
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
-use mkpf::ports::keys::{KeyError, TokenKeys, p256_decoding_key};
+use mkpf_core::ports::keys::{KeyError, TokenKeys, p256_decoding_key};
 use p256::pkcs8::DecodePublicKey;
 use sha2::Digest;
 use tokio::sync::OnceCell;

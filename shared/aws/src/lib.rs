@@ -4,10 +4,9 @@
 //! process bootstrap onto the configured backend ([`bootstrap`]), the KMS token signer
 //! ([`KmsTokenKeys`]), and the KMS envelope sealer of secrets at rest ([`KmsSealer`]).
 //!
-//! Both adapters pass the conformance suites in `mkpf::testing` (run against moto by
+//! Both adapters pass the conformance suites in `mkpf_core::testing` (run against moto by
 //! `tests/moto_conformance.rs`).
 
-pub mod bootstrap;
 pub mod dynamodb;
 pub mod kms;
 pub mod provision;

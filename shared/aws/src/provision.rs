@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
-use mkpf::ports::{QueueDef, TableDef};
+use mkpf_core::ports::{QueueDef, TableDef};
 
 /// How long to wait for a new table to become active.
 const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);

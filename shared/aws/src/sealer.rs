@@ -38,7 +38,7 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mkpf::ports::sealer::{KeyError, Sealer};
+use mkpf_core::ports::sealer::{KeyError, Sealer};
 use rand::RngCore;
 use sha2::Digest;
 use tokio::sync::OnceCell;

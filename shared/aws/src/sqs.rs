@@ -27,8 +27,8 @@ use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName,
     QueueAttributeName, SendMessageBatchRequestEntry,
 };
-use mkpf::ports::queue::{MAX_BATCH, MAX_BODY_BYTES, MAX_VISIBILITY_SECS, validate_message, validate_receive};
-use mkpf::ports::{OutMessage, Queue, QueueDef, QueueDepth, QueueError, Received};
+use mkpf_core::ports::queue::{MAX_BATCH, MAX_BODY_BYTES, MAX_VISIBILITY_SECS, validate_message, validate_receive};
+use mkpf_core::ports::{OutMessage, Queue, QueueDef, QueueDepth, QueueError, Received};
 
 use crate::sdk_error::{short, transport_fault};
 

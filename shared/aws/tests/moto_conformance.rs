@@ -30,9 +30,9 @@ mod store {
     use std::sync::Arc;
 
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    use mkpf::ports::{Store, SystemClock};
-    use mkpf::testing::store_conformance::TABLES;
     use mkpf_aws::{DynamoStore, create_tables};
+    use mkpf_core::ports::{Store, SystemClock};
+    use mkpf_core::testing::store_conformance::TABLES;
 
     fn client() -> aws_sdk_dynamodb::Client {
         client_at(&super::endpoint())
@@ -55,13 +55,13 @@ mod store {
         Arc::new(DynamoStore::new(client, prefix, Arc::new(SystemClock)))
     }
 
-    mkpf::store_conformance_suite!(factory);
+    mkpf_core::store_conformance_suite!(factory);
 
     /// Adapter-specific: the round-trip counter counts requests, and local validation costs none.
     #[tokio::test]
     async fn round_trips_are_counted() {
-        use mkpf::ports::{Key, Update};
-        use mkpf::testing::store_conformance::{ITEMS, SIMPLE};
+        use mkpf_core::ports::{Key, Update};
+        use mkpf_core::testing::store_conformance::{ITEMS, SIMPLE};
         let client = client();
         let prefix = super::unique_prefix();
         create_tables(&client, &prefix, TABLES).await.expect("create tables on moto");
@@ -78,8 +78,8 @@ mod store {
     /// `Ne` with a missing attribute is false, as `Cond::eval` says (and so its negation holds).
     #[tokio::test]
     async fn ne_on_missing_attribute_is_false() {
-        use mkpf::ports::{Cond, Key, StoreError, Update};
-        use mkpf::testing::store_conformance::SIMPLE;
+        use mkpf_core::ports::{Cond, Key, StoreError, Update};
+        use mkpf_core::testing::store_conformance::SIMPLE;
         let store = factory().await;
         let k = Key::pk_only("ne");
         store.update(&SIMPLE, &k, Update::new().set("present", "x"), None).await.unwrap();
@@ -93,8 +93,8 @@ mod store {
     /// remove it.
     #[tokio::test]
     async fn delete_does_not_return_expired_items() {
-        use mkpf::ports::{Clock, Item, Key, Value};
-        use mkpf::testing::store_conformance::ITEMS;
+        use mkpf_core::ports::{Clock, Item, Key, Value};
+        use mkpf_core::testing::store_conformance::ITEMS;
         let store = factory().await;
         let now = SystemClock.epoch_secs();
         let mut it = Item::new();
@@ -106,15 +106,15 @@ mod store {
         let mut it = Item::new();
         it.insert("pk".into(), "d".into());
         it.insert("sk".into(), "1".into());
-        store.put(&ITEMS, it.clone(), Some(mkpf::ports::Cond::not_exists("pk"))).await.unwrap();
+        store.put(&ITEMS, it.clone(), Some(mkpf_core::ports::Cond::not_exists("pk"))).await.unwrap();
         assert_eq!(store.delete(&ITEMS, &Key::new("d", "1"), None).await.unwrap(), Some(it));
     }
 
     /// A store that cannot be reached is `Unavailable`, with a short message naming the call.
     #[tokio::test]
     async fn unreachable_store_is_unavailable() {
-        use mkpf::ports::{Key, StoreError};
-        use mkpf::testing::store_conformance::SIMPLE;
+        use mkpf_core::ports::{Key, StoreError};
+        use mkpf_core::testing::store_conformance::SIMPLE;
         let store = DynamoStore::new(client_at("http://127.0.0.1:9"), "x-", Arc::new(SystemClock));
         let e = store.get(&SIMPLE, &Key::pk_only("a")).await.unwrap_err();
         assert_eq!(e, StoreError::Unavailable("GetItem: could not reach DynamoDB".into()));
@@ -125,7 +125,7 @@ mod store {
     #[tokio::test]
     async fn provisioning_is_idempotent_and_enables_ttl() {
         use aws_sdk_dynamodb::types::TimeToLiveStatus;
-        use mkpf::testing::store_conformance::ITEMS;
+        use mkpf_core::testing::store_conformance::ITEMS;
         let client = client();
         let prefix = super::unique_prefix();
         create_tables(&client, &prefix, TABLES).await.expect("create tables");
@@ -140,8 +140,8 @@ mod store {
     /// (`Validation`), and a caller's own failed condition is still `ConditionFailed`.
     #[tokio::test]
     async fn add_overflow_is_a_validation_error() {
-        use mkpf::ports::{Cond, Key, StoreError, TxOp, Update, Value};
-        use mkpf::testing::store_conformance::SIMPLE;
+        use mkpf_core::ports::{Cond, Key, StoreError, TxOp, Update, Value};
+        use mkpf_core::testing::store_conformance::SIMPLE;
         let store = factory().await;
         let k = Key::pk_only("big");
         store.update(&SIMPLE, &k, Update::new().set("n", Value::N(i64::MAX - 1)), None).await.unwrap();
@@ -172,9 +172,9 @@ mod queue {
     use std::sync::Arc;
 
     use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
-    use mkpf::ports::Queue;
-    use mkpf::testing::queue_conformance::QUEUES;
     use mkpf_aws::{SqsQueue, create_queues};
+    use mkpf_core::ports::Queue;
+    use mkpf_core::testing::queue_conformance::QUEUES;
 
     async fn factory() -> Arc<dyn Queue> {
         let conf = aws_sdk_sqs::Config::builder()
@@ -191,13 +191,13 @@ mod queue {
         Arc::new(SqsQueue::new(client, prefix))
     }
 
-    mkpf::queue_conformance_suite!(factory);
+    mkpf_core::queue_conformance_suite!(factory);
 
     /// A queue that cannot be reached is `Unavailable`, with a short message naming the call.
     #[tokio::test]
     async fn unreachable_queue_is_unavailable() {
-        use mkpf::ports::{OutMessage, QueueError};
-        use mkpf::testing::queue_conformance::WORK;
+        use mkpf_core::ports::{OutMessage, QueueError};
+        use mkpf_core::testing::queue_conformance::WORK;
         let conf = aws_sdk_sqs::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(super::REGION))
@@ -215,8 +215,8 @@ mod queue {
     async fn dead_letters_beyond_one_batch() {
         use std::time::Duration;
 
-        use mkpf::ports::OutMessage;
-        use mkpf::testing::queue_conformance::WORK;
+        use mkpf_core::ports::OutMessage;
+        use mkpf_core::testing::queue_conformance::WORK;
         let q = factory().await;
         let ids = q.send_batch(&WORK, (0..13).map(|i| OutMessage::new(format!("d{i}"))).collect()).await.unwrap();
         assert_eq!(ids.len(), 13);
@@ -250,9 +250,9 @@ mod queue {
 mod kms {
     use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
     use aws_sdk_kms::types::{KeySpec, KeyUsageType};
-    use mkpf::ports::TokenKeys;
-    use mkpf::tokens::{self, Claims, TokenError};
     use mkpf_aws::KmsTokenKeys;
+    use mkpf_core::ports::TokenKeys;
+    use mkpf_core::tokens::{self, Claims, TokenError};
 
     fn client() -> aws_sdk_kms::Client {
         let conf = aws_sdk_kms::Config::builder()
@@ -309,7 +309,7 @@ mod kms {
         );
         // A key that does not exist: a clear unavailability, never a panic or a valid token.
         let missing = KmsTokenKeys::new(client, "alias/does-not-exist");
-        assert!(matches!(tokens::issue(&missing, &claims()).await, Err(mkpf::ports::KeyError::Unavailable(_))));
+        assert!(matches!(tokens::issue(&missing, &claims()).await, Err(mkpf_core::ports::KeyError::Unavailable(_))));
     }
 }
 
@@ -326,9 +326,9 @@ mod sealer {
     use aws_sdk_kms::operation::decrypt::DecryptInput;
     use aws_sdk_kms::operation::generate_data_key::GenerateDataKeyInput;
     use aws_sdk_kms::types::{KeySpec, KeyUsageType};
-    use mkpf::ports::{KeyError, Sealer};
     use mkpf_aws::KmsSealer;
     use mkpf_aws::sealer::Limits;
+    use mkpf_core::ports::{KeyError, Sealer};
 
     /// KMS requests made through a client, by operation.
     #[derive(Debug, Default)]
@@ -595,13 +595,13 @@ mod audit_on_dynamodb {
     use std::sync::Arc;
 
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    use mkpf::App;
-    use mkpf::adapters::local_keys::LocalKeys;
-    use mkpf::audit::{self, Actor, Context, Event};
-    use mkpf::domain::staff::{DisplayName, Role, StaffId};
-    use mkpf::ports::store::*;
-    use mkpf::ports::{Clock, JST, SystemClock};
     use mkpf_aws::{DynamoStore, SqsQueue, create_tables};
+    use mkpf_core::audit::{self, Actor, Context, Event};
+    use mkpf_core::domain::staff::{DisplayName, Role, StaffId};
+    use mkpf_core::ports::store::*;
+    use mkpf_core::ports::{Clock, JST, SystemClock};
+    use mkpf_embedded::local_keys::LocalKeys;
+    use mkpf_http::App;
 
     async fn app() -> (App, Arc<DynamoStore>) {
         let conf = aws_sdk_dynamodb::Config::builder()
@@ -612,7 +612,7 @@ mod audit_on_dynamodb {
             .build();
         let client = aws_sdk_dynamodb::Client::from_conf(conf);
         let prefix = super::unique_prefix();
-        create_tables(&client, &prefix, mkpf::tables::ALL).await.expect("create tables on moto");
+        create_tables(&client, &prefix, mkpf_core::tables::ALL).await.expect("create tables on moto");
         let store = Arc::new(DynamoStore::new(client, prefix.clone(), Arc::new(SystemClock)));
         let sqs = aws_sdk_sqs::Client::from_conf(
             aws_sdk_sqs::Config::builder()
@@ -622,11 +622,12 @@ mod audit_on_dynamodb {
                 .credentials_provider(aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "static"))
                 .build(),
         );
-        mkpf_aws::create_queues(&sqs, &prefix, mkpf::queues::ALL).await.expect("create queues on moto");
+        mkpf_aws::create_queues(&sqs, &prefix, mkpf_core::queues::ALL).await.expect("create queues on moto");
         let dir = std::env::temp_dir().join(format!("mkpf-moto-{prefix}"));
-        let mut config = mkpf::config::Config::for_tests(dir);
-        config.trust_anchors = Some(Arc::new(mkpf::card_auth::anchors::TrustAnchors::from_pem(&ca().pem()).unwrap()));
-        let app = App::new(
+        let mut config = mkpf_core::config::Config::for_tests(dir);
+        config.trust_anchors =
+            Some(Arc::new(mkpf_core::card_auth::anchors::TrustAnchors::from_pem(&ca().pem()).unwrap()));
+        let app = mkpf_runtime::app(
             config,
             store.clone(),
             Arc::new(SqsQueue::new(sqs, prefix)),
@@ -653,7 +654,7 @@ mod audit_on_dynamodb {
     /// Card sign-in, MyKey ID creation and a CRL import on DynamoDB, with their round trips.
     #[tokio::test]
     async fn card_sign_in_and_mykey_ids_on_dynamodb() {
-        use mkpf::card_auth::{challenge, revocation, sign_in};
+        use mkpf_core::card_auth::{challenge, revocation, sign_in};
         let (app, store) = app().await;
         let now = time::OffsetDateTime::now_utc();
         let ca = ca();
@@ -683,8 +684,8 @@ mod audit_on_dynamodb {
         assert!(matches!(replay, sign_in::SignInError::Challenge(challenge::ChallengeError::Used)), "{replay:?}");
 
         let pctx = Context::new(Actor::new("citizen", Some(first.person_id.as_str())));
-        let created = mkpf::mykey::lifecycle::create(&app, &pctx, &first.person_id).await.unwrap();
-        let same = mkpf::mykey::lifecycle::create(&app, &pctx, &first.person_id).await.unwrap();
+        let created = mkpf_core::mykey::lifecycle::create(&app, &pctx, &first.person_id).await.unwrap();
+        let same = mkpf_core::mykey::lifecycle::create(&app, &pctx, &first.person_id).await.unwrap();
         assert_eq!((created.created, same.created, &created.id), (true, false, &same.id));
         let third = sign_in::sign_in(&app, &anon, attempt(challenge::issue(&app).await.unwrap())).await.unwrap();
         assert_eq!(third.mykey_id.as_deref(), Some(created.id.as_str()));
@@ -700,16 +701,16 @@ mod audit_on_dynamodb {
     /// and its dispatch message on the queue.
     #[tokio::test]
     async fn an_application_costs_two_dynamodb_round_trips_and_one_message() {
-        use mkpf::card_auth::{challenge, revocation, sign_in};
-        use mkpf::domain::mynapoint::{MeasureId, ServiceAccountId, ServiceCode};
-        use mkpf::mynapoint::applications::{self, ApplyRequest};
+        use mkpf_core::card_auth::{challenge, revocation, sign_in};
+        use mkpf_core::domain::mynapoint::{MeasureId, ServiceAccountId, ServiceCode};
+        use mkpf_core::mynapoint::applications::{self, ApplyRequest};
         let (app, store) = app().await;
         let now = time::OffsetDateTime::now_utc();
         let ca = ca();
         let ctx = Context::new(Actor::cli("moto-test"));
         let crl = ca.crl(&[], now - time::Duration::hours(1), now + time::Duration::days(7), 1);
         revocation::import_crl(&app, &ctx, &crl, &|_, _| {}).await.unwrap();
-        mkpf::mynapoint::services::seed_demo(&app, &ctx, "http://127.0.0.1:9/hook").await.unwrap();
+        mkpf_core::mynapoint::services::seed_demo(&app, &ctx, "http://127.0.0.1:9/hook").await.unwrap();
         let anon = Context::new(Actor::new("anonymous", None));
         let mut people = Vec::new();
         for k in 2..4 {
@@ -722,11 +723,11 @@ mod audit_on_dynamodb {
             };
             let grant = sign_in::sign_in(&app, &anon, req).await.unwrap();
             let pctx = Context::new(Actor::new("citizen", Some(grant.person_id.as_str())));
-            mkpf::mykey::lifecycle::create(&app, &pctx, &grant.person_id).await.unwrap();
-            let claims = mkpf::tokens::verify(
+            mkpf_core::mykey::lifecycle::create(&app, &pctx, &grant.person_id).await.unwrap();
+            let claims = mkpf_core::tokens::verify(
                 app.citizen_keys.as_ref(),
                 &grant.token,
-                &[mkpf::tokens::CITIZEN_AUDIENCE],
+                &[mkpf_core::tokens::CITIZEN_AUDIENCE],
                 now.unix_timestamp(),
             )
             .await
@@ -757,8 +758,11 @@ mod audit_on_dynamodb {
         let view = applications::person_view(&app, pid, sid).await.unwrap();
         let second = applications::apply(&app, pctx, &view, "k2", req(2)).await.unwrap_err();
         assert!(matches!(second, applications::ApplyError::AlreadyApplied), "{second:?}");
-        let msgs =
-            app.queue.receive(&mkpf::queues::PROVIDER_DISPATCH, 10, std::time::Duration::from_secs(1)).await.unwrap();
+        let msgs = app
+            .queue
+            .receive(&mkpf_core::queues::PROVIDER_DISPATCH, 10, std::time::Duration::from_secs(1))
+            .await
+            .unwrap();
         assert_eq!(msgs.len(), 2, "one dispatch message per application, none for the replay");
     }
 
@@ -767,17 +771,20 @@ mod audit_on_dynamodb {
         let (app, store) = app().await;
         let ctx = Context::new(Actor::cli("moto-test"));
         let before = store.round_trips();
-        let s = mkpf::staff::admin::NewStaff::new(
+        let s = mkpf_core::staff::admin::NewStaff::new(
             StaffId::parse("moto.op").unwrap(),
             DisplayName::parse("Moto").unwrap(),
             vec![Role::Operator],
             None,
         )
         .unwrap();
-        mkpf::staff::admin::create(&app, &ctx, s.clone()).await.unwrap();
+        mkpf_core::staff::admin::create(&app, &ctx, s.clone()).await.unwrap();
         // One head read (a fresh process knows no chain head) and one transaction.
         assert_eq!(store.round_trips() - before, 2);
-        assert!(matches!(mkpf::staff::admin::create(&app, &ctx, s).await, Err(mkpf::staff::admin::AdminError::Exists)));
+        assert!(matches!(
+            mkpf_core::staff::admin::create(&app, &ctx, s).await,
+            Err(mkpf_core::staff::admin::AdminError::Exists)
+        ));
 
         let mut tasks = Vec::new();
         for i in 0..24 {
@@ -798,10 +805,10 @@ mod audit_on_dynamodb {
         let (records, _) = audit::export_page(store.as_ref(), day, day, None, 100).await.unwrap();
         let victim = records.iter().find(|r| r.action == "staff.create").unwrap();
         let key = Key::new(format!("CHAIN#{}", victim.chain.replace('/', "#")), format!("SEQ#{:020}", victim.seq));
-        let mut item = store.get(&mkpf::tables::AUDIT, &key).await.unwrap().unwrap();
+        let mut item = store.get(&mkpf_core::tables::AUDIT, &key).await.unwrap().unwrap();
         let body = item.get("body").unwrap().as_s().unwrap().replace("moto-test", "intruder");
         item.insert("body".into(), Value::S(body));
-        store.put(&mkpf::tables::AUDIT, item, None).await.unwrap();
+        store.put(&mkpf_core::tables::AUDIT, item, None).await.unwrap();
         let report = audit::verify(store.as_ref(), Some(app.seal_keys.as_ref()), day, day, |_, _| {}).await.unwrap();
         assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
         assert_eq!(

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
-use mkpf::ports::{Item, StoreError, Value};
+use mkpf_core::ports::{Item, StoreError, Value};
 
 /// The wire form of an item.
 pub(crate) type AvMap = HashMap<String, AttributeValue>;

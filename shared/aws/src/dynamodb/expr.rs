@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use mkpf::ports::{CmpOp, Cond, SkCond, StoreError, Update, UpdateAction, Value};
+use mkpf_core::ports::{CmpOp, Cond, SkCond, StoreError, Update, UpdateAction, Value};
 
 use super::convert::to_av;
 

@@ -1,8 +1,0 @@
-//! Lambda `crl-fetch-job`: runs the hourly `crl-fetch` job. Builds its dependencies once, then hands over to the
-//! shared crate (see the route table in `mkpf::routes`).
-
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let app = mkpf_aws::bootstrap::lambda_app().await?;
-    mkpf::runtime::serve_job(app, "crl-fetch").await
-}

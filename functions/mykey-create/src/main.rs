@@ -1,8 +1,0 @@
-//! Lambda `mykey-create`: serves `POST /v1/mykey-ids`. Builds its dependencies once, then hands over to the
-//! shared crate (see the route table in `mkpf::routes`).
-
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let app = mkpf_aws::bootstrap::lambda_app().await?;
-    mkpf::runtime::serve_route(app, "mykey-create").await
-}
