@@ -176,7 +176,7 @@ fn both_real_jlis_roots_load_with_their_key_ids() {
 /// that bundle loads as exactly these two roots.
 #[test]
 fn embedded_roots_are_the_shipped_bundle() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/jpki/jlis-auth-roots.pem");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/jpki/jlis-auth-roots.pem");
     let bundle = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let blocks: Vec<String> = bundle
         .split("-----BEGIN CERTIFICATE-----")
