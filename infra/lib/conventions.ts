@@ -1,5 +1,5 @@
 // Names and sizes shared by the stacks, the tests and scripts/deploy. Physical names follow the
-// Rust adapters (shared/src/config.rs, shared/aws/src/dynamodb.rs, shared/aws/src/sqs.rs):
+// Rust adapters (shared/core/src/config.rs, shared/aws/src/dynamodb.rs, shared/aws/src/sqs.rs):
 // table = MKPF_TABLE_PREFIX + name, queue = MKPF_QUEUE_PREFIX + name, dead-letter queue =
 // MKPF_QUEUE_PREFIX + dead-letter name; the prefixes are "<stage>-".
 

@@ -51,7 +51,7 @@ function makeHandler(loadSecrets, now = Date.now) {
       cached = { at: now(), values: (await loadSecrets()).filter((v) => typeof v === 'string' && v.length > 0) };
     }
     // The context tells the platform that origin verification passed, so it may take the viewer
-    // address from CloudFront-Viewer-Address (shared/src/http/router.rs, ORIGIN_VERIFIED).
+    // address from CloudFront-Viewer-Address (shared/http/src/router.rs, ORIGIN_VERIFIED).
     return cached.values.some((v) => sameSecret(given, v)) ? { isAuthorized: true, context: { origin_verified: true } } : { isAuthorized: false };
   };
 }

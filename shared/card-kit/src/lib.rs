@@ -24,9 +24,9 @@
 //! - then one row per succession: the old certificate (issuer, serial) was succeeded by the new
 //!   one on `linked_on`;
 //! - `old_issuer` / `new_issuer`: the issuer id, lowercase hex of the root's
-//!   subjectKeyIdentifier (as `mkpf::card_auth::anchors::IssuerId`);
+//!   subjectKeyIdentifier (as `mkpf_core::card_auth::anchors::IssuerId`);
 //! - `old_serial` / `new_serial`: the certificate serial, lowercase hex without leading zeros
-//!   (as `mkpf::card_auth::certificate::CertSerial`);
+//!   (as `mkpf_core::card_auth::certificate::CertSerial`);
 //! - `linked_on`: `YYYY-MM-DD`, the JST (UTC+9) date of the renewal.
 //!
 //! ```text
@@ -907,7 +907,7 @@ impl Card {
 }
 
 /// Is `der` signed by `ca` at all? (A cheap self-check for the CLI; the platform's verifier is
-/// `mkpf::card_auth`.)
+/// `mkpf_core::card_auth`.)
 pub fn issued_by(ca: &TestCa, der: &[u8]) -> bool {
     let Ok(cert) = Certificate::from_der(der) else { return false };
     let Ok(tbs_der) = cert.tbs_certificate.to_der() else { return false };

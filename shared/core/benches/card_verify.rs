@@ -1,4 +1,4 @@
-//! Benchmark of card authentication's CPU work: `cargo bench -p mkpf --bench card_verify`.
+//! Benchmark of card authentication's CPU work: `cargo bench -p mkpf-core --bench card_verify`.
 //!
 //! criterion measures, on one thread, with three trust anchors as a deployment has (three J-LIS
 //! root generations; here three kit CAs with the same name, the issuing one listed last):

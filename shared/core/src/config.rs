@@ -1,6 +1,6 @@
 //! Configuration from environment variables, validated once at start.
 //!
-//! Every variable is listed in [`VARS`] (name, default, meaning); the README's configuration
+//! Every variable is listed in [`VARS`] (name, default, meaning); the configuration
 //! table is checked against it by a test. A bad value never falls back silently: start-up fails
 //! with one clear line per problem.
 

@@ -1,6 +1,6 @@
 //! Benchmark of the embedded backend (redb + one writer thread doing group commit).
 //!
-//! `cargo bench -p mkpf --bench embedded_store` — plain Rust, no harness: prints a table on
+//! `cargo bench -p mkpf-embedded --bench embedded_store` — plain Rust, no harness: prints a table on
 //! stdout and progress on stderr, and takes well under a minute.
 //!
 //! What it measures, on a fresh store in `<target>/bench-data/<uuid>` (override the parent with

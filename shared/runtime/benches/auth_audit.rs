@@ -1,6 +1,6 @@
 //! Benchmark of what authentication and the audit trail cost.
 //!
-//! `cargo bench -p mkpf --bench auth_audit` — plain Rust, no harness: prints a table on stdout
+//! `cargo bench -p mkpf-runtime --bench auth_audit` — plain Rust, no harness: prints a table on stdout
 //! and progress on stderr, and takes well under a minute. Everything runs in this process; no
 //! network is used.
 //!
