@@ -6,12 +6,16 @@
 //!
 //! - `routes`: the route table, one file per area; `handlers`: the handlers, the same areas.
 //! - `app`: the state handed to every route, consumer and job.
-//! - `auth`, `idempotency`, `json`, `problem`, `cursor`: the conventions.
+//! - `auth`, `idempotency`, `json`, `problem`, `cursor`: the conventions; `extract` (typed path
+//!   ids, path and query parameters) and `etag` (ETag, If-Match, Location): the extractors and
+//!   response headers every area shares.
 //! - `router`, `openapi`, `manifest`: what is generated from the route table.
 
 pub mod app;
 pub mod auth;
 pub mod cursor;
+pub mod etag;
+pub mod extract;
 pub mod handlers;
 pub mod idempotency;
 pub mod json;

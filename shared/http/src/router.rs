@@ -196,7 +196,7 @@ async fn outer(State(app): State<App>, mut req: Request, next: Next) -> Response
 }
 
 async fn not_found() -> ApiError {
-    ApiError::not_found("route_not_found", "no route matches this path")
+    crate::extract::route_not_found()
 }
 
 async fn method_not_allowed() -> ApiError {

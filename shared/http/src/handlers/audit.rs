@@ -2,18 +2,17 @@
 //! a verification of its hash chains. Both are themselves audited.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::auth::AuditCtx;
+use crate::cursor::{self, Paging};
+use crate::extract::ApiQuery;
 use crate::problem::ApiError;
 use mkpf_core::audit::{self, Event, ExportCursor};
 
@@ -21,6 +20,8 @@ use mkpf_core::audit::{self, Event, ExportCursor};
 pub const MAX_RANGE_DAYS: i64 = 31;
 /// The header carrying the cursor of the next export page.
 pub const NEXT_CURSOR_HEADER: &str = "mkpf-next-cursor";
+/// Export pages: 1–5000 records (default 1000), export cursors of up to 512 characters.
+const EXPORT_PAGING: Paging = Paging { default_limit: 1000, max_limit: 5000, max_cursor_len: 512 };
 
 fn date(name: &str, s: &str) -> Result<Date, ApiError> {
     Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
@@ -52,24 +53,11 @@ pub struct ExportParams {
 pub async fn export(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    params: Result<Query<ExportParams>, QueryRejection>,
+    ApiQuery(p): ApiQuery<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let (from, to) = range(&p.from, &p.to)?;
-    let limit = p.limit.unwrap_or(1000);
-    if !(1..=5000).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit must be from 1 to 5000"));
-    }
-    let bad_cursor = || ApiError::bad_request("invalid_cursor", "the cursor is not one this API returned");
-    let cursor = match p.cursor {
-        None => None,
-        Some(c) if c.len() <= 512 => {
-            let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad_cursor())?;
-            Some(serde_json::from_slice::<ExportCursor>(&bytes).map_err(|_| bad_cursor())?)
-        }
-        Some(_) => return Err(bad_cursor()),
-    };
-    let (records, next) = audit::export_page(app.store.as_ref(), from, to, cursor, limit).await?;
+    let (limit, cursor) = EXPORT_PAGING.page::<ExportCursor>(p.limit, p.cursor.as_deref())?;
+    let (records, next) = audit::export_page(app.store.as_ref(), from, to, cursor, limit as usize).await?;
     let ev = Event::success("audit.export", vec![format!("range:{from}..{to}")])
         .with_detail(serde_json::json!({"records": records.len()}));
     audit::commit_event(&app, &ctx, ev).await?;
@@ -81,7 +69,7 @@ pub async fn export(
     let mut resp = (StatusCode::OK, body).into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
     if let Some(n) = next
-        && let Ok(v) = HeaderValue::from_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(&n).unwrap_or_default()))
+        && let Ok(v) = HeaderValue::from_str(&cursor::encode(&n))
     {
         resp.headers_mut().insert(NEXT_CURSOR_HEADER, v);
     }
@@ -118,9 +106,8 @@ pub struct VerificationView {
 pub async fn verification(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    params: Result<Query<VerifyParams>, QueryRejection>,
+    ApiQuery(p): ApiQuery<VerifyParams>,
 ) -> Result<Json<VerificationView>, ApiError> {
-    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let (from, to) = range(&p.from, &p.to)?;
     let report = audit::verify(app.store.as_ref(), Some(app.seal_keys.as_ref()), from, to, |_, _| {}).await?;
     let ev = Event::success("audit.verify", vec![format!("range:{from}..{to}")])

@@ -17,9 +17,8 @@
 //! replay is kept sealed, not in clear.
 
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -27,9 +26,12 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::auth::AuditCtx;
+use crate::etag::{IfMatch, with_etag, with_location};
+use crate::extract::{ApiQuery, PathId, PathParam};
 use crate::idempotency::SealedReplay;
 use crate::json::ApiJson;
 use crate::problem::ApiError;
+use mkpf_core::audit::Context;
 use mkpf_core::domain::mynapoint::{
     CodeCharset, CodeRule, CodeRules, IntakeStatus, MeasureId, PointsRule, ProviderId, ServiceCode, ServiceKind,
 };
@@ -185,30 +187,8 @@ fn exact(name: &str, s: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `If-Match: "<version>"` (optional).
-fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    v.to_str()
-        .ok()
-        .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
-        .and_then(|s| s.parse::<i64>().ok())
-        .map(Some)
-        .ok_or_else(|| ApiError::bad_request("invalid_if_match", "If-Match must be a version, e.g. \"3\""))
-}
-
-fn with_etag(mut resp: Response, version: i64) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
-        resp.headers_mut().insert(header::ETAG, v);
-    }
-    resp
-}
-
-fn with_location(mut resp: Response, path: String) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&path) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    resp
-}
+/// What `If-Match` holds on the catalogue routes.
+const VERSION: &str = "version";
 
 /// A response holding a secret shown once: never cached, replayed only sealed.
 fn secret_bearing(mut resp: Response) -> Response {
@@ -459,6 +439,54 @@ impl RotateRequest {
     }
 }
 
+/// What has signing secrets: a provider (its callback secrets) or a payment service (its webhook
+/// secrets). A missing owner is its path parameter's 404.
+pub trait SecretOwner: PathParam + Send + Sync {
+    fn rotate(
+        app: &App,
+        ctx: &Context,
+        id: &Self,
+        overlap: Overlap,
+    ) -> impl Future<Output = Result<NewSecret, RotateError>> + Send;
+    /// Every stored secret, newest first.
+    fn secrets(app: &App, id: &Self) -> impl Future<Output = Result<Vec<SecretMeta>, ApiError>> + Send;
+}
+
+impl SecretOwner for ProviderId {
+    async fn rotate(app: &App, ctx: &Context, id: &Self, overlap: Overlap) -> Result<NewSecret, RotateError> {
+        providers::rotate_secret(app, ctx, id, overlap).await
+    }
+    async fn secrets(app: &App, id: &Self) -> Result<Vec<SecretMeta>, ApiError> {
+        Ok(providers::get(app, id).await?.secrets)
+    }
+}
+
+impl SecretOwner for ServiceCode {
+    async fn rotate(app: &App, ctx: &Context, id: &Self, overlap: Overlap) -> Result<NewSecret, RotateError> {
+        services::rotate_secret(app, ctx, id, overlap).await
+    }
+    async fn secrets(app: &App, id: &Self) -> Result<Vec<SecretMeta>, ApiError> {
+        Ok(services::get(app, id).await?.secrets)
+    }
+}
+
+/// `POST /v1/ops/mynapoint/providers/{provider_id}/secrets` (the callback secret) and
+/// `POST /v1/ops/mynapoint/services/{code}/secrets` (the webhook signing secret): rotates the
+/// owner's secret; 201 with the new one (shown only here) and every stored one.
+pub async fn rotate_secret<O: SecretOwner>(
+    State(app): State<App>,
+    AuditCtx(ctx): AuditCtx,
+    id: Result<PathId<O>, ApiError>,
+    ApiJson(req): ApiJson<RotateRequest>,
+) -> Result<Response, ApiError> {
+    let PathId(id) = id?;
+    let overlap = req.overlap()?;
+    let new = O::rotate(&app, &ctx, &id, overlap).await.map_err(|e| rotate_problem(e, O::unknown))?;
+    let secrets = O::secrets(&app, &id).await?;
+    let body = RotatedSecret { secret: NewSecretView::of(&new), secrets: secret_views(&secrets, app.clock.now()) };
+    Ok(secret_bearing((StatusCode::CREATED, Json(body)).into_response()))
+}
+
 // ---- providers --------------------------------------------------------------------------------
 
 /// Body of `POST /v1/ops/mynapoint/providers`.
@@ -532,12 +560,14 @@ pub struct ProviderList {
     pub items: Vec<ProviderView>,
 }
 
-fn provider_id(p: Result<Path<String>, PathRejection>) -> Result<ProviderId, ApiError> {
-    let Path(raw) = p.map_err(|_| provider_not_found())?;
-    if raw.trim() != raw {
-        return Err(provider_not_found());
+/// Taken exactly, like the body's `provider_id`.
+impl PathParam for ProviderId {
+    fn parse_param(raw: &str) -> Option<Self> {
+        ProviderId::parse(raw).ok().filter(|_| raw.trim() == raw)
     }
-    ProviderId::parse(&raw).map_err(|_| provider_not_found())
+    fn unknown() -> ApiError {
+        provider_not_found()
+    }
 }
 
 /// `POST /v1/ops/mynapoint/providers`: creates a provider and its first callback secret.
@@ -570,27 +600,10 @@ pub async fn list_providers(State(app): State<App>) -> Result<Json<ProviderList>
 /// `GET /v1/ops/mynapoint/providers/{provider_id}`.
 pub async fn get_provider(
     State(app): State<App>,
-    id: Result<Path<String>, PathRejection>,
+    PathId(id): PathId<ProviderId>,
 ) -> Result<Json<ProviderDetailView>, ApiError> {
-    let id = provider_id(id)?;
     let d = providers::get(&app, &id).await?;
     Ok(Json(ProviderDetailView::of(&d, app.clock.now())))
-}
-
-/// `POST /v1/ops/mynapoint/providers/{provider_id}/secrets`: rotates the callback secret.
-pub async fn rotate_provider_secret(
-    State(app): State<App>,
-    AuditCtx(ctx): AuditCtx,
-    id: Result<Path<String>, PathRejection>,
-    ApiJson(req): ApiJson<RotateRequest>,
-) -> Result<Response, ApiError> {
-    let id = provider_id(id)?;
-    let overlap = req.overlap()?;
-    let new =
-        providers::rotate_secret(&app, &ctx, &id, overlap).await.map_err(|e| rotate_problem(e, provider_not_found))?;
-    let d = providers::get(&app, &id).await?;
-    let body = RotatedSecret { secret: NewSecretView::of(&new), secrets: secret_views(&d.secrets, app.clock.now()) };
-    Ok(secret_bearing((StatusCode::CREATED, Json(body)).into_response()))
 }
 
 // ---- payment services ----------------------------------------------------------------------
@@ -749,12 +762,14 @@ pub struct ServiceListParams {
     provider_id: Option<String>,
 }
 
-fn service_code(p: Result<Path<String>, PathRejection>) -> Result<ServiceCode, ApiError> {
-    let Path(raw) = p.map_err(|_| service_not_found())?;
-    if raw.trim() != raw {
-        return Err(service_not_found());
+/// Taken exactly, like the body's `code`.
+impl PathParam for ServiceCode {
+    fn parse_param(raw: &str) -> Option<Self> {
+        ServiceCode::parse(raw).ok().filter(|_| raw.trim() == raw)
     }
-    ServiceCode::parse(&raw).map_err(|_| service_not_found())
+    fn unknown() -> ApiError {
+        service_not_found()
+    }
 }
 
 /// `invalid_field` for a malformed endpoint, `endpoint_not_allowed` for a destination this
@@ -805,9 +820,8 @@ pub async fn create_service(
 /// `GET /v1/ops/mynapoint/services[?provider_id=…]`.
 pub async fn list_services(
     State(app): State<App>,
-    params: Result<Query<ServiceListParams>, QueryRejection>,
+    ApiQuery(p): ApiQuery<ServiceListParams>,
 ) -> Result<Json<ServiceList>, ApiError> {
-    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let provider = p
         .provider_id
         .as_deref()
@@ -819,11 +833,7 @@ pub async fn list_services(
 }
 
 /// `GET /v1/ops/mynapoint/services/{code}` (ETag: version).
-pub async fn get_service(
-    State(app): State<App>,
-    code: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let code = service_code(code)?;
+pub async fn get_service(State(app): State<App>, PathId(code): PathId<ServiceCode>) -> Result<Response, ApiError> {
     let d = services::get(&app, &code).await?;
     Ok(detail_response(StatusCode::OK, &d, app.clock.now()))
 }
@@ -832,12 +842,12 @@ pub async fn get_service(
 pub async fn update_service(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    headers: HeaderMap,
-    code: Result<Path<String>, PathRejection>,
+    if_match: IfMatch,
+    code: Result<PathId<ServiceCode>, ApiError>,
     ApiJson(req): ApiJson<UpdateServiceRequest>,
 ) -> Result<Response, ApiError> {
-    let code = service_code(code)?;
-    let expected = expected_version(&headers)?;
+    let PathId(code) = code?;
+    let expected = if_match.version(VERSION)?;
     let change = ServiceChange {
         name: req.name.as_deref().map(|n| field("name", CatalogName::parse(n))).transpose()?,
         measures: req.measures.map(|m| measure_set("measures", m)).transpose()?,
@@ -857,31 +867,15 @@ pub async fn update_service(
 pub async fn set_intake(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    headers: HeaderMap,
-    code: Result<Path<String>, PathRejection>,
+    if_match: IfMatch,
+    code: Result<PathId<ServiceCode>, ApiError>,
     ApiJson(req): ApiJson<IntakeRequest>,
 ) -> Result<Response, ApiError> {
-    let code = service_code(code)?;
-    let expected = expected_version(&headers)?;
+    let PathId(code) = code?;
+    let expected = if_match.version(VERSION)?;
     services::set_intake(&app, &ctx, &code, req.intake.into(), expected).await?;
     let d = services::get(&app, &code).await?;
     Ok(detail_response(StatusCode::OK, &d, app.clock.now()))
-}
-
-/// `POST /v1/ops/mynapoint/services/{code}/secrets`: rotates the webhook signing secret.
-pub async fn rotate_service_secret(
-    State(app): State<App>,
-    AuditCtx(ctx): AuditCtx,
-    code: Result<Path<String>, PathRejection>,
-    ApiJson(req): ApiJson<RotateRequest>,
-) -> Result<Response, ApiError> {
-    let code = service_code(code)?;
-    let overlap = req.overlap()?;
-    let new =
-        services::rotate_secret(&app, &ctx, &code, overlap).await.map_err(|e| rotate_problem(e, service_not_found))?;
-    let d = services::get(&app, &code).await?;
-    let body = RotatedSecret { secret: NewSecretView::of(&new), secrets: secret_views(&d.secrets, app.clock.now()) };
-    Ok(secret_bearing((StatusCode::CREATED, Json(body)).into_response()))
 }
 
 /// A payment service as citizens see it.
@@ -924,9 +918,8 @@ impl PublicServiceView {
 /// `GET /v1/mynapoint/services[?measure=…]` (public): services taking applications now.
 pub async fn public_services(
     State(app): State<App>,
-    params: Result<Query<PublicServiceParams>, QueryRejection>,
+    ApiQuery(p): ApiQuery<PublicServiceParams>,
 ) -> Result<Response, ApiError> {
-    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let measure = p
         .measure
         .as_deref()
@@ -1120,15 +1113,16 @@ pub struct StatusChangeRequest {
     pub reason: String,
 }
 
-fn measure_id(p: Result<Path<String>, PathRejection>) -> Result<MeasureId, ApiError> {
-    let unknown = || {
+impl PathParam for MeasureId {
+    fn parse_param(raw: &str) -> Option<Self> {
+        MeasureId::parse(raw).ok()
+    }
+    fn unknown() -> ApiError {
         ApiError::not_found(
             "measure_unknown",
             "measures are card_acquisition, health_insurance and public_funds_account",
         )
-    };
-    let Path(raw) = p.map_err(|_| unknown())?;
-    MeasureId::parse(&raw).map_err(|_| unknown())
+    }
 }
 
 fn measure_response(r: &MeasureRecord, now: OffsetDateTime) -> Response {
@@ -1164,12 +1158,12 @@ pub async fn seed_measures(State(app): State<App>, AuditCtx(ctx): AuditCtx) -> R
 pub async fn update_measure(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    headers: HeaderMap,
-    m: Result<Path<String>, PathRejection>,
+    if_match: IfMatch,
+    m: Result<PathId<MeasureId>, ApiError>,
     ApiJson(req): ApiJson<UpdateMeasureRequest>,
 ) -> Result<Response, ApiError> {
-    let m = measure_id(m)?;
-    let expected = expected_version(&headers)?;
+    let PathId(m) = m?;
+    let expected = if_match.version(VERSION)?;
     let at = |name: &str, v: &Option<String>| v.as_deref().map(|s| field(name, parse_instant(s))).transpose();
     let change = PeriodChange {
         opens_at: at("opens_at", &req.opens_at)?,
@@ -1188,12 +1182,12 @@ pub async fn update_measure(
 pub async fn suspend_measure(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    headers: HeaderMap,
-    m: Result<Path<String>, PathRejection>,
+    if_match: IfMatch,
+    m: Result<PathId<MeasureId>, ApiError>,
     ApiJson(req): ApiJson<StatusChangeRequest>,
 ) -> Result<Response, ApiError> {
-    let m = measure_id(m)?;
-    let expected = expected_version(&headers)?;
+    let PathId(m) = m?;
+    let expected = if_match.version(VERSION)?;
     let reason = field("reason", Reason::parse(&req.reason))?;
     let r = measures::suspend(&app, &ctx, m, &reason, expected).await?;
     Ok(measure_response(&r, app.clock.now()))
@@ -1203,12 +1197,12 @@ pub async fn suspend_measure(
 pub async fn resume_measure(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    headers: HeaderMap,
-    m: Result<Path<String>, PathRejection>,
+    if_match: IfMatch,
+    m: Result<PathId<MeasureId>, ApiError>,
     ApiJson(req): ApiJson<StatusChangeRequest>,
 ) -> Result<Response, ApiError> {
-    let m = measure_id(m)?;
-    let expected = expected_version(&headers)?;
+    let PathId(m) = m?;
+    let expected = if_match.version(VERSION)?;
     let reason = field("reason", Reason::parse(&req.reason))?;
     let r = measures::resume(&app, &ctx, m, &reason, expected).await?;
     Ok(measure_response(&r, app.clock.now()))

@@ -10,8 +10,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -20,6 +19,7 @@ use utoipa::ToSchema;
 use crate::app::App;
 use crate::auth::AuditCtx;
 use crate::cursor;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::json::{read_body, require_media_type};
 use crate::problem::ApiError;
 use mkpf_core::audit::{self, Event};
@@ -63,16 +63,10 @@ impl From<ReportError> for ApiError {
                 format!("the report is {bytes} bytes; download its {parts} parts one by one with ?part=1..{parts}"),
             ),
             ReportError::Busy => ApiError::conflict("report_busy", "another run is writing this report; retry later"),
-            ReportError::InvalidCursor => {
-                ApiError::bad_request("invalid_cursor", "the cursor does not belong to this list")
-            }
+            ReportError::InvalidCursor => cursor::foreign(),
             ReportError::Store(s) => s.into(),
         }
     }
-}
-
-fn path<T>(p: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
-    p.map(|Path(v)| v).map_err(|_| ApiError::not_found("route_not_found", "no route matches this path"))
 }
 
 fn fact_kind(s: &str) -> Result<FactKind, ApiError> {
@@ -89,11 +83,11 @@ fn fact_kind(s: &str) -> Result<FactKind, ApiError> {
 pub async fn import_eligibility(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    kind: Result<Path<String>, PathRejection>,
+    ApiPath(kind): ApiPath<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let kind = fact_kind(&path(kind)?)?;
+    let kind = fact_kind(&kind)?;
     require_media_type(&headers, "text/csv", "send the eligibility feed as text/csv")?;
     let bytes = read_body(body, MAX_FEED_BODY).await?;
     let text = std::str::from_utf8(&bytes).map_err(|_| feed_invalid("the feed is not UTF-8"))?;
@@ -106,9 +100,8 @@ pub async fn import_eligibility(
 pub async fn eligibility_feed(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    p: Result<Path<(String, String)>, PathRejection>,
+    ApiPath((kind, feed_id)): ApiPath<(String, String)>,
 ) -> Result<Json<FeedView>, ApiError> {
-    let (kind, feed_id) = path(p)?;
     let kind = fact_kind(&kind)?;
     let not_found =
         || ApiError::not_found("eligibility_feed_not_found", "no eligibility feed import of this kind has this id");
@@ -146,11 +139,11 @@ pub struct ReportListParams {
 
 pub async fn list_reports(
     State(app): State<App>,
-    p: Result<Path<String>, PathRejection>,
-    params: Result<Query<ReportListParams>, QueryRejection>,
+    ApiPath(provider_id): ApiPath<String>,
+    params: Result<ApiQuery<ReportListParams>, ApiError>,
 ) -> Result<Json<ReportPage>, ApiError> {
-    let provider = provider(&path(p)?)?;
-    let Query(q) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let provider = provider(&provider_id)?;
+    let ApiQuery(q) = params?;
     let kind = q
         .kind
         .as_deref()
@@ -174,15 +167,14 @@ pub struct DownloadParams {
 pub async fn download_report(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    p: Result<Path<(String, String, String)>, PathRejection>,
-    params: Result<Query<DownloadParams>, QueryRejection>,
+    ApiPath((provider_id, kind, period)): ApiPath<(String, String, String)>,
+    params: Result<ApiQuery<DownloadParams>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (provider_id, kind, period) = path(p)?;
     let not_found = || ApiError::from(ReportError::NotFound);
     let provider = ProviderId::parse(&provider_id).map_err(|_| not_found())?;
     let kind = ReportKind::parse(&kind).ok_or_else(not_found)?;
     let period = Period::parse(kind, &period).map_err(|_| not_found())?;
-    let Query(q) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let ApiQuery(q) = params?;
     let (info, body) = reconciliation::content(&app, &provider, period, q.part).await?;
     let event =
         Event::success("mynapoint.report_download", vec![format!("report:{provider}:{}:{period}", kind.as_str())])

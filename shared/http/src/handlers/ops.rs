@@ -3,9 +3,8 @@
 //! problems once, in `From<NoticeError> for ApiError`.
 
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -13,6 +12,8 @@ use utoipa::ToSchema;
 use crate::app::App;
 use crate::auth::AuditCtx;
 use crate::cursor;
+use crate::etag::{self, IfMatch};
+use crate::extract::{ApiQuery, PathId, PathParam};
 use crate::json::ApiJson;
 use crate::problem::ApiError;
 use mkpf_core::domain::notice::{Body, Notice, NoticeId, Severity, Title, Window};
@@ -22,7 +23,7 @@ use mkpf_core::ops::notices::{self, NewNotice, NoticeChange, NoticeError};
 impl From<NoticeError> for ApiError {
     fn from(e: NoticeError) -> Self {
         match e {
-            NoticeError::NotFound => ApiError::not_found("notice_not_found", "no notice has this id"),
+            NoticeError::NotFound => NoticeId::unknown(),
             NoticeError::Withdrawn => {
                 ApiError::conflict("notice_withdrawn", "the notice was withdrawn and can no longer change")
             }
@@ -34,7 +35,7 @@ impl From<NoticeError> for ApiError {
             ),
             NoticeError::InvalidWindow(why) => ApiError::invalid_field("publish_until", why),
             NoticeError::Store(mkpf_core::ports::StoreError::Validation(why)) if why.contains("cursor") => {
-                ApiError::bad_request("invalid_cursor", "the cursor does not belong to this list")
+                cursor::foreign()
             }
             NoticeError::Store(s) => s.into(),
             NoticeError::Queue(q) => q.into(),
@@ -218,28 +219,20 @@ pub struct ListParams {
     cursor: Option<String>,
 }
 
+/// What `If-Match` holds on the notice routes.
+const VERSION: &str = "notice version";
+
 fn with_etag(status: StatusCode, n: &Notice, now: time::OffsetDateTime) -> Response {
-    let mut resp = (status, Json(NoticeView::of(n, now))).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", n.version)) {
-        resp.headers_mut().insert(header::ETAG, v);
+    etag::with_etag((status, Json(NoticeView::of(n, now))).into_response(), n.version)
+}
+
+impl PathParam for NoticeId {
+    fn parse_param(raw: &str) -> Option<Self> {
+        NoticeId::parse(raw).ok()
     }
-    resp
-}
-
-/// `If-Match: "<version>"` (optional).
-fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    v.to_str()
-        .ok()
-        .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
-        .and_then(|s| s.parse::<i64>().ok())
-        .map(Some)
-        .ok_or_else(|| ApiError::bad_request("invalid_if_match", "If-Match must be a notice version, e.g. \"3\""))
-}
-
-fn notice_id(p: Result<Path<String>, PathRejection>) -> Result<NoticeId, ApiError> {
-    let Path(raw) = p.map_err(|_| ApiError::not_found("notice_not_found", "no notice has this id"))?;
-    NoticeId::parse(&raw).map_err(|_| ApiError::not_found("notice_not_found", "no notice has this id"))
+    fn unknown() -> ApiError {
+        ApiError::not_found("notice_not_found", "no notice has this id")
+    }
 }
 
 pub async fn create(
@@ -250,24 +243,16 @@ pub async fn create(
     let now = app.clock.now();
     let new = req.parse(now)?;
     let n = notices::create(&app, &ctx, new).await?;
-    let mut resp = with_etag(StatusCode::CREATED, &n, now);
-    if let Ok(loc) = HeaderValue::from_str(&format!("/v1/ops/notices/{}", n.id.as_str())) {
-        resp.headers_mut().insert(header::LOCATION, loc);
-    }
-    Ok(resp)
+    let resp = with_etag(StatusCode::CREATED, &n, now);
+    Ok(etag::with_location(resp, format!("/v1/ops/notices/{}", n.id.as_str())))
 }
 
-pub async fn get(State(app): State<App>, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
-    let id = notice_id(id)?;
+pub async fn get(State(app): State<App>, PathId(id): PathId<NoticeId>) -> Result<Response, ApiError> {
     let n = notices::get(&app, &id).await?;
     Ok(with_etag(StatusCode::OK, &n, app.clock.now()))
 }
 
-pub async fn list(
-    State(app): State<App>,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<NoticePage>, ApiError> {
-    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+pub async fn list(State(app): State<App>, ApiQuery(p): ApiQuery<ListParams>) -> Result<Json<NoticePage>, ApiError> {
     let (limit, cursor) = cursor::page(p.limit, p.cursor.as_deref())?;
     let (items, next) = notices::list(&app, cursor, limit).await?;
     let now = app.clock.now();
@@ -280,12 +265,12 @@ pub async fn list(
 pub async fn update(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    headers: HeaderMap,
-    id: Result<Path<String>, PathRejection>,
+    if_match: IfMatch,
+    id: Result<PathId<NoticeId>, ApiError>,
     ApiJson(req): ApiJson<UpdateNoticeRequest>,
 ) -> Result<Response, ApiError> {
-    let id = notice_id(id)?;
-    let expected = expected_version(&headers)?;
+    let PathId(id) = id?;
+    let expected = if_match.version(VERSION)?;
     let change = NoticeChange::try_from(req)?;
     let n = notices::update(&app, &ctx, &id, change, expected).await?;
     Ok(with_etag(StatusCode::OK, &n, app.clock.now()))
@@ -294,11 +279,10 @@ pub async fn update(
 pub async fn withdraw(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    headers: HeaderMap,
-    id: Result<Path<String>, PathRejection>,
+    if_match: IfMatch,
+    PathId(id): PathId<NoticeId>,
 ) -> Result<Response, ApiError> {
-    let id = notice_id(id)?;
-    let expected = expected_version(&headers)?;
+    let expected = if_match.version(VERSION)?;
     let n = notices::withdraw(&app, &ctx, &id, expected).await?;
     Ok(with_etag(StatusCode::OK, &n, app.clock.now()))
 }

@@ -3,9 +3,8 @@
 //! mapped to problems once, in the `From` impls below.
 
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,6 +12,8 @@ use utoipa::ToSchema;
 use crate::app::App;
 use crate::auth::{AuditCtx, CurrentStaff};
 use crate::cursor;
+use crate::etag::with_location;
+use crate::extract::{ApiQuery, PathId, PathParam};
 use crate::json::ApiJson;
 use crate::problem::ApiError;
 use mkpf_core::domain::staff::{DisplayName, MunicipalityCode, Role, StaffId};
@@ -325,24 +326,33 @@ pub async fn create(
         staff: StaffView::of(&acc, app.clock.epoch_secs()),
         one_time_password: otp.expose().to_owned(),
     };
-    let mut resp = (StatusCode::CREATED, Json(body)).into_response();
-    if let Ok(loc) = HeaderValue::from_str(&format!("/v1/ops/staff/{}", acc.id)) {
-        resp.headers_mut().insert(header::LOCATION, loc);
-    }
-    Ok(resp)
+    let resp = (StatusCode::CREATED, Json(body)).into_response();
+    Ok(with_location(resp, format!("/v1/ops/staff/{}", acc.id)))
 }
 
-fn staff_id(p: Result<Path<String>, PathRejection>) -> Result<StaffId, ApiError> {
-    let Path(raw) = p.map_err(|_| ApiError::not_found("staff_not_found", "no staff account has this id"))?;
-    StaffId::parse(&raw).map_err(|_| ApiError::not_found("staff_not_found", "no staff account has this id"))
+impl PathParam for StaffId {
+    fn parse_param(raw: &str) -> Option<Self> {
+        StaffId::parse(raw).ok()
+    }
+    fn unknown() -> ApiError {
+        ApiError::not_found("staff_not_found", "no staff account has this id")
+    }
+}
+
+impl PathParam for MunicipalityCode {
+    fn parse_param(raw: &str) -> Option<Self> {
+        MunicipalityCode::parse(raw).ok()
+    }
+    fn unknown() -> ApiError {
+        ApiError::not_found("municipality_not_found", "no municipality has this code")
+    }
 }
 
 pub async fn get(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    id: Result<Path<String>, PathRejection>,
+    PathId(id): PathId<StaffId>,
 ) -> Result<Json<StaffView>, ApiError> {
-    let id = staff_id(id)?;
     let acc = admin::get(&app, &ctx, &id).await?;
     Ok(Json(StaffView::of(&acc, app.clock.epoch_secs())))
 }
@@ -370,9 +380,7 @@ async fn list_scope(
 ) -> Result<Json<StaffPage>, ApiError> {
     let (limit, cursor) = cursor::page(limit, cursor.as_deref())?;
     let (items, next) = admin::list(app, ctx, municipality.as_ref(), cursor, limit).await.map_err(|e| match e {
-        AdminError::Invalid { field: "cursor", .. } => {
-            ApiError::bad_request("invalid_cursor", "the cursor does not belong to this list")
-        }
+        AdminError::Invalid { field: "cursor", .. } => cursor::foreign(),
         e => e.into(),
     })?;
     let now = app.clock.epoch_secs();
@@ -386,9 +394,8 @@ async fn list_scope(
 pub async fn list(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    params: Result<Query<ListParams>, QueryRejection>,
+    ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Json<StaffPage>, ApiError> {
-    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let muni = p.municipality.as_deref().map(|m| field("municipality", MunicipalityCode::parse(m))).transpose()?;
     list_scope(&app, &ctx, muni, p.limit, p.cursor).await
 }
@@ -405,12 +412,9 @@ pub async fn list_municipal(
     State(app): State<App>,
     CurrentStaff(me): CurrentStaff,
     AuditCtx(ctx): AuditCtx,
-    code: Result<Path<String>, PathRejection>,
-    params: Result<Query<PageParams>, QueryRejection>,
+    PathId(code): PathId<MunicipalityCode>,
+    params: Result<ApiQuery<PageParams>, ApiError>,
 ) -> Result<Json<StaffPage>, ApiError> {
-    let not_found = || ApiError::not_found("municipality_not_found", "no municipality has this code");
-    let Path(raw) = code.map_err(|_| not_found())?;
-    let code = MunicipalityCode::parse(&raw).map_err(|_| not_found())?;
     if !me.may_access_municipality(code.as_str()) {
         let ev = mkpf_core::audit::Event::denied(
             "staff.list",
@@ -425,16 +429,15 @@ pub async fn list_municipal(
             "you may only see your own municipality's data",
         ));
     }
-    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let ApiQuery(p) = params?;
     list_scope(&app, &ctx, Some(code), p.limit, p.cursor).await
 }
 
 pub async fn reset_mfa(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    id: Result<Path<String>, PathRejection>,
+    PathId(id): PathId<StaffId>,
 ) -> Result<Json<StaffView>, ApiError> {
-    let id = staff_id(id)?;
     let acc = admin::reset_mfa(&app, &ctx, &id).await?;
     Ok(Json(StaffView::of(&acc, app.clock.epoch_secs())))
 }
@@ -442,9 +445,8 @@ pub async fn reset_mfa(
 pub async fn reset_password(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    id: Result<Path<String>, PathRejection>,
+    PathId(id): PathId<StaffId>,
 ) -> Result<Json<StaffWithPassword>, ApiError> {
-    let id = staff_id(id)?;
     let otp = admin::reset_password(&app, &ctx, &id).await?;
     let acc = mkpf_core::staff::account::load(app.store.as_ref(), &id).await?.ok_or(AdminError::NotFound)?;
     Ok(Json(StaffWithPassword {
@@ -456,9 +458,8 @@ pub async fn reset_password(
 pub async fn disable(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    id: Result<Path<String>, PathRejection>,
+    PathId(id): PathId<StaffId>,
 ) -> Result<Json<StaffView>, ApiError> {
-    let id = staff_id(id)?;
     let acc = admin::disable(&app, &ctx, &id).await?;
     Ok(Json(StaffView::of(&acc, app.clock.epoch_secs())))
 }

@@ -3,6 +3,7 @@
 #[allow(unused_imports)]
 use super::*;
 use crate::handlers::mynapoint_catalog as cat;
+use mkpf_core::domain::mynapoint::{ProviderId, ServiceCode};
 
 /// The catalogue's own table, written (secrets are sealed with the data key).
 const PROGRAMS_RW: &[TableUse] = &[write(&tables::PROGRAMS)];
@@ -72,7 +73,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 201,
         tables: PROGRAMS_IDEMPOTENT,
         needs: &[Need::DataKey],
-        handler: |m| axum::routing::on(m, cat::rotate_provider_secret),
+        handler: |m| axum::routing::on(m, cat::rotate_secret::<ProviderId>),
         ..ROUTE
     },
     RouteSpec {
@@ -155,7 +156,7 @@ pub static ROUTES: &[RouteSpec] = &[
         status: 201,
         tables: PROGRAMS_IDEMPOTENT,
         needs: &[Need::DataKey],
-        handler: |m| axum::routing::on(m, cat::rotate_service_secret),
+        handler: |m| axum::routing::on(m, cat::rotate_secret::<ServiceCode>),
         ..ROUTE
     },
     RouteSpec {
