@@ -1,8 +1,9 @@
-//! Route-table entries of the area: National Mynapoint data in and out: eligibility feeds, reconciliation reports, operator inquiry.
+//! Route-table entries of Mynapoint data in and out: eligibility feeds, reconciliation reports,
+//! the operator inquiry, their consumer and job (handlers: `handlers::mynapoint::feeds`).
 
-#[allow(unused_imports)]
-use super::*;
-use crate::handlers::mynapoint_feeds as feeds_http;
+use crate::handlers::mynapoint::feeds as feeds_http;
+use crate::routes::spec::*;
+use mkpf_core::{queues, tables};
 
 /// Operators and patch approvers (who investigate before approving a data patch). Auditors
 /// review the trail, not citizens' applications.
@@ -16,7 +17,7 @@ pub static ROUTES: &[RouteSpec] = &[
         access: OPERATOR,
         summary: "Import an eligibility feed (text/csv) of a kind (health_insurance, public_funds_account, phase1_points); its rows are matched in the background",
         tag: "mynapoint",
-        response: Some(schema::<crate::handlers::mynapoint_feeds::FeedView>),
+        response: Some(schema::<feeds_http::FeedView>),
         status: 202,
         tables: &[write(&tables::PROGRAMS)],
         sends_to: &[&queues::MYNAPOINT_ELIGIBILITY],
@@ -30,7 +31,7 @@ pub static ROUTES: &[RouteSpec] = &[
         access: OPERATOR_OR_AUDITOR,
         summary: "Progress and unmatched rows of an eligibility feed import (audited)",
         tag: "mynapoint",
-        response: Some(schema::<crate::handlers::mynapoint_feeds::FeedView>),
+        response: Some(schema::<feeds_http::FeedView>),
         tables: &[read(&tables::PROGRAMS)],
         handler: |m| axum::routing::on(m, feeds_http::eligibility_feed),
         ..ROUTE
