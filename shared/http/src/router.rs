@@ -63,7 +63,8 @@ async fn admit(app: &App, spec: &'static RouteSpec, req: &mut Request) -> Result
         // Providers authenticate by signing the request (Standard Webhooks, over the body). The
         // handler of a provider-only route verifies that signature before it does anything else,
         // and the signed body is only reachable through that verification
-        // (`handlers::mynapoint::applications::callback`). Bearer tokens are refused below as for any route.
+        // (`handlers::mynapoint::applications::callback`). Bearer tokens are refused below as for
+        // any route.
         return Ok(Principal::Anonymous);
     } else {
         authenticate(app, req.headers(), !spec.session_in_handler).await
