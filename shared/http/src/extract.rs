@@ -62,3 +62,65 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuer
         Ok(ApiQuery(v))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    /// Two to four lowercase letters.
+    struct Code(String);
+
+    impl PathParam for Code {
+        fn parse_param(raw: &str) -> Option<Self> {
+            ((2..=4).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_lowercase())).then(|| Code(raw.into()))
+        }
+        fn unknown() -> ApiError {
+            ApiError::not_found("code_not_found", "no such code")
+        }
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Params {
+        #[allow(dead_code)]
+        n: Option<u32>,
+    }
+
+    async fn call(uri: &str) -> (u16, serde_json::Value) {
+        let app = Router::new()
+            .route("/codes/{code}", get(|PathId(c): PathId<Code>| async move { c.0 }))
+            .route("/pairs/{a}/{b}", get(|ApiPath((a, b)): ApiPath<(String, String)>| async move { a + &b }))
+            .route("/q", get(|ApiQuery(_): ApiQuery<Params>| async { "ok" }));
+        let resp = app.oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into()))
+    }
+
+    #[tokio::test]
+    async fn a_malformed_or_undecodable_id_answers_the_types_own_not_found() {
+        assert_eq!(call("/codes/abc").await, (200, "abc".into()));
+        for bad in ["/codes/ABC", "/codes/a", "/codes/%FF"] {
+            let (status, body) = call(bad).await;
+            assert_eq!((status, body["code"].as_str()), (404, Some("code_not_found")), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn path_and_query_rejections_are_problems() {
+        assert_eq!(call("/pairs/a/b").await, (200, "ab".into()));
+        let (status, body) = call("/pairs/%FF/b").await;
+        assert_eq!((status, body["code"].as_str()), (404, Some("route_not_found")));
+        assert_eq!(call("/q?n=1").await, (200, "ok".into()));
+        for bad in ["/q?n=x", "/q?m=1"] {
+            let (status, body) = call(bad).await;
+            assert_eq!((status, body["code"].as_str()), (400, Some("invalid_query")), "{bad}");
+        }
+    }
+}
