@@ -70,7 +70,7 @@ export type FunctionKind = 'route' | 'consumer' | 'job';
 
 /**
  * Deployment inputs a function may need (manifest field `needs`), each set by the CDK app as an
- * environment variable (the Rust side: `Need` in shared/http/src/routes/mod.rs):
+ * environment variable (the Rust side: `Need` in shared/http/src/routes/spec.rs):
  *  - `trust_anchors`: the JPKI root bundle, packaged into the functions' one zip by
  *    scripts/package (`MKPF_JPKI_TRUST_ANCHORS` = its path under /var/task);
  *  - `crl_urls`: where the J-LIS CRLs are published (`MKPF_CRL_URLS`, from the stage file's

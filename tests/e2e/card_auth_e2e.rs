@@ -9,10 +9,6 @@ use std::time::{Duration, Instant};
 use mkpf_tests::*;
 use serde_json::{Value, json};
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
-}
-
 /// A platform trusting a fresh `mkpf-card` test CA, with the CA's (empty) CRL imported.
 async fn start() -> (Platform, PathBuf) {
     let data = data_dir("card");
@@ -22,25 +18,6 @@ async fn start() -> (Platform, PathBuf) {
     let p = Platform::start(&data, &[("MKPF_JPKI_TRUST_ANCHORS", &ca_pem)]);
     import_crl(&p, &kit, &[]).await;
     (p, kit)
-}
-
-async fn import_crl(p: &Platform, kit: &Path, revoke: &[&str]) -> Value {
-    let out = kit.join("crl.der");
-    let mut args = vec!["crl", "--out", out.to_str().unwrap()];
-    for r in revoke {
-        args.extend(["--revoke", r]);
-    }
-    card(kit, &args);
-    let r = client()
-        .post(p.url("/v1/ops/card-auth/crls"))
-        .bearer_auth(p.token("operator"))
-        .header("content-type", "application/pkix-crl")
-        .body(std::fs::read(&out).unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
 }
 
 async fn post(p: &Platform, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {

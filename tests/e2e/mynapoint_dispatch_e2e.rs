@@ -11,10 +11,6 @@ use std::time::{Duration, Instant};
 use mkpf_tests::*;
 use serde_json::{Value, json};
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
-}
-
 /// A free loopback port (bound, then released for the process that will listen on it).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -141,21 +137,6 @@ where
     }
 }
 
-/// Imports an empty CRL of the kit's CA (revocation checks need a current one).
-async fn import_crl(p: &Platform, kit: &Path) {
-    let out = kit.join("crl.der");
-    card(kit, &["crl", "--out", out.to_str().unwrap()]);
-    let r = client()
-        .post(p.url("/v1/ops/card-auth/crls"))
-        .bearer_auth(p.token("operator"))
-        .header("content-type", "application/pkix-crl")
-        .body(std::fs::read(&out).unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-}
-
 #[tokio::test]
 async fn provider_outages_lose_and_double_nothing() {
     let data = data_dir("dispatch");
@@ -175,7 +156,7 @@ async fn provider_outages_lose_and_double_nothing() {
     let env = [("MKPF_JPKI_TRUST_ANCHORS", ca_pem.as_str()), ("MKPF_BIND", bind.as_str())];
     let p = Platform::start(&data, &env);
     assert_eq!(p.base, platform_base);
-    import_crl(&p, &kit).await;
+    import_crl(&p, &kit, &[]).await;
     let mut tokens = Vec::new();
     for name in ["alice", "bob", "carol", "dave"] {
         tokens.push(citizen(&p, &kit, name).await);
@@ -264,7 +245,7 @@ async fn card_to_points_with_duplicate_and_concurrent_applications() {
     admin_json(&data, &["mynapoint", "seed", "--demo-endpoint", &format!("{}/webhook", sim.base)]);
     let bind = format!("127.0.0.1:{port}");
     let p = Platform::start(&data, &[("MKPF_JPKI_TRUST_ANCHORS", ca_pem.as_str()), ("MKPF_BIND", bind.as_str())]);
-    import_crl(&p, &kit).await;
+    import_crl(&p, &kit, &[]).await;
     let token = citizen(&p, &kit, "erin").await;
 
     let (s, services) =

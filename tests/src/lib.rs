@@ -162,3 +162,29 @@ pub fn card(dir: &Path, args: &[&str]) -> String {
     assert!(out.status.success(), "mkpf-card {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
 }
+
+/// An HTTP client for the platform on loopback (bounded time).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("HTTP client")
+}
+
+/// Issues a CRL of the `mkpf-card` kit's CA in `kit` (revoking the named cards' certificates)
+/// and imports it as the operator; answers the import's report.
+pub async fn import_crl(p: &Platform, kit: &Path, revoke: &[&str]) -> serde_json::Value {
+    let out = kit.join("crl.der");
+    let mut args = vec!["crl", "--out", out.to_str().expect("UTF-8 path")];
+    for r in revoke {
+        args.extend(["--revoke", r]);
+    }
+    card(kit, &args);
+    let r = client()
+        .post(p.url("/v1/ops/card-auth/crls"))
+        .bearer_auth(p.token("operator"))
+        .header("content-type", "application/pkix-crl")
+        .body(std::fs::read(&out).expect("the CRL just written"))
+        .send()
+        .await
+        .expect("the platform answers");
+    assert_eq!(r.status(), 200);
+    r.json().await.expect("a JSON report")
+}

@@ -88,7 +88,10 @@ fn the_outer_crates_do_reach_them() {
     let graph = lock_graph();
     let http = reachable(&graph, "mkpf-http");
     assert!(http.contains("axum") && http.contains("utoipa") && http.contains("mkpf-core"));
-    assert!(!http.contains("mkpf-runtime") && !http.iter().any(|n| n.starts_with("aws-sdk-")), "HTTP stays off the SDK");
+    assert!(
+        !http.contains("mkpf-runtime") && !http.iter().any(|n| n.starts_with("aws-sdk-")),
+        "HTTP stays off the SDK"
+    );
     let runtime = reachable(&graph, "mkpf-runtime");
     assert!(runtime.iter().any(|n| forbidden(n) && n.starts_with("aws-sdk-")));
 }
