@@ -10,6 +10,8 @@
 //!   hash-chained trail), `ops` (notices, background tasks).
 //! - `tokens` (access tokens), `webhooks` (Standard Webhooks signatures), `egress` (which hosts
 //!   the platform may call).
+//! - `feeds`: the one pipeline of batched CSV feed imports (parse, import id, queued batches
+//!   counted exactly once, view); `mykey::relink` and `mynapoint::eligibility` are kinds of it.
 //! - `rate_limit`: per-source token buckets (card-auth challenges, audited refusals).
 //! - `tables`, `queues`: every table and queue, declared once; `config`: configuration from the
 //!   environment; `metrics`: counters and timings (EMF on Lambda).
@@ -22,6 +24,7 @@ pub mod config;
 pub mod deps;
 pub mod domain;
 pub mod egress;
+pub mod feeds;
 pub mod metrics;
 pub mod mykey;
 pub mod mynapoint;

@@ -13,11 +13,13 @@
 //! else wrong refuses the whole file, naming the line. At most [`MAX_ROWS`] rows.
 //!
 //! # Processing
-//! An import is identified by the SHA-256 of its rows: importing the same feed again returns the
-//! same import (and re-sends any batch not yet processed). Rows go in batches of [`BATCH_ROWS`] to
-//! the `card-relink` queue; each batch is applied row by row (each link one audited transaction)
-//! and then marked done together with the import's counters in one transaction, so a redelivered
-//! batch counts nothing twice. Each row ends as:
+//! The pipeline of [`feeds`]: an import is identified by the SHA-256 of its rows
+//! (`old_issuer,old_serial,new_issuer,new_serial,linked_on` a line, nothing before them):
+//! importing the same feed again returns the same import (and re-sends any batch not yet
+//! processed). Rows go in batches of [`BATCH_ROWS`] to the `card-relink` queue; each batch is
+//! applied row by row (each link one audited transaction, [`apply_row`]) and then marked done
+//! together with the import's counters in one transaction, so a redelivered batch counts nothing
+//! twice. The import is audited as `card.linkage_feed_import` (`feed:<id>`). Each row ends as:
 //! - `linked`: the new certificate now reaches the old one's person (with any eligibility facts
 //!   that feeds had kept by the new certificate, joined in the same transaction); or, when nobody
 //!   has the old certificate but somebody has the new one (a smartphone certificate or renewed
@@ -39,29 +41,37 @@
 //!   row came later than the hold.
 //!
 //! Items (table `card-auth`): `FEED#<id>` / `SUMMARY` (counters), `FEED#<id>` / `BATCH#<n>`
-//! (done markers), `FEED#<id>` / `ROW#<line>` (the unknown and conflict rows).
+//! (done markers), `FEED#<id>` / `ROW#<line>` (the unknown and conflict rows, with `outcome`).
 
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 use time::Date;
 
 use super::person::{self, CertRef, LinkedVia, PersonId};
 use crate::Deps;
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
 use crate::card_auth::anchors::IssuerId;
 use crate::card_auth::certificate::CertSerial;
 use crate::card_auth::sessions;
-use crate::domain::csv_rows;
+use crate::feeds::{self, Applied, Family, FeedKind};
 use crate::mynapoint::eligibility;
 use crate::ports::queue::ConsumeError;
-use crate::ports::queue::OutMessage;
 use crate::ports::store::*;
 use crate::queues::CARD_RELINK;
 use crate::tables::{CARD_AUTH, PEOPLE};
 
+pub use crate::feeds::{BATCH_ROWS, FeedError, MAX_ROWS};
+
 pub const HEADER: &str = "old_issuer,old_serial,new_issuer,new_serial,linked_on";
-pub const MAX_ROWS: usize = 100_000;
-pub const BATCH_ROWS: usize = 25;
+
+/// The linkage feed, as a kind of [`feeds`] feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Relink;
+
+/// A feed that parsed: its id and rows.
+pub type Feed = feeds::Feed<Relink>;
+/// One queued batch of an import.
+pub type Batch = feeds::Batch<FeedRow>;
+pub type ImportError = feeds::ImportError<Relink>;
 
 /// One succession.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,64 +85,75 @@ pub struct FeedRow {
     pub linked_on: String,
 }
 
-/// A feed that parsed: its id and rows.
-#[derive(Debug, Clone)]
-pub struct Feed {
-    pub id: String,
-    pub rows: Vec<FeedRow>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {why}")]
-pub struct FeedError {
-    pub line: u32,
-    pub why: String,
-}
-
-/// Parses and checks a whole feed.
-pub fn parse_feed(text: &str) -> Result<Feed, FeedError> {
-    let err = |line: u32, why: String| FeedError { line, why };
-    let mut records = csv_rows::records(text);
-    match records.next() {
-        Some(Ok(h)) if h.joined() == HEADER => {}
-        _ => return Err(err(1, format!("the first line must be exactly `{HEADER}`"))),
+impl feeds::Row for FeedRow {
+    fn line(&self) -> u32 {
+        self.line
     }
-    let date_fmt = time::macros::format_description!("[year]-[month]-[day]");
-    let mut rows = Vec::new();
-    for record in records {
-        let record = record.map_err(|e| err(e.line, e.why))?;
-        let (line, f) = (record.line, &record.fields);
-        if rows.len() == MAX_ROWS {
-            return Err(err(line, format!("a feed holds at most {MAX_ROWS} rows; split it")));
-        }
-        if f.len() != 5 {
-            return Err(err(line, format!("expected 5 fields, found {}", f.len())));
-        }
-        let issuer = |i: usize| IssuerId::parse(&f[i]).map_err(|e| err(line, format!("field {}: {e}", i + 1)));
-        let serial = |i: usize| CertSerial::parse(&f[i]).map_err(|e| err(line, format!("field {}: {e}", i + 1)));
+    fn id_line(&self) -> String {
+        format!("{},{},{},{},{}", self.old_issuer, self.old_serial, self.new_issuer, self.new_serial, self.linked_on)
+    }
+}
+
+impl FeedKind for Relink {
+    type Row = FeedRow;
+    type Outcome = RowOutcome;
+    const FAMILY: Family = Family {
+        table: &CARD_AUTH,
+        prefix: "FEED",
+        queue: &CARD_RELINK,
+        name: "relink",
+        import_event: "card.linkage_feed_import",
+        target: "feed",
+    };
+
+    fn of_batch(_kind: Option<&str>) -> Result<Relink, StoreError> {
+        Ok(Relink)
+    }
+
+    fn header(&self) -> &'static str {
+        HEADER
+    }
+
+    fn parse_row(&self, line: u32, f: &[String]) -> Result<FeedRow, String> {
+        let issuer = |i: usize| IssuerId::parse(&f[i]).map_err(|e| format!("field {}: {e}", i + 1));
+        let serial = |i: usize| CertSerial::parse(&f[i]).map_err(|e| format!("field {}: {e}", i + 1));
         let (oi, os, ni, ns) = (issuer(0)?, serial(1)?, issuer(2)?, serial(3)?);
-        let on = Date::parse(&f[4], &date_fmt).map_err(|_| err(line, "field 5: expected a date YYYY-MM-DD".into()))?;
+        let date_fmt = time::macros::format_description!("[year]-[month]-[day]");
+        let on = Date::parse(&f[4], &date_fmt).map_err(|_| "field 5: expected a date YYYY-MM-DD".to_owned())?;
         if oi == ni && os == ns {
-            return Err(err(line, "the old and new certificates are the same".into()));
+            return Err("the old and new certificates are the same".into());
         }
-        rows.push(FeedRow {
+        Ok(FeedRow {
             line,
             old_issuer: oi.as_str().into(),
             old_serial: os.as_str().into(),
             new_issuer: ni.as_str().into(),
             new_serial: ns.as_str().into(),
             linked_on: on.to_string(),
-        });
+        })
     }
-    if rows.is_empty() {
-        return Err(err(2, "the feed has no rows".into()));
+
+    /// Each row is its own audited transaction ([`apply_row`]); the batch's marker and counters
+    /// commit after them.
+    async fn apply(
+        &self,
+        app: &Deps,
+        ctx: &audit::Context,
+        feed_id: &str,
+        _batch: u32,
+        rows: &[FeedRow],
+    ) -> Result<Applied<RowOutcome>, StoreError> {
+        let mut outcomes = Vec::with_capacity(rows.len());
+        for row in rows {
+            outcomes.push(apply_row(app, ctx, feed_id, row).await?);
+        }
+        Ok(Applied::outcomes(outcomes))
     }
-    let mut h = sha2::Sha256::new();
-    for r in &rows {
-        h.update(format!("{},{},{},{},{}\n", r.old_issuer, r.old_serial, r.new_issuer, r.new_serial, r.linked_on));
-    }
-    let id = hex::encode(&h.finalize()[..16]);
-    Ok(Feed { id, rows })
+}
+
+/// Parses and checks a whole feed.
+pub fn parse_feed(text: &str) -> Result<Feed, FeedError> {
+    feeds::parse(Relink, text)
 }
 
 /// What became of one row.
@@ -144,6 +165,18 @@ pub enum RowOutcome {
     Merged,
     Unknown,
     Conflict,
+}
+
+impl feeds::Outcome for RowOutcome {
+    const ALL: &'static [RowOutcome] =
+        &[RowOutcome::Linked, RowOutcome::AlreadyLinked, RowOutcome::Merged, RowOutcome::Unknown, RowOutcome::Conflict];
+    fn as_str(self) -> &'static str {
+        self.as_str()
+    }
+    /// Unknown and conflict rows are reported.
+    fn reported(self) -> bool {
+        matches!(self, RowOutcome::Unknown | RowOutcome::Conflict)
+    }
 }
 
 impl RowOutcome {
@@ -289,70 +322,15 @@ async fn merge_ops(
     Ok(Some(ops))
 }
 
-/// One queued batch of an import.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Batch {
-    pub feed_id: String,
-    pub batch: u32,
-    pub rows: Vec<FeedRow>,
-}
-
-fn summary_key(feed_id: &str) -> Key {
-    Key::new(format!("FEED#{feed_id}"), "SUMMARY")
-}
-
-/// Applies a batch and records it done with its counters and reported rows (one transaction; a
-/// redelivered batch finds its marker and changes nothing).
+/// Applies a batch and records it done with its counters and reported rows (see
+/// [`feeds::process_batch`]).
 pub async fn process_batch(app: &Deps, ctx: &audit::Context, b: &Batch) -> Result<Vec<RowOutcome>, StoreError> {
-    let marker = Key::new(format!("FEED#{}", b.feed_id), format!("BATCH#{:06}", b.batch));
-    if app.store.get(&CARD_AUTH, &marker).await?.is_some() {
-        return Ok(Vec::new());
-    }
-    let mut outcomes = Vec::with_capacity(b.rows.len());
-    for row in &b.rows {
-        outcomes.push(apply_row(app, ctx, &b.feed_id, row).await?);
-    }
-    let mut update = Update::new().add("batches_done", 1);
-    for o in
-        [RowOutcome::Linked, RowOutcome::AlreadyLinked, RowOutcome::Merged, RowOutcome::Unknown, RowOutcome::Conflict]
-    {
-        let n = outcomes.iter().filter(|x| **x == o).count() as i64;
-        if n > 0 {
-            update = update.add(o.as_str(), n);
-        }
-    }
-    let mut m = Item::new();
-    m.insert("pk".into(), Value::S(marker.pk.clone()));
-    m.insert("sk".into(), Value::S(marker.sk.clone().unwrap_or_default()));
-    let mut ops = vec![
-        TxOp::Put { table: &CARD_AUTH, item: m, cond: Some(Cond::not_exists("pk")) },
-        TxOp::Update { table: &CARD_AUTH, key: summary_key(&b.feed_id), update, cond: Some(Cond::exists("pk")) },
-    ];
-    for (row, o) in b.rows.iter().zip(&outcomes) {
-        if matches!(o, RowOutcome::Unknown | RowOutcome::Conflict) {
-            let mut i = Item::new();
-            i.insert("pk".into(), Value::S(format!("FEED#{}", b.feed_id)));
-            i.insert("sk".into(), Value::S(format!("ROW#{:08}", row.line)));
-            i.insert("outcome".into(), o.as_str().into());
-            i.insert("row".into(), serde_json::to_string(row).unwrap_or_default().into());
-            ops.push(TxOp::Put { table: &CARD_AUTH, item: i, cond: None });
-        }
-    }
-    match app.store.transact(ops).await {
-        Ok(()) => Ok(outcomes),
-        Err(e) if e.failed_condition_index() == Some(0) => Ok(Vec::new()),
-        Err(e) => Err(e),
-    }
+    feeds::process_batch::<Relink>(app, ctx, b).await
 }
 
 /// The `card-relink` consumer.
 pub async fn handle(app: &Deps, body: &str) -> Result<(), ConsumeError> {
-    let b: Batch =
-        serde_json::from_str(body).map_err(|e| ConsumeError::Reject(format!("unreadable relink batch: {e}")))?;
-    let ctx = audit::Context::new(Actor::job("card-relink"));
-    let out = process_batch(app, &ctx, &b).await.map_err(|e| ConsumeError::Retry(e.to_string()))?;
-    tracing::info!(feed = %b.feed_id, batch = b.batch, rows = out.len(), "relink batch done");
-    Ok(())
+    feeds::handle::<Relink>(app, body).await
 }
 
 /// An import's progress and report.
@@ -386,116 +364,56 @@ pub struct ReportedRow {
     pub new_serial: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error(transparent)]
-    Invalid(#[from] FeedError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Queue(#[from] crate::ports::QueueError),
+impl From<feeds::Summary<Relink>> for FeedView {
+    fn from(s: feeds::Summary<Relink>) -> FeedView {
+        FeedView {
+            linked: s.count(RowOutcome::Linked),
+            already_linked: s.count(RowOutcome::AlreadyLinked),
+            merged: s.count(RowOutcome::Merged),
+            unknown: s.count(RowOutcome::Unknown),
+            conflict: s.count(RowOutcome::Conflict),
+            feed_id: s.feed_id,
+            rows: s.rows,
+            batches: s.batches,
+            batches_done: s.batches_done,
+            status: s.status.into(),
+            reported: s
+                .reported
+                .into_iter()
+                .map(|r| ReportedRow {
+                    line: r.row.line,
+                    outcome: r.outcome.unwrap_or_default(),
+                    old_issuer: r.row.old_issuer,
+                    old_serial: r.row.old_serial,
+                    new_issuer: r.row.new_issuer,
+                    new_serial: r.row.new_serial,
+                })
+                .collect(),
+            created_at: s.created_at,
+        }
+    }
 }
 
 /// Records an import (audited) unless it exists; `true` when it was new.
 pub async fn record_import(app: &Deps, ctx: &audit::Context, feed: &Feed) -> Result<bool, StoreError> {
-    let batches = feed.rows.len().div_ceil(BATCH_ROWS) as i64;
-    let key = summary_key(&feed.id);
-    let mut i = Item::new();
-    i.insert("pk".into(), Value::S(key.pk));
-    i.insert("sk".into(), Value::S("SUMMARY".into()));
-    i.insert("feed_id".into(), feed.id.as_str().into());
-    i.insert("rows".into(), Value::N(feed.rows.len() as i64));
-    i.insert("batches".into(), Value::N(batches));
-    i.insert("batches_done".into(), Value::N(0));
-    i.insert("created_at".into(), crate::domain::time_fmt::to_store(app.clock.now()).into());
-    let event = Event::success("card.linkage_feed_import", vec![format!("feed:{}", feed.id)])
-        .with_detail(serde_json::json!({"rows": feed.rows.len(), "batches": batches}));
-    match audit::commit(
-        app,
-        ctx,
-        event,
-        vec![TxOp::Put { table: &CARD_AUTH, item: i, cond: Some(Cond::not_exists("pk")) }],
-    )
-    .await
-    {
-        Ok(()) => Ok(true),
-        Err(e) if e.failed_condition_index() == Some(0) => Ok(false),
-        Err(e) => Err(e),
-    }
+    feeds::record_import(app, ctx, feed).await
 }
 
 /// The batches of a feed not yet marked done.
 pub async fn pending_batches(app: &Deps, feed: &Feed) -> Result<Vec<Batch>, StoreError> {
-    let done = app
-        .store
-        .query(Query::new(&CARD_AUTH, format!("FEED#{}", feed.id)).sk(SkCond::BeginsWith("BATCH#".into())).limit(1000))
-        .await?;
-    let mut done_set = std::collections::BTreeSet::new();
-    for i in &done.items {
-        if let Some(n) = i.s("sk")?.strip_prefix("BATCH#").and_then(|n| n.parse::<u32>().ok()) {
-            done_set.insert(n);
-        }
-    }
-    Ok(feed
-        .rows
-        .chunks(BATCH_ROWS)
-        .enumerate()
-        .filter(|(n, _)| done.next.is_some() || !done_set.contains(&(*n as u32)))
-        .map(|(n, rows)| Batch { feed_id: feed.id.clone(), batch: n as u32, rows: rows.to_vec() })
-        .collect())
+    feeds::pending_batches(app, feed).await
 }
 
 /// Imports a feed for background processing: records it and queues its pending batches.
 /// Importing the same feed again re-queues what is not done (batches are idempotent).
 pub async fn import_feed(app: &Deps, ctx: &audit::Context, text: &str) -> Result<(FeedView, bool), ImportError> {
-    let feed = parse_feed(text)?;
-    let created = record_import(app, ctx, &feed).await?;
-    let pending = pending_batches(app, &feed).await?;
-    for chunk in pending.chunks(10) {
-        let msgs = chunk.iter().map(|b| OutMessage::new(serde_json::to_string(b).unwrap_or_default())).collect();
-        app.queue.send_batch(&CARD_RELINK, msgs).await?;
-    }
-    let view = view(app, &feed.id).await?.ok_or_else(|| StoreError::Corrupt("import vanished".into()))?;
-    Ok((view, created))
+    let (summary, created) = feeds::import(app, ctx, Relink, text).await?;
+    Ok((summary.into(), created))
 }
 
 /// The import's state, if it exists.
 pub async fn view(app: &Deps, feed_id: &str) -> Result<Option<FeedView>, StoreError> {
-    let Some(s) = app.store.get(&CARD_AUTH, &summary_key(feed_id)).await? else { return Ok(None) };
-    let rows = app
-        .store
-        .query(Query::new(&CARD_AUTH, format!("FEED#{feed_id}")).sk(SkCond::BeginsWith("ROW#".into())).limit(1000))
-        .await?;
-    let mut reported = Vec::new();
-    for i in &rows.items {
-        let r: FeedRow = serde_json::from_str(i.s("row")?).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        reported.push(ReportedRow {
-            line: r.line,
-            outcome: i.s("outcome")?.to_owned(),
-            old_issuer: r.old_issuer,
-            old_serial: r.old_serial,
-            new_issuer: r.new_issuer,
-            new_serial: r.new_serial,
-        });
-    }
-    let n = |k: &str| s.opt_n(k).unwrap_or(0);
-    let created_at = crate::domain::time_fmt::from_store(s.s("created_at")?)
-        .map(crate::domain::time_fmt::to_jst)
-        .map_err(StoreError::Corrupt)?;
-    Ok(Some(FeedView {
-        feed_id: feed_id.to_owned(),
-        rows: n("rows"),
-        batches: n("batches"),
-        batches_done: n("batches_done"),
-        status: if n("batches_done") >= n("batches") { "done" } else { "processing" }.into(),
-        linked: n("linked"),
-        already_linked: n("already_linked"),
-        merged: n("merged"),
-        unknown: n("unknown"),
-        conflict: n("conflict"),
-        reported,
-        created_at,
-    }))
+    Ok(feeds::summary(app, &Relink, feed_id).await?.map(FeedView::from))
 }
 
 #[cfg(test)]

@@ -31,8 +31,11 @@
 //! ([`carry_over_ops`]).
 //!
 //! # Processing
-//! An import is identified by the SHA-256 of its kind and rows: importing the same file again
-//! returns the same import (and re-sends any batch not yet processed). Rows go in batches of
+//! The pipeline of [`feeds`], each fact kind a [`FeedKind`]: an import is
+//! identified by the SHA-256 of its kind and rows (`mkpf-eligibility-feed`, the kind, then
+//! `issuer,serial,value` a line): importing the same file again returns the same import (and
+//! re-sends any batch not yet processed); it is audited as `mynapoint.eligibility_feed_import`
+//! (`efeed:<id>`), each batch as `mynapoint.eligibility_batch`. Rows go in batches of
 //! [`BATCH_ROWS`] to the `mynapoint-eligibility` queue. A batch is one audited transaction: the
 //! facts it changes, its done marker, the import's counters and its unmatched rows, so a
 //! redelivered batch counts nothing twice. Each row ends as `recorded` (the person had no such
@@ -56,32 +59,28 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 use time::Date;
 
 use super::eligibility_check::{ELIG_PREFIX, FactKind};
 use crate::Deps;
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
 use crate::card_auth::anchors::IssuerId;
 use crate::card_auth::certificate::CertSerial;
-use crate::domain::csv_rows;
+use crate::feeds::{self, Applied, Family, FeedKind};
 use crate::mykey::person::{self, PersonId};
 use crate::ports::queue::ConsumeError;
-use crate::ports::queue::OutMessage;
 use crate::ports::store::*;
 use crate::queues::MYNAPOINT_ELIGIBILITY;
 use crate::tables::{PEOPLE, PROGRAMS};
+
+pub use crate::feeds::{BATCH_ROWS, FeedError, MAX_REPORTED, MAX_ROWS};
 
 /// The header of the two registration feeds.
 pub const REGISTRATION_HEADER: &str = "issuer,serial,registered_on";
 /// The header of the phase-1 points feed.
 pub const POINTS_HEADER: &str = "issuer,serial,points";
-pub const MAX_ROWS: usize = 100_000;
-pub const BATCH_ROWS: usize = 25;
 /// Phase 1 granted at most this many points to one person.
 pub const PHASE1_MAX_POINTS: i64 = 5_000;
-/// How many unmatched rows an import's view shows.
-pub const MAX_REPORTED: u32 = 1000;
 
 /// The header line of a kind's feed.
 pub fn header(kind: FactKind) -> &'static str {
@@ -202,49 +201,66 @@ impl FeedRow {
     }
 }
 
+/// One queued batch of an import (`kind`: `health_insurance`, `public_funds_account` or
+/// `phase1_points`).
+pub type Batch = feeds::Batch<FeedRow>;
 /// A feed that parsed: its id, kind and rows.
-#[derive(Debug, Clone)]
-pub struct Feed {
-    pub id: String,
-    pub kind: FactKind,
-    pub rows: Vec<FeedRow>,
-}
+pub type Feed = feeds::Feed<FactKind>;
+pub type ImportError = feeds::ImportError<FactKind>;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {why}")]
-pub struct FeedError {
-    pub line: u32,
-    pub why: String,
-}
-
-/// Parses and checks a whole feed of `kind`.
-pub fn parse_feed(kind: FactKind, text: &str) -> Result<Feed, FeedError> {
-    let err = |line: u32, why: String| FeedError { line, why };
-    let expected = header(kind);
-    let mut records = csv_rows::records(text);
-    match records.next().map(|h| h.map(|h| h.joined())) {
-        Some(Ok(h)) if h == expected => {}
-        Some(Ok(h)) if [REGISTRATION_HEADER, POINTS_HEADER].contains(&h.as_str()) => {
-            return Err(err(1, format!("a {} feed starts with `{expected}`; is this the right kind?", kind.as_str())));
-        }
-        _ => return Err(err(1, format!("the first line must be exactly `{expected}`"))),
+impl feeds::Row for FeedRow {
+    fn line(&self) -> u32 {
+        self.line
     }
-    let mut rows = Vec::new();
-    for record in records {
-        let record = record.map_err(|e| err(e.line, e.why))?;
-        let (line, f) = (record.line, &record.fields);
-        if rows.len() == MAX_ROWS {
-            return Err(err(line, format!("a feed holds at most {MAX_ROWS} rows; split it")));
+    fn id_line(&self) -> String {
+        let value = self.registered_on.clone().or(self.points.map(|p| p.to_string())).unwrap_or_default();
+        format!("{},{},{value}", self.issuer, self.serial)
+    }
+}
+
+/// Each fact kind is a kind of feed of the `EFEED` family.
+impl FeedKind for FactKind {
+    type Row = FeedRow;
+    type Outcome = RowOutcome;
+    const FAMILY: Family = Family {
+        table: &PROGRAMS,
+        prefix: "EFEED",
+        queue: &MYNAPOINT_ELIGIBILITY,
+        name: "eligibility",
+        import_event: "mynapoint.eligibility_feed_import",
+        target: "efeed",
+    };
+
+    fn kind(&self) -> Option<&'static str> {
+        Some(self.as_str())
+    }
+
+    fn of_batch(kind: Option<&str>) -> Result<FactKind, StoreError> {
+        let kind = kind.unwrap_or_default();
+        FactKind::parse(kind).ok_or_else(|| StoreError::Corrupt(format!("unknown fact kind {kind:?}")))
+    }
+
+    fn header(&self) -> &'static str {
+        header(*self)
+    }
+
+    fn wrong_header(&self, first: Option<&str>) -> String {
+        let expected = header(*self);
+        match first {
+            Some(h) if [REGISTRATION_HEADER, POINTS_HEADER].contains(&h) => {
+                format!("a {} feed starts with `{expected}`; is this the right kind?", self.as_str())
+            }
+            _ => format!("the first line must be exactly `{expected}`"),
         }
-        if f.len() != 3 {
-            return Err(err(line, format!("expected 3 fields, found {}", f.len())));
-        }
-        let issuer = IssuerId::parse(&f[0]).map_err(|e| err(line, format!("field 1: {e}")))?;
-        let serial = CertSerial::parse(&f[1]).map_err(|e| err(line, format!("field 2: {e}")))?;
-        let (registered_on, points) = match kind {
+    }
+
+    fn parse_row(&self, line: u32, f: &[String]) -> Result<FeedRow, String> {
+        let issuer = IssuerId::parse(&f[0]).map_err(|e| format!("field 1: {e}"))?;
+        let serial = CertSerial::parse(&f[1]).map_err(|e| format!("field 2: {e}"))?;
+        let (registered_on, points) = match self {
             FactKind::HealthInsurance | FactKind::PublicFundsAccount => {
                 let d = Date::parse(&f[2], DATE_FMT)
-                    .map_err(|_| err(line, "field 3: expected a date YYYY-MM-DD (Asia/Tokyo)".into()))?;
+                    .map_err(|_| "field 3: expected a date YYYY-MM-DD (Asia/Tokyo)".to_owned())?;
                 (Some(d.format(DATE_FMT).unwrap_or_default()), None)
             }
             FactKind::Phase1Points => {
@@ -252,31 +268,33 @@ pub fn parse_feed(kind: FactKind, text: &str) -> Result<Feed, FeedError> {
                     .filter(|s| !s.is_empty() && s.len() <= 6 && s.bytes().all(|b| b.is_ascii_digit()))
                     .and_then(|s| s.parse::<i64>().ok())
                     .filter(|p| *p <= PHASE1_MAX_POINTS)
-                    .ok_or_else(|| {
-                        err(line, format!("field 3: expected whole points from 0 to {PHASE1_MAX_POINTS}"))
-                    })?;
+                    .ok_or_else(|| format!("field 3: expected whole points from 0 to {PHASE1_MAX_POINTS}"))?;
                 (None, Some(p))
             }
         };
-        rows.push(FeedRow {
-            line,
-            issuer: issuer.as_str().into(),
-            serial: serial.as_str().into(),
-            registered_on,
-            points,
-        });
+        Ok(FeedRow { line, issuer: issuer.as_str().into(), serial: serial.as_str().into(), registered_on, points })
     }
-    if rows.is_empty() {
-        return Err(err(2, "the feed has no rows".into()));
+
+    fn id_salt(&self) -> String {
+        format!("mkpf-eligibility-feed\n{}\n", self.as_str())
     }
-    let mut h = sha2::Sha256::new();
-    h.update(format!("mkpf-eligibility-feed\n{}\n", kind.as_str()));
-    for r in &rows {
-        let value = r.registered_on.clone().or(r.points.map(|p| p.to_string())).unwrap_or_default();
-        h.update(format!("{},{},{value}\n", r.issuer, r.serial));
+
+    /// The whole batch is one audited transaction (`apply_batch`).
+    async fn apply(
+        &self,
+        app: &Deps,
+        _ctx: &audit::Context,
+        feed_id: &str,
+        batch: u32,
+        rows: &[FeedRow],
+    ) -> Result<Applied<RowOutcome>, StoreError> {
+        apply_batch(app, *self, feed_id, batch, rows).await
     }
-    let id = hex::encode(&h.finalize()[..16]);
-    Ok(Feed { id, kind, rows })
+}
+
+/// Parses and checks a whole feed of `kind`.
+pub fn parse_feed(kind: FactKind, text: &str) -> Result<Feed, FeedError> {
+    feeds::parse(kind, text)
 }
 
 /// What became of one row.
@@ -302,198 +320,152 @@ impl RowOutcome {
     }
 }
 
-fn feed_pk(feed_id: &str) -> String {
-    format!("EFEED#{feed_id}")
-}
-fn summary_key(feed_id: &str) -> Key {
-    Key::new(feed_pk(feed_id), "SUMMARY")
-}
-fn batch_key(feed_id: &str, batch: u32) -> Key {
-    Key::new(feed_pk(feed_id), format!("BATCH#{batch:06}"))
-}
-
-/// One queued batch of an import.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Batch {
-    pub feed_id: String,
-    /// The fact kind (`health_insurance`, `public_funds_account`, `phase1_points`).
-    pub kind: String,
-    pub batch: u32,
-    pub rows: Vec<FeedRow>,
+impl feeds::Outcome for RowOutcome {
+    const ALL: &'static [RowOutcome] = &RowOutcome::ALL;
+    fn as_str(self) -> &'static str {
+        self.as_str()
+    }
+    /// Unmatched rows are reported.
+    fn reported(self) -> bool {
+        self == RowOutcome::Unmatched
+    }
 }
 
 /// A fact kept by a certificate, while a batch runs: the item as read, the fact as read, and the
 /// fact after the batch's rows so far.
 type KeptFact = (Option<Item>, Option<Fact>, Option<Fact>);
 
-/// Attempts of a batch whose facts changed between read and write.
-const BATCH_ATTEMPTS: usize = 5;
-
-/// Applies a batch: resolves each row's certificate to its person, joins the row's fact with
-/// what the person has, and writes the changed facts, the batch's done marker, the import's
-/// counters and the unmatched rows in one audited transaction (a redelivered batch finds its
-/// marker and changes nothing).
-pub async fn process_batch(app: &Deps, ctx: &audit::Context, b: &Batch) -> Result<Vec<RowOutcome>, StoreError> {
-    let marker = batch_key(&b.feed_id, b.batch);
-    if app.store.get(&PROGRAMS, &marker).await?.is_some() {
-        return Ok(Vec::new());
-    }
-    let kind =
-        FactKind::parse(&b.kind).ok_or_else(|| StoreError::Corrupt(format!("unknown fact kind {:?}", b.kind)))?;
-    let facts = b.rows.iter().map(FeedRow::fact).collect::<Result<Vec<_>, _>>()?;
-    let mut certs = Vec::with_capacity(b.rows.len());
-    for r in &b.rows {
+/// Reads what a batch's rows meet and works out their outcomes and writes: resolves each row's
+/// certificate to its person and joins the row's fact with what the person has (or what the
+/// certificate keeps). The writes — the changed facts, conditioned on being as read, and a check
+/// that each link is as read — commit with the batch's done marker, counters and unmatched rows
+/// in one audited transaction; if any changed meanwhile, the pipeline calls this again.
+async fn apply_batch(
+    app: &Deps,
+    kind: FactKind,
+    feed_id: &str,
+    batch: u32,
+    rows: &[FeedRow],
+) -> Result<Applied<RowOutcome>, StoreError> {
+    let facts = rows.iter().map(FeedRow::fact).collect::<Result<Vec<_>, _>>()?;
+    let mut certs = Vec::with_capacity(rows.len());
+    for r in rows {
         let issuer = IssuerId::parse(&r.issuer).map_err(StoreError::Corrupt)?;
         let serial = CertSerial::parse(&r.serial).map_err(StoreError::Corrupt)?;
         certs.push((issuer, serial));
     }
-    for _ in 0..BATCH_ATTEMPTS {
-        // Each certificate's person, as read now; the transaction checks that the links did not
-        // move meanwhile (a re-link merge, a first sign-in), else the batch is read again.
-        let mut resolved: BTreeMap<Key, Option<PersonId>> = BTreeMap::new();
-        let mut owners = Vec::with_capacity(b.rows.len());
-        for (issuer, serial) in &certs {
-            let link = person::link_key(issuer, serial);
-            let owner = match resolved.get(&link) {
-                Some(o) => o.clone(),
-                None => {
-                    let o = person::find_by_certificate(app, issuer, serial).await?;
-                    resolved.insert(link, o.clone());
-                    o
-                }
-            };
-            owners.push(owner);
-        }
-        // pid → (person, the item as read, the fact as it stands after the rows so far)
-        let mut people: BTreeMap<String, (PersonId, Option<Item>, Option<Fact>)> = BTreeMap::new();
-        for pid in owners.iter().flatten() {
-            if !people.contains_key(pid.as_str()) {
-                let read = app.store.get(&PEOPLE, &fact_key(pid, kind)).await?;
-                let fact = read.as_ref().and_then(|i| Fact::from_item(kind, i));
-                people.insert(pid.as_str().to_owned(), (pid.clone(), read, fact));
+    // Each certificate's person, as read now; the transaction checks that the links did not move
+    // meanwhile (a re-link merge, a first sign-in), else the batch is read again.
+    let mut resolved: BTreeMap<Key, Option<PersonId>> = BTreeMap::new();
+    let mut owners = Vec::with_capacity(rows.len());
+    for (issuer, serial) in &certs {
+        let link = person::link_key(issuer, serial);
+        let owner = match resolved.get(&link) {
+            Some(o) => o.clone(),
+            None => {
+                let o = person::find_by_certificate(app, issuer, serial).await?;
+                resolved.insert(link, o.clone());
+                o
             }
-        }
-        let before: BTreeMap<String, Option<Fact>> = people.iter().map(|(k, v)| (k.clone(), v.2)).collect();
-        // A certificate nobody has yet keeps its fact (`CERT#…` / `ELIG#<kind>`) until its first
-        // link joins it to the person (`adopt_ops`): kept key → (item as read, fact before, fact
-        // after the rows so far).
-        let mut kept: BTreeMap<Key, KeptFact> = BTreeMap::new();
-        for ((issuer, serial), owner) in certs.iter().zip(&owners) {
-            let key = kept_key(issuer, serial, kind);
-            if owner.is_none() && !kept.contains_key(&key) {
-                let read = app.store.get(&PEOPLE, &key).await?;
-                let fact = read.as_ref().and_then(|i| Fact::from_item(kind, i));
-                kept.insert(key, (read, fact, fact));
-            }
-        }
-        let mut outcomes = Vec::with_capacity(b.rows.len());
-        for (((issuer, serial), owner), fact) in certs.iter().zip(&owners).zip(&facts) {
-            let Some(pid) = owner else {
-                if let Some(entry) = kept.get_mut(&kept_key(issuer, serial, kind)) {
-                    entry.2 = Some(entry.2.map_or(*fact, |cur| cur.join(*fact)));
-                }
-                outcomes.push(RowOutcome::Unmatched);
-                continue;
-            };
-            let Some(entry) = people.get_mut(pid.as_str()) else {
-                outcomes.push(RowOutcome::Unmatched);
-                continue;
-            };
-            let (outcome, next) = match entry.2 {
-                None => (RowOutcome::Recorded, *fact),
-                Some(cur) if cur.join(*fact) == cur => (RowOutcome::Unchanged, cur),
-                Some(cur) => (RowOutcome::Updated, cur.join(*fact)),
-            };
-            entry.2 = Some(next);
-            outcomes.push(outcome);
-        }
-        let mut update = Update::new().add("batches_done", 1);
-        for o in RowOutcome::ALL {
-            let n = outcomes.iter().filter(|x| **x == o).count() as i64;
-            if n > 0 {
-                update = update.add(o.as_str(), n);
-            }
-        }
-        let mut m = PROGRAMS.key_item(&marker);
-        m.insert("rows".into(), Value::N(b.rows.len() as i64));
-        let mut ops = vec![
-            TxOp::Put { table: &PROGRAMS, item: m, cond: Some(Cond::not_exists("pk")) },
-            TxOp::Update { table: &PROGRAMS, key: summary_key(&b.feed_id), update, cond: Some(Cond::exists("pk")) },
-        ];
-        for (link, owner) in &resolved {
-            let cond = match owner {
-                Some(pid) => Cond::eq("person_id", pid.as_str()),
-                None => Cond::not_exists("pk"),
-            };
-            ops.push(TxOp::Check { table: &PEOPLE, key: link.clone(), cond });
-        }
-        let mut targets = vec![format!("efeed:{}", b.feed_id)];
-        for (k, (pid, read, fact)) in &people {
-            if let Some(f) = fact
-                && before.get(k) != Some(&Some(*f))
-            {
-                ops.push(TxOp::Put {
-                    table: &PEOPLE,
-                    item: fact_item(pid, kind, *f, &b.feed_id),
-                    cond: Some(unchanged_since(kind, read.as_ref())),
-                });
-                targets.push(format!("person:{pid}"));
-            }
-        }
-        for (key, (read, was, now)) in &kept {
-            if let Some(f) = now
-                && was != now
-            {
-                ops.push(TxOp::Put {
-                    table: &PEOPLE,
-                    item: fact_item_at(key, kind, *f, &b.feed_id),
-                    cond: Some(unchanged_since(kind, read.as_ref())),
-                });
-            }
-        }
-        for (row, o) in b.rows.iter().zip(&outcomes) {
-            if *o == RowOutcome::Unmatched {
-                let mut i = PROGRAMS.key_item(&Key::new(feed_pk(&b.feed_id), format!("ROW#{:08}", row.line)));
-                i.insert("row".into(), serde_json::to_string(row).unwrap_or_default().into());
-                ops.push(TxOp::Put { table: &PROGRAMS, item: i, cond: None });
-            }
-        }
-        let count = |o: RowOutcome| outcomes.iter().filter(|x| **x == o).count();
-        let event = Event::success("mynapoint.eligibility_batch", targets).with_detail(serde_json::json!({
-            "kind": kind.as_str(),
-            "batch": b.batch,
-            "recorded": count(RowOutcome::Recorded),
-            "updated": count(RowOutcome::Updated),
-            "unchanged": count(RowOutcome::Unchanged),
-            "unmatched": count(RowOutcome::Unmatched),
-        }));
-        match audit::commit(app, ctx, event, ops).await {
-            Ok(()) => return Ok(outcomes),
-            // Another delivery of this batch finished first.
-            Err(e) if e.failed_condition_index() == Some(0) => return Ok(Vec::new()),
-            Err(e) if e.failed_condition_index() == Some(1) => {
-                return Err(StoreError::Corrupt(format!("eligibility import {} has no summary", b.feed_id)));
-            }
-            // A link or a fact (a person's or a kept one) changed since it was read (a re-link
-            // merge, a first sign-in adopting kept facts, another feed): read again.
-            Err(e) if e.failed_condition_index().is_some() => continue,
-            Err(e) => return Err(e),
+        };
+        owners.push(owner);
+    }
+    // pid → (person, the item as read, the fact as it stands after the rows so far)
+    let mut people: BTreeMap<String, (PersonId, Option<Item>, Option<Fact>)> = BTreeMap::new();
+    for pid in owners.iter().flatten() {
+        if !people.contains_key(pid.as_str()) {
+            let read = app.store.get(&PEOPLE, &fact_key(pid, kind)).await?;
+            let fact = read.as_ref().and_then(|i| Fact::from_item(kind, i));
+            people.insert(pid.as_str().to_owned(), (pid.clone(), read, fact));
         }
     }
-    Err(StoreError::Unavailable("eligibility facts kept changing while importing a batch".into()))
+    let before: BTreeMap<String, Option<Fact>> = people.iter().map(|(k, v)| (k.clone(), v.2)).collect();
+    // A certificate nobody has yet keeps its fact (`CERT#…` / `ELIG#<kind>`) until its first link
+    // joins it to the person (`adopt_ops`): kept key → (item as read, fact before, fact after the
+    // rows so far).
+    let mut kept: BTreeMap<Key, KeptFact> = BTreeMap::new();
+    for ((issuer, serial), owner) in certs.iter().zip(&owners) {
+        let key = kept_key(issuer, serial, kind);
+        if owner.is_none() && !kept.contains_key(&key) {
+            let read = app.store.get(&PEOPLE, &key).await?;
+            let fact = read.as_ref().and_then(|i| Fact::from_item(kind, i));
+            kept.insert(key, (read, fact, fact));
+        }
+    }
+    let mut outcomes = Vec::with_capacity(rows.len());
+    for (((issuer, serial), owner), fact) in certs.iter().zip(&owners).zip(&facts) {
+        let Some(pid) = owner else {
+            if let Some(entry) = kept.get_mut(&kept_key(issuer, serial, kind)) {
+                entry.2 = Some(entry.2.map_or(*fact, |cur| cur.join(*fact)));
+            }
+            outcomes.push(RowOutcome::Unmatched);
+            continue;
+        };
+        let Some(entry) = people.get_mut(pid.as_str()) else {
+            outcomes.push(RowOutcome::Unmatched);
+            continue;
+        };
+        let (outcome, next) = match entry.2 {
+            None => (RowOutcome::Recorded, *fact),
+            Some(cur) if cur.join(*fact) == cur => (RowOutcome::Unchanged, cur),
+            Some(cur) => (RowOutcome::Updated, cur.join(*fact)),
+        };
+        entry.2 = Some(next);
+        outcomes.push(outcome);
+    }
+    let mut ops = Vec::new();
+    for (link, owner) in &resolved {
+        let cond = match owner {
+            Some(pid) => Cond::eq("person_id", pid.as_str()),
+            None => Cond::not_exists("pk"),
+        };
+        ops.push(TxOp::Check { table: &PEOPLE, key: link.clone(), cond });
+    }
+    let mut targets = vec![format!("efeed:{feed_id}")];
+    for (k, (pid, read, fact)) in &people {
+        if let Some(f) = fact
+            && before.get(k) != Some(&Some(*f))
+        {
+            ops.push(TxOp::Put {
+                table: &PEOPLE,
+                item: fact_item(pid, kind, *f, feed_id),
+                cond: Some(unchanged_since(kind, read.as_ref())),
+            });
+            targets.push(format!("person:{pid}"));
+        }
+    }
+    for (key, (read, was, now)) in &kept {
+        if let Some(f) = now
+            && was != now
+        {
+            ops.push(TxOp::Put {
+                table: &PEOPLE,
+                item: fact_item_at(key, kind, *f, feed_id),
+                cond: Some(unchanged_since(kind, read.as_ref())),
+            });
+        }
+    }
+    let count = |o: RowOutcome| outcomes.iter().filter(|x| **x == o).count();
+    let event = Event::success("mynapoint.eligibility_batch", targets).with_detail(serde_json::json!({
+        "kind": kind.as_str(),
+        "batch": batch,
+        "recorded": count(RowOutcome::Recorded),
+        "updated": count(RowOutcome::Updated),
+        "unchanged": count(RowOutcome::Unchanged),
+        "unmatched": count(RowOutcome::Unmatched),
+    }));
+    Ok(Applied { outcomes, ops, event: Some(event) })
+}
+
+/// Applies a batch and records it done (see [`feeds::process_batch`]); a redelivered batch finds
+/// its marker and changes nothing.
+pub async fn process_batch(app: &Deps, ctx: &audit::Context, b: &Batch) -> Result<Vec<RowOutcome>, StoreError> {
+    feeds::process_batch::<FactKind>(app, ctx, b).await
 }
 
 /// The `mynapoint-eligibility` consumer.
 pub async fn handle(app: &Deps, body: &str) -> Result<(), ConsumeError> {
-    let b: Batch =
-        serde_json::from_str(body).map_err(|e| ConsumeError::Reject(format!("unreadable eligibility batch: {e}")))?;
-    let ctx = audit::Context::new(Actor::job("mynapoint-eligibility"));
-    let out = process_batch(app, &ctx, &b).await.map_err(|e| match e {
-        StoreError::Corrupt(why) => ConsumeError::Reject(why),
-        e => ConsumeError::Retry(e.to_string()),
-    })?;
-    tracing::info!(feed = %b.feed_id, batch = b.batch, rows = out.len(), "eligibility batch done");
-    Ok(())
+    feeds::handle::<FactKind>(app, body).await
 }
 
 /// The writes folding `from`'s eligibility facts (`items`: its `ELIG#…` items as read) into
@@ -610,72 +582,37 @@ pub struct UnmatchedRow {
     pub serial: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error(transparent)]
-    Invalid(#[from] FeedError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Queue(#[from] crate::ports::QueueError),
+impl FeedView {
+    fn new(kind: FactKind, s: feeds::Summary<FactKind>) -> FeedView {
+        FeedView {
+            recorded: s.count(RowOutcome::Recorded),
+            updated: s.count(RowOutcome::Updated),
+            unchanged: s.count(RowOutcome::Unchanged),
+            unmatched: s.count(RowOutcome::Unmatched),
+            feed_id: s.feed_id,
+            kind: kind.as_str().into(),
+            rows: s.rows,
+            batches: s.batches,
+            batches_done: s.batches_done,
+            status: s.status.into(),
+            unmatched_rows: s
+                .reported
+                .into_iter()
+                .map(|r| UnmatchedRow { line: r.row.line, issuer: r.row.issuer, serial: r.row.serial })
+                .collect(),
+            created_at: s.created_at,
+        }
+    }
 }
 
 /// Records an import (audited) unless it exists; `true` when it was new.
 pub async fn record_import(app: &Deps, ctx: &audit::Context, feed: &Feed) -> Result<bool, StoreError> {
-    let batches = feed.rows.len().div_ceil(BATCH_ROWS) as i64;
-    let mut i = PROGRAMS.key_item(&summary_key(&feed.id));
-    i.insert("feed_id".into(), feed.id.as_str().into());
-    i.insert("kind".into(), feed.kind.as_str().into());
-    i.insert("rows".into(), Value::N(feed.rows.len() as i64));
-    i.insert("batches".into(), Value::N(batches));
-    i.insert("batches_done".into(), Value::N(0));
-    i.insert("created_at".into(), crate::domain::time_fmt::to_store(app.clock.now()).into());
-    let event = Event::success("mynapoint.eligibility_feed_import", vec![format!("efeed:{}", feed.id)])
-        .with_detail(serde_json::json!({"kind": feed.kind.as_str(), "rows": feed.rows.len(), "batches": batches}));
-    let put = TxOp::Put { table: &PROGRAMS, item: i, cond: Some(Cond::not_exists("pk")) };
-    match audit::commit(app, ctx, event, vec![put]).await {
-        Ok(()) => Ok(true),
-        Err(e) if e.failed_condition_index() == Some(0) => Ok(false),
-        Err(e) => Err(e),
-    }
+    feeds::record_import(app, ctx, feed).await
 }
 
 /// The batches of a feed not yet marked done.
 pub async fn pending_batches(app: &Deps, feed: &Feed) -> Result<Vec<Batch>, StoreError> {
-    let mut done = std::collections::BTreeSet::new();
-    let mut cursor = None;
-    loop {
-        let page = app
-            .store
-            .query(
-                Query::new(&PROGRAMS, feed_pk(&feed.id))
-                    .sk(SkCond::BeginsWith("BATCH#".into()))
-                    .limit(1000)
-                    .start(cursor),
-            )
-            .await?;
-        for i in &page.items {
-            if let Some(n) = i.s("sk")?.strip_prefix("BATCH#").and_then(|n| n.parse::<u32>().ok()) {
-                done.insert(n);
-            }
-        }
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    Ok(feed
-        .rows
-        .chunks(BATCH_ROWS)
-        .enumerate()
-        .filter(|(n, _)| !done.contains(&(*n as u32)))
-        .map(|(n, rows)| Batch {
-            feed_id: feed.id.clone(),
-            kind: feed.kind.as_str().into(),
-            batch: n as u32,
-            rows: rows.to_vec(),
-        })
-        .collect())
+    feeds::pending_batches(app, feed).await
 }
 
 /// Imports a feed for background processing: records it and queues its pending batches.
@@ -687,50 +624,14 @@ pub async fn import_feed(
     kind: FactKind,
     text: &str,
 ) -> Result<(FeedView, bool), ImportError> {
-    let feed = parse_feed(kind, text)?;
-    let created = record_import(app, ctx, &feed).await?;
-    let pending = pending_batches(app, &feed).await?;
-    for chunk in pending.chunks(10) {
-        let msgs = chunk.iter().map(|b| OutMessage::new(serde_json::to_string(b).unwrap_or_default())).collect();
-        app.queue.send_batch(&MYNAPOINT_ELIGIBILITY, msgs).await?;
-    }
-    let view = view(app, kind, &feed.id).await?.ok_or_else(|| StoreError::Corrupt("import vanished".into()))?;
-    Ok((view, created))
+    let (summary, created) = feeds::import(app, ctx, kind, text).await?;
+    Ok((FeedView::new(kind, summary), created))
 }
 
 /// An import of `kind`, if it exists.
 pub async fn view(app: &Deps, kind: FactKind, feed_id: &str) -> Result<Option<FeedView>, StoreError> {
-    let Some(s) = app.store.get(&PROGRAMS, &summary_key(feed_id)).await? else { return Ok(None) };
-    if s.opt_s("kind") != Some(kind.as_str()) {
-        return Ok(None);
-    }
-    let rows = app
-        .store
-        .query(Query::new(&PROGRAMS, feed_pk(feed_id)).sk(SkCond::BeginsWith("ROW#".into())).limit(MAX_REPORTED))
-        .await?;
-    let mut unmatched_rows = Vec::new();
-    for i in &rows.items {
-        let r: FeedRow = serde_json::from_str(i.s("row")?).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        unmatched_rows.push(UnmatchedRow { line: r.line, issuer: r.issuer, serial: r.serial });
-    }
-    let n = |k: &str| s.opt_n(k).unwrap_or(0);
-    let created_at = crate::domain::time_fmt::from_store(s.s("created_at")?)
-        .map(crate::domain::time_fmt::to_jst)
-        .map_err(StoreError::Corrupt)?;
-    Ok(Some(FeedView {
-        feed_id: feed_id.to_owned(),
-        kind: kind.as_str().into(),
-        rows: n("rows"),
-        batches: n("batches"),
-        batches_done: n("batches_done"),
-        status: if n("batches_done") >= n("batches") { "done" } else { "processing" }.into(),
-        recorded: n("recorded"),
-        updated: n("updated"),
-        unchanged: n("unchanged"),
-        unmatched: n("unmatched"),
-        unmatched_rows,
-        created_at,
-    }))
+    let summary = feeds::summary(app, &kind, feed_id).await?;
+    Ok(summary.map(|s| FeedView::new(kind, s)))
 }
 
 #[cfg(test)]

@@ -684,7 +684,8 @@ async fn renewal_relink_links_merges_and_reports_and_ends_lapse() {
     assert_eq!(relinks, 2);
     // A redelivered batch counts nothing twice.
     let feed = mkpf_core::mykey::relink::parse_feed(&csv).unwrap();
-    let batch = mkpf_core::mykey::relink::Batch { feed_id: feed.id.clone(), batch: 0, rows: feed.rows.clone() };
+    let batch =
+        mkpf_core::mykey::relink::Batch { feed_id: feed.id.clone(), kind: None, batch: 0, rows: feed.rows.clone() };
     let body = serde_json::to_string(&batch).unwrap();
     mkpf_core::mykey::relink::handle(&h.app, &body).await.unwrap();
     let v2 = h.op("GET", &format!("/v1/ops/card-auth/linkage-feeds/{feed_id}")).send().await;

@@ -8,6 +8,7 @@ mod audit_trail;
 mod card_auth;
 mod card_certificates;
 mod certificate_links;
+mod feeds;
 mod health;
 mod http_notices;
 mod lambda_events;

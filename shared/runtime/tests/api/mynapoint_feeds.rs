@@ -137,7 +137,8 @@ async fn eligibility_feeds_reach_people_through_any_of_their_certificates() {
     assert_eq!(drain_eligibility(&h).await, 0, "every batch was done");
     // A redelivered batch counts nothing twice.
     let feed = eligibility::parse_feed(FactKind::HealthInsurance, &csv).unwrap();
-    let batch = Batch { feed_id: feed.id.clone(), kind: "health_insurance".into(), batch: 0, rows: feed.rows.clone() };
+    let batch =
+        Batch { feed_id: feed.id.clone(), kind: Some("health_insurance".into()), batch: 0, rows: feed.rows.clone() };
     eligibility::handle(&h.app, &serde_json::to_string(&batch).unwrap()).await.unwrap();
     let v2 = h.op("GET", &format!("{}/{feed_id}", feeds("health_insurance"))).send().await;
     assert_eq!(counts(&v2.body), [2, 0, 0, 1]);
