@@ -1,48 +1,13 @@
 //! The pipeline's parsing with a tiny feed kind (`name,count`); the batch and view steps are
 //! tested against the embedded store in `mkpf-runtime`'s `feeds` tests.
 
-use serde::{Deserialize, Serialize};
+use crate::testing::tally_feed::{Seen, TallyRow};
 
 use super::*;
 use crate::audit::Context;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Tally(&'static str);
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct TallyRow {
-    line: u32,
-    name: String,
-    count: u32,
-}
-
-impl Row for TallyRow {
-    fn line(&self) -> u32 {
-        self.line
-    }
-    fn id_line(&self) -> String {
-        format!("{},{}", self.name, self.count)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Seen {
-    Counted,
-    Odd,
-}
-
-impl Outcome for Seen {
-    const ALL: &'static [Seen] = &[Seen::Counted, Seen::Odd];
-    fn as_str(self) -> &'static str {
-        match self {
-            Seen::Counted => "counted",
-            Seen::Odd => "odd",
-        }
-    }
-    fn reported(self) -> bool {
-        self == Seen::Odd
-    }
-}
 
 impl FeedKind for Tally {
     type Row = TallyRow;

@@ -1,6 +1,7 @@
 //! Test support shared by this crate's tests and the adapter crates: the store and queue
-//! conformance suites and a fault-injecting store (behind the `conformance` feature).
+//! conformance suites, a fault-injecting store and a tiny feed kind's rows (behind the `conformance` feature).
 
 pub mod faulty_store;
 pub mod queue_conformance;
 pub mod store_conformance;
+pub mod tally_feed;

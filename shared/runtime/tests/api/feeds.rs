@@ -6,10 +6,10 @@
 use crate::helpers::*;
 use mkpf_core::Deps;
 use mkpf_core::audit::{Actor, Context};
-use mkpf_core::feeds::{self, Applied, Batch, Family, FeedKind, MAX_REPORTED, Outcome, Row};
+use mkpf_core::feeds::{self, Applied, Batch, Family, FeedKind, MAX_REPORTED};
 use mkpf_core::ports::store::{Cond, ItemExt, Key, Query, SkCond, StoreError, TxOp};
 use mkpf_core::tables::PROGRAMS;
-use serde::{Deserialize, Serialize};
+use mkpf_core::testing::tally_feed::{Seen, TallyRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tally {
@@ -17,41 +17,6 @@ enum Tally {
     Plain,
     /// The first application of a batch finds its read changed before the commit.
     Contended,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct TallyRow {
-    line: u32,
-    name: String,
-    count: u32,
-}
-
-impl Row for TallyRow {
-    fn line(&self) -> u32 {
-        self.line
-    }
-    fn id_line(&self) -> String {
-        format!("{},{}", self.name, self.count)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Seen {
-    Counted,
-    Odd,
-}
-
-impl Outcome for Seen {
-    const ALL: &'static [Seen] = &[Seen::Counted, Seen::Odd];
-    fn as_str(self) -> &'static str {
-        match self {
-            Seen::Counted => "counted",
-            Seen::Odd => "odd",
-        }
-    }
-    fn reported(self) -> bool {
-        self == Seen::Odd
-    }
 }
 
 impl FeedKind for Tally {
