@@ -4,7 +4,9 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::extract::ApiPath;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -264,7 +266,7 @@ pub async fn import_linkage_feed(
 pub async fn linkage_feed(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    Path(feed_id): Path<String>,
+    ApiPath(feed_id): ApiPath<String>,
 ) -> Result<Json<LinkageFeedView>, ApiError> {
     let not_found = || ApiError::not_found("linkage_feed_not_found", "no linkage feed import has this id");
     if feed_id.len() != 32 || !feed_id.bytes().all(|b| b.is_ascii_hexdigit()) {

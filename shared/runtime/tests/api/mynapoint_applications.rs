@@ -596,3 +596,20 @@ async fn the_stored_request_hash_does_not_give_away_the_security_codes() {
     let other = apply(&w.h, &c, "k1", body("card_acquisition", "ACC-0004712", &["4321"])).await;
     assert_eq!((other.status.as_u16(), other.code()), (422, "idempotency_key_reused"));
 }
+
+/// A path segment that is not UTF-8 once decoded (`%FF`) is bad input like any other: a
+/// problem+json answer on every route with a path parameter, never axum's plain text.
+#[tokio::test]
+async fn an_undecodable_path_segment_is_a_problem_on_every_route() {
+    let h = harness();
+    let c = h.citizen().await;
+    let answers = [
+        h.call("GET", "/v1/mynapoint/applications/%FF").bearer(&c.token).send().await,
+        h.call("POST", "/v1/providers/%FF/callbacks").json(serde_json::json!({})).send().await,
+        h.op("GET", "/v1/ops/card-auth/linkage-feeds/%FF").send().await,
+    ];
+    for r in answers {
+        assert_eq!(r.header("content-type"), Some("application/problem+json"), "{:?} {:?}", r.status, r.raw);
+        assert_eq!((r.status.as_u16(), r.code()), (404, "route_not_found"));
+    }
+}

@@ -3,7 +3,9 @@
 //! impls below; the codes are listed in `docs/mynapoint.md`.
 
 use axum::Json;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Request, State};
+
+use crate::extract::ApiPath;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -346,7 +348,7 @@ pub async fn get(
     State(app): State<App>,
     CurrentCitizen(me): CurrentCitizen,
     AuditCtx(ctx): AuditCtx,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ApplicationDetail>, ApiError> {
     let pid = person(&me)?;
     let id = ApplicationId::parse(&id).map_err(|_| ReadError::NotFound)?;
@@ -373,7 +375,7 @@ pub struct CallbackResult {
 pub async fn callback(
     State(app): State<App>,
     AuditCtx(ctx): AuditCtx,
-    Path(provider): Path<String>,
+    ApiPath(provider): ApiPath<String>,
     req: Request,
 ) -> Result<Json<CallbackResult>, ApiError> {
     // The signature is checked first, before anything about the request is looked at (a body that
