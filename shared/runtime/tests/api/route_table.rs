@@ -34,6 +34,12 @@ fn every_entry_is_one_function_with_a_unique_id_that_finds_it_again() {
                 && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
             "{id}"
         );
+        // Lambda function names are at most 64 characters: `mkpf-<stage>-<id>`, the longest
+        // stage being `production`.
+        assert!(
+            format!("mkpf-production-{id}").len() <= 64,
+            "{id}: the function name would pass Lambda's 64 characters"
+        );
         let back = function(&id).unwrap_or_else(|| panic!("{id} does not find its entry"));
         assert_eq!((back.id(), back.kind()), (id.clone(), f.kind()));
     }
