@@ -1,6 +1,7 @@
 //! The composition root: configuration → `App` on the configured backend (embedded or AWS).
-//! Every process calls [`boot`] once at start; SDK and HTTP clients are built here, once per
-//! process. [`compose`], [`app`] and [`app_with_keys`] compose an `App` on given adapters (tests, tools).
+//! Every process calls [`boot`] once at start; SDK clients are built here, once per process (the
+//! outbound HTTP clients on first use, see `crate::egress`). [`app`] and [`app_with_keys`]
+//! compose an `App` on given adapters (tests, tools).
 
 use std::sync::Arc;
 
@@ -37,21 +38,6 @@ pub struct AwsClients {
 
 /// An `App` on these adapters, with a key of its own for each purpose (as deployed): the
 /// revocation check reads the store's CRLs, outbound HTTP follows the backend's egress rules.
-pub fn compose(
-    config: Config,
-    store: Arc<dyn Store>,
-    queue: Arc<dyn Queue>,
-    clock: Arc<dyn Clock>,
-    keys: KeySet,
-) -> Result<App, BoxError> {
-    let revocation = Arc::new(CrlRevocation::new(store.clone(), clock.clone(), config.crl_grace_secs));
-    let egress = Arc::new(HttpEgress::new(config.backend == Backend::Aws)?);
-    let adapters = Adapters { store, queue, clock, keys, revocation, egress };
-    Ok(App::new(Deps::new(config, adapters)))
-}
-
-/// [`compose`] for tests and tools, which have no start-up error to report (the HTTP clients
-/// build on every supported platform).
 pub fn app_with_keys(
     config: Config,
     store: Arc<dyn Store>,
@@ -59,7 +45,10 @@ pub fn app_with_keys(
     clock: Arc<dyn Clock>,
     keys: KeySet,
 ) -> App {
-    compose(config, store, queue, clock, keys).expect("the HTTP clients build")
+    let revocation = Arc::new(CrlRevocation::new(store.clone(), clock.clone(), config.crl_grace_secs));
+    let egress = Arc::new(HttpEgress::new(config.backend == Backend::Aws));
+    let adapters = Adapters { store, queue, clock, keys, revocation, egress };
+    App::new(Deps::new(config, adapters))
 }
 
 /// An `App` with one key for every token and the audit seals, and fresh data keys (tests and
@@ -92,7 +81,7 @@ pub async fn boot(config: Config, clock: Arc<dyn Clock>) -> Result<Booted, BoxEr
                 staff_data: data.clone(),
                 data,
             };
-            let app = compose(config, store.clone(), queue, clock, keys)?;
+            let app = app_with_keys(config, store.clone(), queue, clock, keys);
             Ok(Booted { app, embedded_store: Some(store), aws: None })
         }
         Backend::Aws => {
@@ -130,7 +119,7 @@ pub async fn boot(config: Config, clock: Arc<dyn Clock>) -> Result<Booted, BoxEr
                     None => Arc::new(mkpf_core::ports::sealer::NoSealer),
                 },
             };
-            let app = compose(config, store.clone(), queue, clock, keys)?;
+            let app = app_with_keys(config, store.clone(), queue, clock, keys);
             Ok(Booted { app, embedded_store: None, aws: Some(AwsClients { dynamodb, sqs, store }) })
         }
     }

@@ -8,6 +8,7 @@
 //! destination).
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,22 +20,42 @@ pub const WEBHOOK_TIMEOUT: Duration = mkpf_core::mynapoint::dispatch::HTTP_TIMEO
 /// How long a CRL download may take.
 pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The process's outbound HTTP.
+/// The process's outbound HTTP. Each client is built on its first use, so a function that never
+/// calls out (most of them) pays nothing for it at start.
 pub struct HttpEgress {
-    webhooks: reqwest::Client,
-    downloads: reqwest::Client,
+    webhooks: OnceLock<reqwest::Client>,
+    downloads: OnceLock<reqwest::Client>,
     global_only: bool,
 }
 
 impl HttpEgress {
     /// `global_only`: the AWS backend's rule (only global addresses, no proxies).
-    pub fn new(global_only: bool) -> Result<HttpEgress, String> {
-        let mut w = reqwest::Client::builder()
+    pub fn new(global_only: bool) -> HttpEgress {
+        HttpEgress { webhooks: OnceLock::new(), downloads: OnceLock::new(), global_only }
+    }
+
+    fn webhooks(&self) -> Result<&reqwest::Client, String> {
+        if let Some(c) = self.webhooks.get() {
+            return Ok(c);
+        }
+        let mut b = reqwest::Client::builder()
             .timeout(WEBHOOK_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("mkpf-dispatch/", env!("CARGO_PKG_VERSION")));
-        let mut d = reqwest::Client::builder().timeout(DOWNLOAD_TIMEOUT).redirect(reqwest::redirect::Policy::custom(
+        if self.global_only {
+            b = b.dns_resolver(std::sync::Arc::new(GlobalOnly::system())).no_proxy();
+        }
+        let c = b.build().map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(self.webhooks.get_or_init(|| c))
+    }
+
+    fn downloads(&self) -> Result<&reqwest::Client, String> {
+        if let Some(c) = self.downloads.get() {
+            return Ok(c);
+        }
+        let global_only = self.global_only;
+        let mut b = reqwest::Client::builder().timeout(DOWNLOAD_TIMEOUT).redirect(reqwest::redirect::Policy::custom(
             move |attempt| {
                 if attempt.previous().len() >= 3 {
                     attempt.error("more than 3 redirects")
@@ -46,14 +67,10 @@ impl HttpEgress {
             },
         ));
         if global_only {
-            w = w.dns_resolver(std::sync::Arc::new(GlobalOnly::system())).no_proxy();
-            d = d.dns_resolver(std::sync::Arc::new(GlobalOnly::system())).no_proxy();
+            b = b.dns_resolver(std::sync::Arc::new(GlobalOnly::system())).no_proxy();
         }
-        Ok(HttpEgress {
-            webhooks: w.build().map_err(|e| format!("HTTP client: {e}"))?,
-            downloads: d.build().map_err(|e| format!("HTTP client: {e}"))?,
-            global_only,
-        })
+        let c = b.build().map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(self.downloads.get_or_init(|| c))
     }
 }
 
@@ -65,7 +82,11 @@ impl Egress for HttpEgress {
         headers: &[(&str, String)],
         body: Vec<u8>,
     ) -> Result<WebhookAnswer, SendError> {
-        let mut req = self.webhooks.post(url);
+        let client = self.webhooks().map_err(|e| {
+            tracing::error!(error = %e, "no HTTP client for webhooks");
+            SendError::Transport
+        })?;
+        let mut req = client.post(url);
         for (name, value) in headers {
             req = req.header(*name, value);
         }
@@ -86,7 +107,7 @@ impl Egress for HttpEgress {
     async fn download(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>, String> {
         let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
         reachable(&parsed, self.global_only).map_err(|e| format!("download refused: {e}"))?;
-        let mut resp = self.downloads.get(url).send().await.map_err(|e| format!("download failed: {e}"))?;
+        let mut resp = self.downloads()?.get(url).send().await.map_err(|e| format!("download failed: {e}"))?;
         if !resp.status().is_success() {
             return Err(format!("download failed: HTTP {}", resp.status().as_u16()));
         }
