@@ -15,10 +15,12 @@
 //! - `rate_limit`: per-source token buckets (card-auth challenges, audited refusals).
 //! - `tables`, `queues`: every table and queue, declared once; `config`: configuration from the
 //!   environment; `metrics`: counters and timings (EMF on Lambda).
-//! - `deps`: the dependencies handed to use cases, built by the composition root (`mkpf-runtime`).
+//! - `deps`: the dependencies handed to use cases, built by the composition root (`mkpf-runtime`);
+//!   `caps`: one trait per port, so each use case names the ports it takes.
 //! - `testing`: the adapter conformance suites (feature `conformance`).
 
 pub mod audit;
+pub mod caps;
 pub mod card_auth;
 pub mod config;
 pub mod deps;

@@ -8,7 +8,7 @@ use time::macros::format_description;
 
 use super::SHARDS;
 use super::record::{AuditRecord, Context, Event, genesis};
-use crate::Deps;
+use crate::caps::{Audits, Stores};
 use crate::ports::JST;
 use crate::ports::store::*;
 use crate::tables::AUDIT;
@@ -56,8 +56,8 @@ fn timestamp(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_default()
 }
 
-async fn read_head(app: &Deps, chain: &str) -> Result<Head, StoreError> {
-    let item = app.store.get(&AUDIT, &Key::new(chain_pk(chain), HEAD_SK)).await?;
+async fn read_head(app: &impl Stores, chain: &str) -> Result<Head, StoreError> {
+    let item = app.store().get(&AUDIT, &Key::new(chain_pk(chain), HEAD_SK)).await?;
     Ok(match item {
         None => Head { chain: chain.to_owned(), seq: 0, hash: genesis(chain) },
         Some(i) => Head {
@@ -70,9 +70,9 @@ async fn read_head(app: &Deps, chain: &str) -> Result<Head, StoreError> {
 
 /// Reads today's head of every shard into this process's cache (16 reads), so that the next
 /// audited writes cost exactly one transaction each: for measurements and long-lived processes.
-pub async fn warm(app: &Deps) -> Result<(), StoreError> {
-    let chain_day = app.clock.now();
-    for (shard, slot) in app.audit.shards.iter().enumerate() {
+pub async fn warm(app: &impl Audits) -> Result<(), StoreError> {
+    let chain_day = app.clock().now();
+    for (shard, slot) in app.audit_chains().shards.iter().enumerate() {
         let head = read_head(app, &chain_id(chain_day, shard as u32)).await?;
         *slot.lock().await = Some(head);
     }
@@ -102,7 +102,7 @@ async fn pick_shard(chains: &Chains, avoid: Option<usize>) -> (usize, tokio::syn
 /// If one of `ops` fails its condition, the error is `TransactionCanceled` with the reasons of
 /// `ops` only (indexes as the caller passed them), so use cases map it as they would without
 /// auditing. At most 98 ops (two actions are the chain's).
-pub async fn commit(app: &Deps, ctx: &Context, event: Event, ops: Vec<TxOp>) -> Result<(), StoreError> {
+pub async fn commit(app: &impl Audits, ctx: &Context, event: Event, ops: Vec<TxOp>) -> Result<(), StoreError> {
     if ops.len() + 2 > MAX_TRANSACTION_ITEMS {
         return Err(StoreError::Validation("too many actions to audit in one transaction".into()));
     }
@@ -116,8 +116,8 @@ pub async fn commit(app: &Deps, ctx: &Context, event: Event, ops: Vec<TxOp>) -> 
             let pause = std::time::Duration::from_micros(rand::thread_rng().gen_range(0..cap_us));
             tokio::time::sleep(pause).await;
         }
-        let (shard, mut cached) = pick_shard(&app.audit, avoid).await;
-        let now = app.clock.now();
+        let (shard, mut cached) = pick_shard(app.audit_chains(), avoid).await;
+        let now = app.clock().now();
         let chain = chain_id(now, shard as u32);
         let head = match cached.as_ref() {
             Some(h) if h.chain == chain => h.clone(),
@@ -152,10 +152,10 @@ pub async fn commit(app: &Deps, ctx: &Context, event: Event, ops: Vec<TxOp>) -> 
             cond: Some(head_cond),
         });
         tx.push(TxOp::Put { table: &AUDIT, item, cond: Some(Cond::not_exists("pk")) });
-        match app.store.transact(tx).await {
+        match app.store().transact(tx).await {
             Ok(()) => {
                 *cached = Some(Head { chain, seq: rec.seq, hash: rec.hash });
-                app.metrics.count("audit_records", &[("outcome", outcome_label(&event))], 1);
+                app.metrics().count("audit_records", &[("outcome", outcome_label(&event))], 1);
                 return Ok(());
             }
             Err(StoreError::TransactionCanceled { reasons }) => {
@@ -166,7 +166,7 @@ pub async fn commit(app: &Deps, ctx: &Context, event: Event, ops: Vec<TxOp>) -> 
                 }
                 // The head moved (another process wrote this shard) or a write conflicted: re-read,
                 // on another shard.
-                app.metrics.count("audit_head_retries", &[], 1);
+                app.metrics().count("audit_head_retries", &[], 1);
                 avoid = Some(shard);
             }
             Err(e) => {
@@ -187,6 +187,6 @@ fn outcome_label(e: &Event) -> &'static str {
 }
 
 /// An audit record with no accompanying change (a read of personal data, a refusal).
-pub async fn commit_event(app: &Deps, ctx: &Context, event: Event) -> Result<(), StoreError> {
+pub async fn commit_event(app: &impl Audits, ctx: &Context, event: Event) -> Result<(), StoreError> {
     commit(app, ctx, event, Vec::new()).await
 }

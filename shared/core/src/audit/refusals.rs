@@ -13,11 +13,11 @@
 //! provider's correctly signed callback that is refused on its content) stay individual audit
 //! records: those callers are accountable and cannot multiply themselves.
 
+use crate::caps::{Audits, Refusing};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use super::{Actor, Context, Event};
-use crate::Deps;
 
 /// Length of one aggregation window.
 pub const WINDOW_SECS: i64 = 60;
@@ -102,22 +102,22 @@ fn summarise(w: Window) -> Summary {
 
 /// Counts a refusal of an unauthenticated caller (`ctx` gives its source) and writes the previous
 /// window's summary if that one has ended.
-pub async fn refused(app: &Deps, ctx: &Context, action: &'static str, code: &str) {
-    app.metrics.count("refused_requests", &[("action", action), ("code", code)], 1);
-    let due = app.refusals.note(app.clock.epoch_secs(), action, code, ctx.source_ip.as_deref());
+pub async fn refused(app: &impl Refusing, ctx: &Context, action: &'static str, code: &str) {
+    app.metrics().count("refused_requests", &[("action", action), ("code", code)], 1);
+    let due = app.refusals().note(app.clock().epoch_secs(), action, code, ctx.source_ip.as_deref());
     if let Some(s) = due {
         write(app, s).await;
     }
 }
 
 /// Writes the open window's summary if it has ended (`force`: whatever its age).
-pub async fn flush(app: &Deps, force: bool) {
-    if let Some(s) = app.refusals.take_due(app.clock.epoch_secs(), force) {
+pub async fn flush(app: &impl Refusing, force: bool) {
+    if let Some(s) = app.refusals().take_due(app.clock().epoch_secs(), force) {
         write(app, s).await;
     }
 }
 
-async fn write(app: &Deps, s: Summary) {
+async fn write(app: &impl Audits, s: Summary) {
     let at = |secs: i64| {
         time::OffsetDateTime::from_unix_timestamp(secs)
             .ok()

@@ -13,7 +13,7 @@ use time::Date;
 use super::SHARDS;
 use super::chain::{HEAD_SK, chain_pk};
 use super::record::{Actor, Context, Event};
-use crate::Deps;
+use crate::caps::{Audits, SealKeys};
 use crate::ports::keys::{KeyError, TokenKeys};
 use crate::ports::store::*;
 use crate::tables::AUDIT;
@@ -95,25 +95,25 @@ pub async fn load_seal(store: &dyn Store, date: Date) -> Result<Option<String>, 
 
 /// The job: seals every finished day of the last [`CATCH_UP_DAYS`] that has no seal yet.
 /// Returns the sealed dates. Re-running changes nothing (a seal is written once).
-pub async fn seal_finished_days(app: &Deps) -> Result<Vec<Date>, String> {
-    let today = app.clock.now().to_offset(crate::ports::JST).date();
+pub async fn seal_finished_days(app: &(impl Audits + SealKeys)) -> Result<Vec<Date>, String> {
+    let today = app.clock().now().to_offset(crate::ports::JST).date();
     let ctx = Context::new(Actor::job("audit-seal"));
     let mut sealed = Vec::new();
     for back in (1..=CATCH_UP_DAYS).rev() {
         let Some(date) = today.checked_sub(time::Duration::days(back)) else { continue };
-        if load_seal(app.store.as_ref(), date).await.map_err(|e| e.to_string())?.is_some() {
+        if load_seal(app.store().as_ref(), date).await.map_err(|e| e.to_string())?.is_some() {
             continue;
         }
-        let heads = heads(app.store.as_ref(), date).await.map_err(|e| e.to_string())?;
+        let heads = heads(app.store().as_ref(), date).await.map_err(|e| e.to_string())?;
         let claims = SealClaims {
             iss: crate::tokens::ISSUER.into(),
             aud: SEAL_AUDIENCE.into(),
             date,
-            sealed_at: app.clock.epoch_secs(),
+            sealed_at: app.clock().epoch_secs(),
             heads,
         };
         let jws =
-            crate::tokens::sign_jws(app.seal_keys.as_ref(), SEAL_TYPE, &claims).await.map_err(|e| e.to_string())?;
+            crate::tokens::sign_jws(app.seal_keys().as_ref(), SEAL_TYPE, &claims).await.map_err(|e| e.to_string())?;
         let key = seal_key(date);
         let mut item = Item::new();
         item.insert("pk".into(), Value::S(key.pk.clone()));

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use time::OffsetDateTime;
 
-use crate::Deps;
+use crate::caps::{Clocks, Stores};
 use crate::ports::store::*;
 use crate::tables::CARD_AUTH;
 
@@ -56,11 +56,11 @@ impl Challenge {
 }
 
 /// Stores a fresh challenge (one write).
-pub async fn issue(app: &Deps) -> Result<Challenge, StoreError> {
+pub async fn issue(app: &(impl Stores + Clocks)) -> Result<Challenge, StoreError> {
     let mut nonce = [0u8; NONCE_BYTES];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let id = ChallengeId(uuid::Uuid::new_v4().simple().to_string());
-    let now = app.clock.now();
+    let now = app.clock().now();
     let expires_at = now + time::Duration::seconds(CHALLENGE_SECS);
     let k = key(&id);
     let mut item = Item::new();
@@ -69,7 +69,7 @@ pub async fn issue(app: &Deps) -> Result<Challenge, StoreError> {
     item.insert("nonce".into(), Value::B(nonce.to_vec()));
     item.insert("expires_at".into(), Value::N(expires_at.unix_timestamp()));
     item.insert("ttl".into(), Value::N(expires_at.unix_timestamp() + 3600));
-    app.store.put(&CARD_AUTH, item, Some(Cond::not_exists("pk"))).await?;
+    app.store().put(&CARD_AUTH, item, Some(Cond::not_exists("pk"))).await?;
     Ok(Challenge { id, nonce, expires_at })
 }
 
@@ -103,17 +103,17 @@ pub enum ConsumeError {
 }
 
 /// Marks the challenge used and returns its nonce. Whatever happens next, the challenge is spent.
-pub async fn consume(app: &Deps, id: &ChallengeId) -> Result<Vec<u8>, ConsumeError> {
-    let now = app.clock.epoch_secs();
+pub async fn consume(app: &(impl Stores + Clocks), id: &ChallengeId) -> Result<Vec<u8>, ConsumeError> {
+    let now = app.clock().epoch_secs();
     let cond = Cond::exists("pk").and(Cond::not_exists("used_at")).and(Cond::gt("expires_at", now));
-    match app.store.update(&CARD_AUTH, &key(id), Update::new().set("used_at", now), Some(cond)).await {
+    match app.store().update(&CARD_AUTH, &key(id), Update::new().set("used_at", now), Some(cond)).await {
         Ok(item) => Ok(item
             .get("nonce")
             .and_then(|v| v.as_b())
             .map(<[u8]>::to_vec)
             .ok_or_else(|| StoreError::Corrupt("challenge without nonce".into()))?),
         Err(StoreError::ConditionFailed) => {
-            let item = app.store.get(&CARD_AUTH, &key(id)).await?;
+            let item = app.store().get(&CARD_AUTH, &key(id)).await?;
             Err(match item {
                 None => ChallengeError::Unknown,
                 Some(i) if i.contains_key("used_at") => ChallengeError::Used,

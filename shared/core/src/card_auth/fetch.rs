@@ -9,20 +9,20 @@
 //! `crl_download_failed`. On the AWS backend only global addresses are connected to (the URL,
 //! every redirect — at most 3 — and every DNS answer; see `crate::egress`).
 
-use crate::Deps;
 use crate::audit::{Actor, Context};
+use crate::caps::{Audits, Configured, Outbound};
 
 /// The largest CRL downloaded.
 pub const MAX_CRL_BYTES: usize = 64 * 1024 * 1024;
 
-pub async fn run(app: &Deps) -> Result<serde_json::Value, String> {
-    if app.config.crl_urls.is_empty() {
+pub async fn run(app: &(impl Audits + Configured + Outbound)) -> Result<serde_json::Value, String> {
+    if app.config().crl_urls.is_empty() {
         return Ok(serde_json::json!({"fetched": 0, "note": "MKPF_CRL_URLS is not set"}));
     }
     let ctx = Context::new(Actor::job("crl-fetch"));
     let mut results = Vec::new();
     let mut failed = 0;
-    for url in &app.config.crl_urls {
+    for url in &app.config().crl_urls {
         let r = fetch_one(app, url).await;
         let entry = match r {
             Ok(der) => match super::revocation::import_crl(app, &ctx, &der, &|_, _| {}).await {
@@ -48,9 +48,9 @@ pub async fn run(app: &Deps) -> Result<serde_json::Value, String> {
     if failed > 0 { Err(report.to_string()) } else { Ok(report) }
 }
 
-async fn fetch_one(app: &Deps, url: &str) -> Result<Vec<u8>, String> {
+async fn fetch_one(app: &impl Outbound, url: &str) -> Result<Vec<u8>, String> {
     if !url.starts_with("http://") {
         return Err("only http:// CRL URLs are fetched (the CRL's signature is what is trusted)".into());
     }
-    app.egress.download(url, MAX_CRL_BYTES).await
+    app.egress().download(url, MAX_CRL_BYTES).await
 }

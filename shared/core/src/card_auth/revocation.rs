@@ -17,8 +17,8 @@ use async_trait::async_trait;
 use super::anchors::IssuerId;
 use super::certificate::CertSerial;
 use super::crl::{CrlError, VerifiedCrl, verify_crl};
-use crate::Deps;
 use crate::audit::{self, Event};
+use crate::caps::{Audits, Clocks, Configured, Stores};
 use crate::ports::store::*;
 use crate::ports::{Clock, Store};
 use crate::tables::CARD_AUTH;
@@ -193,13 +193,13 @@ const IN_FLIGHT: usize = 4;
 /// no-op. Only complete CRLs get this far: [`verify_crl`] refuses scoped and delta CRLs, which
 /// must never replace the issuer's current CRL or stretch its freshness.
 pub async fn import_crl(
-    app: &Deps,
+    app: &(impl Audits + Configured),
     ctx: &audit::Context,
     der: &[u8],
     progress: &(dyn Fn(usize, usize) + Send + Sync),
 ) -> Result<CrlImport, CrlImportError> {
-    let anchors = app.config.trust_anchors.clone().ok_or(CrlImportError::NoTrustAnchors)?;
-    let crl = verify_crl(&anchors, der, app.clock.now())?;
+    let anchors = app.config().trust_anchors.clone().ok_or(CrlImportError::NoTrustAnchors)?;
+    let crl = verify_crl(&anchors, der, app.clock().now())?;
     let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(der));
     let view = |result: &str| CrlImport {
         issuer: crl.issuer.as_str().to_owned(),
@@ -210,7 +210,7 @@ pub async fn import_crl(
         result: result.to_owned(),
     };
     let this_update = crl.this_update.unix_timestamp();
-    if let Some(cur) = app.store.get(&CARD_AUTH, &crl_key(&crl.issuer)).await? {
+    if let Some(cur) = app.store().get(&CARD_AUTH, &crl_key(&crl.issuer)).await? {
         if cur.opt_s("sha256") == Some(digest.as_str()) {
             return Ok(view("unchanged"));
         }
@@ -236,7 +236,7 @@ pub async fn import_crl(
     }
     item.insert("entries".into(), Value::N(crl.revoked.len() as i64));
     item.insert("sha256".into(), digest.into());
-    item.insert("imported_at".into(), crate::domain::time_fmt::to_store(app.clock.now()).into());
+    item.insert("imported_at".into(), crate::domain::time_fmt::to_store(app.clock().now()).into());
     // A concurrent import of a newer CRL wins.
     let cond = Cond::not_exists("pk").or(Cond::le("this_update", this_update));
     let event = Event::success("card.crl_import", vec![format!("issuer:{}", crl.issuer.as_str())]).with_detail(
@@ -258,7 +258,7 @@ fn newer_number(stored: Option<&str>, crl: &VerifiedCrl) -> bool {
 }
 
 async fn write_entries(
-    app: &Deps,
+    app: &impl Stores,
     crl: &VerifiedCrl,
     progress: &(dyn Fn(usize, usize) + Send + Sync),
 ) -> Result<(), StoreError> {
@@ -286,7 +286,7 @@ async fn write_entries(
     loop {
         while running.len() < IN_FLIGHT {
             let Some(ops) = it.next() else { break };
-            let store = app.store.clone();
+            let store = app.store().clone();
             let n = ops.len();
             running.spawn(async move { store.transact(ops).await.map(|_| n) });
         }
@@ -314,14 +314,14 @@ pub struct CrlState {
 }
 
 /// The current CRL of every configured trust anchor (a missing one shows with `current: false`).
-pub async fn states(app: &Deps) -> Result<Vec<CrlState>, StoreError> {
-    let Some(anchors) = app.config.trust_anchors.clone() else { return Ok(Vec::new()) };
-    let now = app.clock.epoch_secs();
+pub async fn states(app: &(impl Stores + Clocks + Configured)) -> Result<Vec<CrlState>, StoreError> {
+    let Some(anchors) = app.config().trust_anchors.clone() else { return Ok(Vec::new()) };
+    let now = app.clock().epoch_secs();
     let jst =
         |s: i64| time::OffsetDateTime::from_unix_timestamp(s).map(crate::domain::time_fmt::to_jst).unwrap_or_default();
     let mut out = Vec::new();
     for a in anchors.iter() {
-        let state = match app.store.get(&CARD_AUTH, &crl_key(&a.id)).await? {
+        let state = match app.store().get(&CARD_AUTH, &crl_key(&a.id)).await? {
             Some(i) => CrlState {
                 issuer: a.id.as_str().to_owned(),
                 crl_number: i.opt_s("crl_number").map(str::to_owned),
@@ -329,7 +329,7 @@ pub async fn states(app: &Deps) -> Result<Vec<CrlState>, StoreError> {
                 next_update: jst(i.n("next_update")?),
                 entries: i.n("entries")?,
                 imported_at: i.s("imported_at")?.to_owned(),
-                current: i.n("next_update")? + app.config.crl_grace_secs >= now,
+                current: i.n("next_update")? + app.config().crl_grace_secs >= now,
             },
             None => CrlState {
                 issuer: a.id.as_str().to_owned(),

@@ -14,8 +14,8 @@ use super::certificate::{CertError, SignatureInvalid, verify_certificate};
 use super::challenge::{self, ChallengeError, ChallengeId, ConsumeError};
 use super::revocation::{RevocationError, RevocationStatus};
 use super::sessions;
-use crate::Deps;
 use crate::audit::{self, Event};
+use crate::caps::{Audits, CitizenTokens, Configured, Revocations};
 use crate::mykey::person::{self, CertRef, PersonId};
 use crate::mynapoint::eligibility;
 use crate::ports::KeyError;
@@ -84,12 +84,16 @@ impl From<RevocationError> for SignInError {
 
 /// Runs the sign-in. The challenge is spent first, so a refused attempt cannot be retried with
 /// the same nonce.
-pub async fn sign_in(app: &Deps, ctx: &audit::Context, req: SignInRequest) -> Result<Grant, SignInError> {
-    let anchors = app.config.trust_anchors.clone().ok_or(SignInError::NotConfigured)?;
+pub async fn sign_in(
+    app: &(impl Audits + Configured + CitizenTokens + Revocations),
+    ctx: &audit::Context,
+    req: SignInRequest,
+) -> Result<Grant, SignInError> {
+    let anchors = app.config().trust_anchors.clone().ok_or(SignInError::NotConfigured)?;
     let nonce = challenge::consume(app, &req.challenge_id).await?;
-    let cert = verify_certificate(&anchors, &req.certificate, app.clock.now(), &app.config.card_policy)?;
+    let cert = verify_certificate(&anchors, &req.certificate, app.clock().now(), &app.config().card_policy)?;
     cert.verify_signature(&nonce, &req.signature)?;
-    if let RevocationStatus::Revoked { .. } = app.revocation.status(&cert.issuer, &cert.serial).await? {
+    if let RevocationStatus::Revoked { .. } = app.revocation().status(&cert.issuer, &cert.serial).await? {
         return Err(SignInError::Revoked);
     }
     // What makes a new person wait for a renewal linkage (`person::link_pending_until`).
@@ -108,7 +112,7 @@ pub async fn sign_in(app: &Deps, ctx: &audit::Context, req: SignInRequest) -> Re
         let mut ops = Vec::new();
         let mut targets = vec![format!("person:{pid}")];
         if new_person {
-            ops.extend(person::create_ops_issued(&pid, &cert_ref, Some(not_before), app.clock.now()));
+            ops.extend(person::create_ops_issued(&pid, &cert_ref, Some(not_before), app.clock().now()));
             // Eligibility facts that arrived for this certificate before anyone had it become
             // the new person's, in this transaction.
             let kept = eligibility::kept_facts(app, &cert_ref.issuer, &cert_ref.serial).await?;
@@ -118,7 +122,7 @@ pub async fn sign_in(app: &Deps, ctx: &audit::Context, req: SignInRequest) -> Re
             // Still this person's certificate when the session opens (a renewal re-link may
             // have folded the person into another one meanwhile): then look again.
             ops.push(person::still_linked_op(&pid, &cert_ref));
-            ops.push(person::touch_op(&pid, &cert_ref, Some(not_before), app.clock.now()));
+            ops.push(person::touch_op(&pid, &cert_ref, Some(not_before), app.clock().now()));
         }
         ops.push(session.op);
         let event = Event::success("citizen.sign_in", targets).with_detail(serde_json::json!({
@@ -133,7 +137,7 @@ pub async fn sign_in(app: &Deps, ctx: &audit::Context, req: SignInRequest) -> Re
             Err(e) => return Err(e.into()),
         }
         let mykey_id = if new_person { None } else { person::profile(app, &pid).await?.and_then(|p| p.mykey_id) };
-        let expires_at = OffsetDateTime::from_unix_timestamp(session.claims.exp).unwrap_or_else(|_| app.clock.now());
+        let expires_at = OffsetDateTime::from_unix_timestamp(session.claims.exp).unwrap_or_else(|_| app.clock().now());
         return Ok(Grant { token: session.token, expires_at, person_id: pid, mykey_id, new_person });
     }
     Err(SignInError::Store(StoreError::Unavailable("certificate link kept changing".into())))

@@ -45,8 +45,8 @@ use std::marker::PhantomData;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::Deps;
 use crate::audit::{self, Event};
+use crate::caps::{Audits, Queues};
 use crate::ports::QueueDef;
 use crate::ports::store::{StoreError, TableDef, TxOp};
 
@@ -113,7 +113,7 @@ pub trait FeedKind: Copy + std::fmt::Debug + Send + Sync + Sized + 'static {
     /// whose writes must count exactly once returns them, conditioned on what it read.
     fn apply(
         &self,
-        app: &Deps,
+        app: &(impl Audits + Queues),
         ctx: &audit::Context,
         feed_id: &str,
         batch: u32,

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use super::{Applied, BATCH_ROWS, Batch, Feed, FeedKind, ImportError, Outcome, Row, Summary, feed_pk, parse, summary};
-use crate::Deps;
 use crate::audit::{self, Actor, Event};
+use crate::caps::{Audits, Queues, Stores};
 use crate::ports::queue::{ConsumeError, OutMessage};
 use crate::ports::store::*;
 
@@ -19,7 +19,11 @@ fn summary_key<K: FeedKind>(feed_id: &str) -> Key {
 }
 
 /// Records an import (audited) unless it exists; `true` when it was new.
-pub async fn record_import<K: FeedKind>(app: &Deps, ctx: &audit::Context, feed: &Feed<K>) -> Result<bool, StoreError> {
+pub async fn record_import<K: FeedKind>(
+    app: &impl Audits,
+    ctx: &audit::Context,
+    feed: &Feed<K>,
+) -> Result<bool, StoreError> {
     let family = &K::FAMILY;
     let batches = feed.rows.len().div_ceil(BATCH_ROWS) as i64;
     let mut i = family.table.key_item(&summary_key::<K>(&feed.id));
@@ -32,7 +36,7 @@ pub async fn record_import<K: FeedKind>(app: &Deps, ctx: &audit::Context, feed: 
     i.insert("rows".into(), Value::N(feed.rows.len() as i64));
     i.insert("batches".into(), Value::N(batches));
     i.insert("batches_done".into(), Value::N(0));
-    i.insert("created_at".into(), crate::domain::time_fmt::to_store(app.clock.now()).into());
+    i.insert("created_at".into(), crate::domain::time_fmt::to_store(app.clock().now()).into());
     detail.insert("rows".into(), feed.rows.len().into());
     detail.insert("batches".into(), batches.into());
     let event = Event::success(family.import_event, vec![format!("{}:{}", family.target, feed.id)])
@@ -46,10 +50,10 @@ pub async fn record_import<K: FeedKind>(app: &Deps, ctx: &audit::Context, feed: 
 }
 
 /// The batches of a feed not yet marked done.
-pub async fn pending_batches<K: FeedKind>(app: &Deps, feed: &Feed<K>) -> Result<Vec<Batch<K::Row>>, StoreError> {
+pub async fn pending_batches<K: FeedKind>(app: &impl Stores, feed: &Feed<K>) -> Result<Vec<Batch<K::Row>>, StoreError> {
     let q = Query::new(K::FAMILY.table, feed_pk::<K>(&feed.id)).sk(SkCond::BeginsWith("BATCH#".into())).limit(1000);
     let mut done = BTreeSet::new();
-    for i in query_all(app.store.as_ref(), q).await? {
+    for i in query_all(app.store().as_ref(), q).await? {
         if let Some(n) = i.s("sk")?.strip_prefix("BATCH#").and_then(|n| n.parse::<u32>().ok()) {
             done.insert(n);
         }
@@ -72,7 +76,7 @@ pub async fn pending_batches<K: FeedKind>(app: &Deps, feed: &Feed<K>) -> Result<
 /// pending batches (importing the same rows again re-queues what is not done; batches are
 /// idempotent). The import's view, and `true` when the import is new.
 pub async fn import<K: FeedKind>(
-    app: &Deps,
+    app: &(impl Audits + Queues),
     ctx: &audit::Context,
     kind: K,
     text: &str,
@@ -82,7 +86,7 @@ pub async fn import<K: FeedKind>(
     let pending = pending_batches(app, &feed).await?;
     for chunk in pending.chunks(SEND_CHUNK) {
         let msgs = chunk.iter().map(|b| OutMessage::new(serde_json::to_string(b).unwrap_or_default())).collect();
-        app.queue.send_batch(K::FAMILY.queue, msgs).await?;
+        app.queue().send_batch(K::FAMILY.queue, msgs).await?;
     }
     let view = summary(app, &kind, &feed.id).await?.ok_or_else(|| StoreError::Corrupt("import vanished".into()))?;
     Ok((view, created))
@@ -92,14 +96,14 @@ pub async fn import<K: FeedKind>(
 /// rows, in one transaction (a redelivered batch finds its marker and changes nothing). The
 /// outcomes; none when the batch was already done.
 pub async fn process_batch<K: FeedKind>(
-    app: &Deps,
+    app: &(impl Audits + Queues),
     ctx: &audit::Context,
     b: &Batch<K::Row>,
 ) -> Result<Vec<K::Outcome>, StoreError> {
     let family = &K::FAMILY;
     let pk = feed_pk::<K>(&b.feed_id);
     let marker = Key::new(pk.clone(), format!("BATCH#{:06}", b.batch));
-    if app.store.get(family.table, &marker).await?.is_some() {
+    if app.store().get(family.table, &marker).await?.is_some() {
         return Ok(Vec::new());
     }
     let kind = K::of_batch(b.kind.as_deref())?;
@@ -142,7 +146,7 @@ pub async fn process_batch<K: FeedKind>(
         }
         let committed = match event {
             Some(event) => audit::commit(app, ctx, event, ops).await,
-            None => app.store.transact(ops).await,
+            None => app.store().transact(ops).await,
         };
         match committed {
             Ok(()) => return Ok(outcomes),
@@ -161,7 +165,7 @@ pub async fn process_batch<K: FeedKind>(
 
 /// The consumer of a family's queue: applies one batch. An unreadable message or corrupt data is
 /// dead-lettered; any other failure retried.
-pub async fn handle<K: FeedKind>(app: &Deps, body: &str) -> Result<(), ConsumeError> {
+pub async fn handle<K: FeedKind>(app: &(impl Audits + Queues), body: &str) -> Result<(), ConsumeError> {
     let family = &K::FAMILY;
     let b: Batch<K::Row> = serde_json::from_str(body)
         .map_err(|e| ConsumeError::Reject(format!("unreadable {} batch: {e}", family.name)))?;

@@ -42,7 +42,7 @@ impl FeedKind for Tally {
     }
     async fn apply(
         &self,
-        _app: &Deps,
+        _app: &(impl crate::caps::Audits + crate::caps::Queues),
         _ctx: &Context,
         _feed_id: &str,
         _batch: u32,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{FeedKind, MAX_REPORTED, Outcome, feed_pk};
-use crate::Deps;
+use crate::caps::Stores;
 use crate::ports::store::*;
 
 /// An import's state.
@@ -39,14 +39,18 @@ pub struct Reported<R> {
 }
 
 /// The import `feed_id` of `kind`, if it exists (and is of that kind).
-pub async fn summary<K: FeedKind>(app: &Deps, kind: &K, feed_id: &str) -> Result<Option<Summary<K>>, StoreError> {
+pub async fn summary<K: FeedKind>(
+    app: &impl Stores,
+    kind: &K,
+    feed_id: &str,
+) -> Result<Option<Summary<K>>, StoreError> {
     let table = K::FAMILY.table;
-    let Some(s) = app.store.get(table, &Key::new(feed_pk::<K>(feed_id), "SUMMARY")).await? else { return Ok(None) };
+    let Some(s) = app.store().get(table, &Key::new(feed_pk::<K>(feed_id), "SUMMARY")).await? else { return Ok(None) };
     if s.opt_s("kind") != kind.kind() {
         return Ok(None);
     }
     let rows = app
-        .store
+        .store()
         .query(Query::new(table, feed_pk::<K>(feed_id)).sk(SkCond::BeginsWith("ROW#".into())).limit(MAX_REPORTED))
         .await?;
     let mut reported = Vec::new();

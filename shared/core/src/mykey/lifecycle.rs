@@ -31,8 +31,8 @@ use time::OffsetDateTime;
 
 use super::id::MyKeyId;
 use super::person::{self, PersonId, RequireError, Standing, StandingError};
-use crate::Deps;
 use crate::audit::{self, Context, Event};
+use crate::caps::{Audits, Configured, Revocations, Stores};
 use crate::domain::time_fmt::{from_store, to_store};
 use crate::ports::store::*;
 use crate::tables::PEOPLE;
@@ -233,7 +233,7 @@ fn person_target(pid: &PersonId) -> String {
 
 /// The person's active ID, as their profile says. A missing profile is a fault: every signed-in
 /// person has one.
-async fn active_id(app: &Deps, pid: &PersonId) -> Result<Option<MyKeyId>, StoreError> {
+async fn active_id(app: &impl Stores, pid: &PersonId) -> Result<Option<MyKeyId>, StoreError> {
     let profile = person::profile(app, pid)
         .await?
         .ok_or_else(|| StoreError::Corrupt("the signed-in person has no profile".into()))?;
@@ -241,8 +241,8 @@ async fn active_id(app: &Deps, pid: &PersonId) -> Result<Option<MyKeyId>, StoreE
 }
 
 /// Whether anyone holds or ever held `id` (one read).
-pub async fn is_claimed(app: &Deps, id: &MyKeyId) -> Result<bool, StoreError> {
-    Ok(app.store.get(&PEOPLE, &claim_key(id)).await?.is_some())
+pub async fn is_claimed(app: &impl Stores, id: &MyKeyId) -> Result<bool, StoreError> {
+    Ok(app.store().get(&PEOPLE, &claim_key(id)).await?.is_some())
 }
 
 /// The new claim and the person's new history item.
@@ -299,7 +299,11 @@ fn retire_ops(pid: &PersonId, id: &MyKeyId, reason: RetiredReason, at: &str) -> 
 }
 
 /// Creates the person's MyKey ID with random IDs from the CSPRNG; see [`create_with`].
-pub async fn create(app: &Deps, ctx: &Context, pid: &PersonId) -> Result<Created, CreateError> {
+pub async fn create(
+    app: &(impl Audits + Configured + Revocations),
+    ctx: &Context,
+    pid: &PersonId,
+) -> Result<Created, CreateError> {
     create_with(app, ctx, pid, &mut MyKeyId::generate).await
 }
 
@@ -312,7 +316,7 @@ pub async fn create(app: &Deps, ctx: &Context, pid: &PersonId) -> Result<Created
 /// [`CLAIM_RETRIES`] times; when the profile condition fails, a concurrent create of the same
 /// person won, and its ID is returned (`created: false`).
 pub async fn create_with(
-    app: &Deps,
+    app: &(impl Audits + Configured + Revocations),
     ctx: &Context,
     pid: &PersonId,
     next_id: &mut (impl FnMut() -> MyKeyId + Send),
@@ -326,15 +330,15 @@ pub async fn create_with(
     }
     // A MyKey ID is what everything downstream hangs off, and a person holding one can no longer
     // be folded into its predecessor by the linkage feed: a possible renewal waits for it.
-    let now = app.clock.epoch_secs();
-    if let Some(until) = standing.link_pending_until(app.config.relink_hold_secs, now) {
+    let now = app.clock().epoch_secs();
+    if let Some(until) = standing.link_pending_until(app.config().relink_hold_secs, now) {
         return Err(CreateError::LinkPending { until, checked_at: now });
     }
     let mut attempts = 0;
     while attempts <= CLAIM_RETRIES {
         attempts += 1;
         let id = next_id();
-        let at = to_store(app.clock.now());
+        let at = to_store(app.clock().now());
         let [claim, history] = claim_ops(pid, &id, &at);
         let ops = vec![
             claim,
@@ -350,12 +354,12 @@ pub async fn create_with(
             .with_detail(json!({ "attempts": attempts }));
         match audit::commit(app, ctx, ev, ops).await {
             Ok(()) => {
-                app.metrics.count("mykey_ids", &[("event", "created")], 1);
+                app.metrics().count("mykey_ids", &[("event", "created")], 1);
                 return Ok(Created { id, created: true });
             }
             Err(e) => match e.failed_condition_index() {
                 // Someone holds or held this ID: try another.
-                Some(0) => app.metrics.count("mykey_claim_collisions", &[], 1),
+                Some(0) => app.metrics().count("mykey_claim_collisions", &[], 1),
                 // The profile already has an ID (a concurrent create won) or vanished.
                 // (If it was created and revoked again in between, start over.)
                 Some(1) => {
@@ -373,7 +377,7 @@ pub async fn create_with(
 /// The person's own MyKey data: the active ID, linked certificates with their states (and so
 /// whether the person has lapsed), and the history of IDs. Audited as `mykey.read` (the
 /// certificates are personal data). Works for a lapsed person.
-pub async fn get(app: &Deps, ctx: &Context, pid: &PersonId) -> Result<MyKeyState, ReadError> {
+pub async fn get(app: &(impl Audits + Revocations), ctx: &Context, pid: &PersonId) -> Result<MyKeyState, ReadError> {
     let active = active_id(app, pid).await?;
     let standing = person::standing(app, pid).await?;
     let history = history(app, pid).await?;
@@ -389,12 +393,12 @@ pub async fn get(app: &Deps, ctx: &Context, pid: &PersonId) -> Result<MyKeyState
 
 /// Every ID the person has held: the active one first, then the retired ones, most recently
 /// retired first (one query per 100).
-pub async fn history(app: &Deps, pid: &PersonId) -> Result<Vec<HistoryEntry>, StoreError> {
+pub async fn history(app: &impl Stores, pid: &PersonId) -> Result<Vec<HistoryEntry>, StoreError> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
         let page = app
-            .store
+            .store()
             .query(
                 Query::new(&PEOPLE, person::pk(pid))
                     .sk(SkCond::BeginsWith(HISTORY_PREFIX.into()))
@@ -423,7 +427,7 @@ pub async fn history(app: &Deps, pid: &PersonId) -> Result<Vec<HistoryEntry>, St
 /// Up to [`SUGGESTIONS`] random IDs that nobody holds or held when checked (one read each). They are
 /// not reserved: someone else may claim one before the caller does, and the change then fails as
 /// taken. Reads no personal data, so it is not audited.
-pub async fn suggestions(app: &Deps) -> Result<Vec<MyKeyId>, StoreError> {
+pub async fn suggestions(app: &impl Stores) -> Result<Vec<MyKeyId>, StoreError> {
     let mut out: Vec<MyKeyId> = Vec::with_capacity(SUGGESTIONS);
     for _ in 0..SUGGESTION_CANDIDATES {
         if out.len() == SUGGESTIONS {
@@ -444,7 +448,12 @@ pub async fn suggestions(app: &Deps) -> Result<Vec<MyKeyId>, StoreError> {
 /// IDs included — is taken. One audited transaction: the new claim (condition: never claimed), the
 /// old claim retired (condition: this person's and active), the profile moved to the new ID
 /// (condition: still the old one), the old history item retired (`changed`), the new one put.
-pub async fn change(app: &Deps, ctx: &Context, pid: &PersonId, new: MyKeyId) -> Result<MyKeyId, ChangeError> {
+pub async fn change(
+    app: &(impl Audits + Revocations),
+    ctx: &Context,
+    pid: &PersonId,
+    new: MyKeyId,
+) -> Result<MyKeyId, ChangeError> {
     person::require_not_lapsed(app, pid).await?;
     let old = active_id(app, pid).await?.ok_or(ChangeError::NoMyKeyId)?;
     if old == new {
@@ -453,7 +462,7 @@ pub async fn change(app: &Deps, ctx: &Context, pid: &PersonId, new: MyKeyId) -> 
     if is_claimed(app, &new).await? {
         return Err(ChangeError::Taken);
     }
-    let at = to_store(app.clock.now());
+    let at = to_store(app.clock().now());
     let [claim, new_history] = claim_ops(pid, &new, &at);
     let [old_claim, old_history] = retire_ops(pid, &old, RetiredReason::Changed, &at);
     let ops = vec![
@@ -472,7 +481,7 @@ pub async fn change(app: &Deps, ctx: &Context, pid: &PersonId, new: MyKeyId) -> 
         .with_detail(json!({ "from": old.as_str(), "to": new.as_str() }));
     match audit::commit(app, ctx, ev, ops).await {
         Ok(()) => {
-            app.metrics.count("mykey_ids", &[("event", "changed")], 1);
+            app.metrics().count("mykey_ids", &[("event", "changed")], 1);
             Ok(new)
         }
         Err(e) => match e.failed_condition_index() {
@@ -488,10 +497,10 @@ pub async fn change(app: &Deps, ctx: &Context, pid: &PersonId, new: MyKeyId) -> 
 /// claim retired, the history item retired (`revoked`), the profile's `mykey_id` removed
 /// (condition: still this ID). Losing a race with a concurrent change re-reads and revokes the
 /// new ID; losing one with a concurrent revoke ends in `NoMyKeyId`.
-pub async fn revoke(app: &Deps, ctx: &Context, pid: &PersonId) -> Result<MyKeyId, RevokeError> {
+pub async fn revoke(app: &impl Audits, ctx: &Context, pid: &PersonId) -> Result<MyKeyId, RevokeError> {
     for _ in 0..REVOKE_ATTEMPTS {
         let id = active_id(app, pid).await?.ok_or(RevokeError::NoMyKeyId)?;
-        let at = to_store(app.clock.now());
+        let at = to_store(app.clock().now());
         let [claim, history] = retire_ops(pid, &id, RetiredReason::Revoked, &at);
         let ops = vec![
             claim,
@@ -506,7 +515,7 @@ pub async fn revoke(app: &Deps, ctx: &Context, pid: &PersonId) -> Result<MyKeyId
         let ev = Event::success("mykey.revoke", vec![person_target(pid), id.target()]);
         match audit::commit(app, ctx, ev, ops).await {
             Ok(()) => {
-                app.metrics.count("mykey_ids", &[("event", "revoked")], 1);
+                app.metrics().count("mykey_ids", &[("event", "revoked")], 1);
                 return Ok(id);
             }
             Err(e) if e.failed_condition_index().is_some() => continue,

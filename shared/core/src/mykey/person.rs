@@ -10,7 +10,7 @@
 
 use time::OffsetDateTime;
 
-use crate::Deps;
+use crate::caps::{Clocks, Revocations, Stores};
 use crate::card_auth::anchors::IssuerId;
 use crate::card_auth::certificate::CertSerial;
 use crate::card_auth::revocation::{RevocationError, RevocationStatus};
@@ -108,11 +108,11 @@ fn item(key: Key, attrs: Vec<(&str, Value)>) -> Item {
 
 /// The person a certificate is linked to, if any (one read).
 pub async fn find_by_certificate(
-    app: &Deps,
+    app: &impl Stores,
     issuer: &IssuerId,
     serial: &CertSerial,
 ) -> Result<Option<PersonId>, StoreError> {
-    match app.store.get(&PEOPLE, &link_key(issuer, serial)).await? {
+    match app.store().get(&PEOPLE, &link_key(issuer, serial)).await? {
         None => Ok(None),
         Some(i) => Ok(Some(PersonId::parse(i.s("person_id")?).map_err(StoreError::Corrupt)?)),
     }
@@ -222,17 +222,17 @@ impl Profile {
 }
 
 /// One read.
-pub async fn profile(app: &Deps, pid: &PersonId) -> Result<Option<Profile>, StoreError> {
-    app.store.get(&PEOPLE, &profile_key(pid)).await?.as_ref().map(Profile::from_item).transpose()
+pub async fn profile(app: &impl Stores, pid: &PersonId) -> Result<Option<Profile>, StoreError> {
+    app.store().get(&PEOPLE, &profile_key(pid)).await?.as_ref().map(Profile::from_item).transpose()
 }
 
 /// Every certificate linked to the person, oldest link first (one query per 100).
-pub async fn certificates(app: &Deps, pid: &PersonId) -> Result<Vec<LinkedCertificate>, StoreError> {
+pub async fn certificates(app: &impl Stores, pid: &PersonId) -> Result<Vec<LinkedCertificate>, StoreError> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
         let page = app
-            .store
+            .store()
             .query(Query::new(&PEOPLE, pk(pid)).sk(SkCond::BeginsWith(CERT_PREFIX.into())).limit(100).start(cursor))
             .await?;
         for i in &page.items {
@@ -352,14 +352,14 @@ pub enum StandingError {
 /// Checks every linked certificate's expiry (injected clock) and revocation. One query plus a
 /// revocation lookup per unexpired certificate. A certificate linked by the renewal feed and not
 /// used yet has no known expiry; it counts as valid unless revoked.
-pub async fn standing(app: &Deps, pid: &PersonId) -> Result<Standing, StandingError> {
-    let now = app.clock.epoch_secs();
+pub async fn standing(app: &(impl Stores + Clocks + Revocations), pid: &PersonId) -> Result<Standing, StandingError> {
+    let now = app.clock().epoch_secs();
     let mut out = Vec::new();
     for lc in certificates(app, pid).await? {
         let state = if lc.cert.not_after.is_some_and(|n| n < now) {
             CertState::Expired
         } else {
-            match app.revocation.status(&lc.cert.issuer, &lc.cert.serial).await? {
+            match app.revocation().status(&lc.cert.issuer, &lc.cert.serial).await? {
                 RevocationStatus::Good => CertState::Valid,
                 RevocationStatus::Revoked { .. } => CertState::Revoked,
             }
@@ -371,7 +371,10 @@ pub async fn standing(app: &Deps, pid: &PersonId) -> Result<Standing, StandingEr
 
 /// Refuses a lapsed person (for use cases that start something new: MyKey ID creation and
 /// change, applications).
-pub async fn require_not_lapsed(app: &Deps, pid: &PersonId) -> Result<(), RequireError> {
+pub async fn require_not_lapsed(
+    app: &(impl Stores + Clocks + Revocations),
+    pid: &PersonId,
+) -> Result<(), RequireError> {
     if standing(app, pid).await?.lapsed() { Err(RequireError::Lapsed) } else { Ok(()) }
 }
 

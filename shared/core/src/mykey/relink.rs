@@ -47,8 +47,8 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use super::person::{self, CertRef, LinkedVia, PersonId};
-use crate::Deps;
 use crate::audit::{self, Event};
+use crate::caps::{Audits, Clocks, Queues, Stores};
 use crate::card_auth::anchors::IssuerId;
 use crate::card_auth::certificate::CertSerial;
 use crate::card_auth::sessions;
@@ -137,7 +137,7 @@ impl FeedKind for Relink {
     /// commit after them.
     async fn apply(
         &self,
-        app: &Deps,
+        app: &impl Audits,
         ctx: &audit::Context,
         feed_id: &str,
         _batch: u32,
@@ -201,7 +201,7 @@ fn cert_of(issuer: &str, serial: &str) -> Result<CertRef, StoreError> {
 
 /// Applies one row (idempotent).
 pub async fn apply_row(
-    app: &Deps,
+    app: &impl Audits,
     ctx: &audit::Context,
     feed_id: &str,
     row: &FeedRow,
@@ -219,7 +219,7 @@ pub async fn apply_row(
             };
             let event = Event::success("person.relink", vec![format!("person:{holder}"), old.target(), new.target()])
                 .with_detail(serde_json::json!({"feed": feed_id, "line": row.line, "predecessor": true}));
-            let mut ops = person::link_ops(&holder, &old, LinkedVia::Relink, app.clock.now());
+            let mut ops = person::link_ops(&holder, &old, LinkedVia::Relink, app.clock().now());
             let kept = eligibility::kept_facts(app, &old.issuer, &old.serial).await?;
             ops.extend(eligibility::adopt_ops(app, &old.issuer, &old.serial, &holder, &kept, false).await?);
             match audit::commit(app, ctx, event, ops).await {
@@ -236,7 +236,7 @@ pub async fn apply_row(
                 let event =
                     Event::success("person.relink", vec![format!("person:{owner}"), old.target(), new.target()])
                         .with_detail(detail);
-                let mut ops = person::link_ops(&owner, &new, LinkedVia::Relink, app.clock.now());
+                let mut ops = person::link_ops(&owner, &new, LinkedVia::Relink, app.clock().now());
                 // Eligibility facts kept by the new certificate join the person with the link.
                 let kept = eligibility::kept_facts(app, &new.issuer, &new.serial).await?;
                 ops.extend(eligibility::adopt_ops(app, &new.issuer, &new.serial, &owner, &kept, false).await?);
@@ -270,12 +270,12 @@ pub async fn apply_row(
 /// `into` (`mynapoint::eligibility::carry_over_ops`: joined with `into`'s own, on the condition
 /// that those did not change meanwhile).
 async fn merge_ops(
-    app: &Deps,
+    app: &(impl Stores + Clocks),
     from: &PersonId,
     into: &PersonId,
     cert: &CertRef,
 ) -> Result<Option<Vec<TxOp>>, StoreError> {
-    let items = app.store.query(Query::new(&PEOPLE, person::pk(from)).limit(100)).await?;
+    let items = app.store().query(Query::new(&PEOPLE, person::pk(from)).limit(100)).await?;
     let cert_sk = person::cert_sk(&cert.issuer, &cert.serial);
     let mut cert_item = None;
     let mut facts = Vec::new();
@@ -304,7 +304,7 @@ async fn merge_ops(
             key: person::link_key(&cert.issuer, &cert.serial),
             update: Update::new()
                 .set("person_id", into.as_str())
-                .set("linked_at", crate::domain::time_fmt::to_store(app.clock.now())),
+                .set("linked_at", crate::domain::time_fmt::to_store(app.clock().now())),
             cond: Some(Cond::eq("person_id", from.as_str())),
         },
         TxOp::Delete {
@@ -315,7 +315,7 @@ async fn merge_ops(
         TxOp::Delete { table: &PEOPLE, key: Key::new(person::pk(from), cert_sk), cond: None },
     ];
     // The history item of the person it now belongs to (the link item is updated above).
-    ops.push(person::history_op(into, &moved, LinkedVia::Relink, app.clock.now()));
+    ops.push(person::history_op(into, &moved, LinkedVia::Relink, app.clock().now()));
     let carried = eligibility::carry_over_ops(app, from, into, &facts).await?;
     ops.extend(sessions::close_all_ops(app, from, 90usize.saturating_sub(carried.len())).await?);
     ops.extend(carried);
@@ -324,12 +324,16 @@ async fn merge_ops(
 
 /// Applies a batch and records it done with its counters and reported rows (see
 /// [`feeds::process_batch`]).
-pub async fn process_batch(app: &Deps, ctx: &audit::Context, b: &Batch) -> Result<Vec<RowOutcome>, StoreError> {
+pub async fn process_batch(
+    app: &(impl Audits + Queues),
+    ctx: &audit::Context,
+    b: &Batch,
+) -> Result<Vec<RowOutcome>, StoreError> {
     feeds::process_batch::<Relink>(app, ctx, b).await
 }
 
 /// The `card-relink` consumer.
-pub async fn handle(app: &Deps, body: &str) -> Result<(), ConsumeError> {
+pub async fn handle(app: &(impl Audits + Queues), body: &str) -> Result<(), ConsumeError> {
     feeds::handle::<Relink>(app, body).await
 }
 
@@ -395,24 +399,28 @@ impl From<feeds::Summary<Relink>> for FeedView {
 }
 
 /// Records an import (audited) unless it exists; `true` when it was new.
-pub async fn record_import(app: &Deps, ctx: &audit::Context, feed: &Feed) -> Result<bool, StoreError> {
+pub async fn record_import(app: &impl Audits, ctx: &audit::Context, feed: &Feed) -> Result<bool, StoreError> {
     feeds::record_import(app, ctx, feed).await
 }
 
 /// The batches of a feed not yet marked done.
-pub async fn pending_batches(app: &Deps, feed: &Feed) -> Result<Vec<Batch>, StoreError> {
+pub async fn pending_batches(app: &impl Stores, feed: &Feed) -> Result<Vec<Batch>, StoreError> {
     feeds::pending_batches(app, feed).await
 }
 
 /// Imports a feed for background processing: records it and queues its pending batches.
 /// Importing the same feed again re-queues what is not done (batches are idempotent).
-pub async fn import_feed(app: &Deps, ctx: &audit::Context, text: &str) -> Result<(FeedView, bool), ImportError> {
+pub async fn import_feed(
+    app: &(impl Audits + Queues),
+    ctx: &audit::Context,
+    text: &str,
+) -> Result<(FeedView, bool), ImportError> {
     let (summary, created) = feeds::import(app, ctx, Relink, text).await?;
     Ok((summary.into(), created))
 }
 
 /// The import's state, if it exists.
-pub async fn view(app: &Deps, feed_id: &str) -> Result<Option<FeedView>, StoreError> {
+pub async fn view(app: &impl Stores, feed_id: &str) -> Result<Option<FeedView>, StoreError> {
     Ok(feeds::summary(app, &Relink, feed_id).await?.map(FeedView::from))
 }
 

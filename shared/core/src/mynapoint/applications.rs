@@ -15,8 +15,8 @@ use time::OffsetDateTime;
 use super::catalog::{self, measure_open_check, service_accepting_check};
 use super::eligibility_check::{Facts, NotEligible, points_cap};
 use super::record::{self, ApplicationRecord, RequestDigest, account_measure_key, codes_aad, person_measure_key};
-use crate::Deps;
 use crate::audit::{self, Context, Event};
+use crate::caps::{Audits, Catalogue, Clocks, Configured, Queues, Revocations, Secrets, Stores};
 use crate::card_auth::anchors::IssuerId;
 use crate::card_auth::certificate::CertSerial;
 use crate::card_auth::revocation::{NotRevoked, RevocationError};
@@ -173,9 +173,13 @@ pub struct PersonView {
 
 /// One query: the person's profile, certificate links, sessions and eligibility facts. Refuses
 /// with `SessionEnded` when the session is gone (the route leaves that check to this read).
-pub async fn person_view(app: &Deps, pid: &PersonId, session_id: &str) -> Result<PersonView, ApplyError> {
-    let now = app.clock.epoch_secs();
-    let items = query_all(app.store.as_ref(), Query::new(&PEOPLE, person::pk(pid))).await?;
+pub async fn person_view(
+    app: &(impl Stores + Clocks + Configured),
+    pid: &PersonId,
+    session_id: &str,
+) -> Result<PersonView, ApplyError> {
+    let now = app.clock().epoch_secs();
+    let items = query_all(app.store().as_ref(), Query::new(&PEOPLE, person::pk(pid))).await?;
     let session_sk = format!("{SESSION_PREFIX}{session_id}");
     let mut v = PersonView {
         pid: pid.clone(),
@@ -184,7 +188,7 @@ pub async fn person_view(app: &Deps, pid: &PersonId, session_id: &str) -> Result
         session_open: false,
         cert_linked: false,
         facts: Facts::from_items(items.iter()),
-        link_pending_until: person::link_pending_until_items(items.iter(), app.config.relink_hold_secs, now),
+        link_pending_until: person::link_pending_until_items(items.iter(), app.config().relink_hold_secs, now),
     };
     for i in &items {
         let sk = i.opt_s("sk").unwrap_or_default();
@@ -212,7 +216,7 @@ pub async fn person_view(app: &Deps, pid: &PersonId, session_id: &str) -> Result
 /// Applies for a measure. `idempotency_key` comes from the request header (already checked for
 /// shape); a retry with the same key and the same request returns the same application.
 pub async fn apply(
-    app: &Deps,
+    app: &(impl Audits + Queues + Secrets + Revocations + Catalogue),
     ctx: &Context,
     person: &PersonView,
     idempotency_key: &str,
@@ -221,7 +225,7 @@ pub async fn apply(
     let pid = &person.pid;
     let result = apply_inner(app, ctx, person, idempotency_key, &req).await;
     if let Err(e) = &result {
-        app.metrics.count("mynapoint_applications", &[("outcome", e.code())], 1);
+        app.metrics().count("mynapoint_applications", &[("outcome", e.code())], 1);
         if e.is_refusal() {
             let ev = Event::denied("mynapoint.apply", vec![format!("person:{pid}")], e.code())
                 .with_detail(serde_json::json!({ "code": e.code(), "measure": req.measure.as_str(), "service": req.service.as_str() }));
@@ -230,7 +234,11 @@ pub async fn apply(
             }
         }
     } else if let Ok(a) = &result {
-        app.metrics.count("mynapoint_applications", &[("outcome", if a.replayed { "replayed" } else { "created" })], 1);
+        app.metrics().count(
+            "mynapoint_applications",
+            &[("outcome", if a.replayed { "replayed" } else { "created" })],
+            1,
+        );
     }
     result
 }
@@ -242,7 +250,7 @@ struct Prepared {
 }
 
 async fn apply_inner(
-    app: &Deps,
+    app: &(impl Audits + Queues + Secrets + Revocations + Catalogue),
     ctx: &Context,
     person: &PersonView,
     idempotency_key: &str,
@@ -298,21 +306,21 @@ async fn apply_inner(
     // The queue send (the one SQS call). If it fails, the application is still in the outbox and
     // the dispatch sweep sends it.
     let msg = serde_json::json!({ "application_id": id.as_str() }).to_string();
-    if let Err(e) = app.queue.send(&PROVIDER_DISPATCH, OutMessage::new(msg)).await {
+    if let Err(e) = app.queue().send(&PROVIDER_DISPATCH, OutMessage::new(msg)).await {
         tracing::warn!(error = %e, "dispatch message not sent; the sweep will send it");
-        app.metrics.count("dispatch_send_deferred", &[], 1);
+        app.metrics().count("dispatch_send_deferred", &[], 1);
     }
     Ok(Applied { application: rec, replayed: false })
 }
 
 /// The rules, in the documented order, and the application to write.
 async fn prepare(
-    app: &Deps,
+    app: &(impl Stores + Clocks + Secrets + Revocations + Catalogue),
     person: &PersonView,
     id: &ApplicationId,
     req: &ApplyRequest,
 ) -> Result<Prepared, ApplyError> {
-    let now = app.clock.now();
+    let now = app.clock().now();
     // Cached catalogue records: usually no round trip.
     let measure = catalog::measure(app, req.measure).await?.ok_or(ApplyError::MeasureUnknown)?;
     let service = catalog::service(app, &req.service).await?.ok_or(ApplyError::ServiceUnknown)?;
@@ -335,13 +343,13 @@ async fn prepare(
         return Err(ApplyError::Lapsed);
     }
     let cap = points_cap(&measure, &person.facts)?;
-    let revocation = match app.revocation.not_revoked_check(&issuer, &serial).await? {
+    let revocation = match app.revocation().not_revoked_check(&issuer, &serial).await? {
         NotRevoked::Revoked => return Err(ApplyError::Lapsed),
         NotRevoked::Checked => None,
         NotRevoked::InTransaction(op) => Some(op),
     };
-    let sealed = app.sealer.seal(&serde_json::to_vec(codes.codes()).unwrap_or_default(), &codes_aad(id)).await?;
-    let request_hash = RequestDigest::new(app.sealer.as_ref(), id, &parts_of(&request_parts(req))).await?;
+    let sealed = app.sealer().seal(&serde_json::to_vec(codes.codes()).unwrap_or_default(), &codes_aad(id)).await?;
+    let request_hash = RequestDigest::new(app.sealer().as_ref(), id, &parts_of(&request_parts(req))).await?;
     let rec = ApplicationRecord {
         id: id.clone(),
         person: pid.clone(),
@@ -368,9 +376,13 @@ async fn prepare(
 /// The application made by an earlier request with the same key: `Some` if it exists and was
 /// made from the same request; `KeyReused` if it was made from another request. The keyed
 /// digest is compared in constant time (its key is opened with the sealer).
-async fn replay(app: &Deps, id: &ApplicationId, req: &ApplyRequest) -> Result<Option<Applied>, ApplyError> {
+async fn replay(
+    app: &(impl Stores + Secrets),
+    id: &ApplicationId,
+    req: &ApplyRequest,
+) -> Result<Option<Applied>, ApplyError> {
     let Some(r) = record::load(app, id).await? else { return Ok(None) };
-    if r.request_hash.matches(app.sealer.as_ref(), id, &parts_of(&request_parts(req))).await? {
+    if r.request_hash.matches(app.sealer().as_ref(), id, &parts_of(&request_parts(req))).await? {
         Ok(Some(Applied { application: r, replayed: true }))
     } else {
         Err(ApplyError::KeyReused)
@@ -396,7 +408,7 @@ pub enum ReadError {
 }
 
 /// Every application of the person, newest first; an audited read.
-pub async fn list(app: &Deps, ctx: &Context, pid: &PersonId) -> Result<Vec<ApplicationRecord>, ReadError> {
+pub async fn list(app: &impl Audits, ctx: &Context, pid: &PersonId) -> Result<Vec<ApplicationRecord>, ReadError> {
     let apps = record::of_person(app, pid).await?;
     let ev = Event::success("mynapoint.applications_read", vec![format!("person:{pid}")])
         .with_detail(serde_json::json!({ "count": apps.len() }));
@@ -407,7 +419,7 @@ pub async fn list(app: &Deps, ctx: &Context, pid: &PersonId) -> Result<Vec<Appli
 /// One of the person's applications with its provider events; an audited read. Another
 /// person's application is "not found".
 pub async fn get(
-    app: &Deps,
+    app: &impl Audits,
     ctx: &Context,
     pid: &PersonId,
     id: &ApplicationId,

@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 use super::catalog;
 use super::record::{self, ApplicationRecord, EventRecord, account_measure_key, app_key, person_measure_key};
 use super::secrets::{self, SecretOwner, SecretsError};
-use crate::Deps;
 use crate::audit::{self, Context, Event};
+use crate::caps::{Audits, Catalogue, Refusing, Secrets, Stores};
 use crate::domain::mynapoint::{ApplicationId, ApplicationState, MeasureId, ProviderId};
 use crate::ports::store::*;
 use crate::tables::APPLICATIONS;
@@ -191,7 +191,7 @@ fn dedupe_op(p: &ProviderId, webhook_id: &str, now: OffsetDateTime, outcome: &st
 /// only trusted once the signature verifies with that provider's secret). Every outcome is
 /// audited; refusals change nothing else.
 pub async fn receive(
-    app: &Deps,
+    app: &(impl Refusing + Secrets + Catalogue),
     ctx: &Context,
     provider: &str,
     headers: Signed<'_>,
@@ -204,7 +204,7 @@ pub async fn receive(
         Ok(Processed::Duplicate) => "duplicate",
         Err(e) => e.code(),
     };
-    app.metrics.count("provider_callbacks", &[("outcome", label)], 1);
+    app.metrics().count("provider_callbacks", &[("outcome", label)], 1);
     if let Err(e) = &r
         && !e.is_fault()
         && !matches!(e, CallbackError::OverCap { .. })
@@ -226,7 +226,7 @@ pub async fn receive(
 }
 
 async fn receive_inner(
-    app: &Deps,
+    app: &(impl Audits + Secrets + Catalogue),
     ctx: &mut Context,
     provider: &str,
     headers: &Signed<'_>,
@@ -237,14 +237,14 @@ async fn receive_inner(
     if secrets.is_empty() {
         return Err(CallbackError::ProviderUnknown);
     }
-    match webhooks::verify(headers, body, &secrets, app.clock.epoch_secs()) {
+    match webhooks::verify(headers, body, &secrets, app.clock().epoch_secs()) {
         // The secrets are cached for a few seconds per process: a rotation made by another
         // process just now is found by reading them again, once.
         // At most one such re-read per provider and second, so forged callbacks cannot turn into
         // a read each.
         Err(VerifyError::BadSignature) if may_reload(&provider) => {
             let fresh = secrets::reload(app, &SecretOwner::Provider(provider.clone())).await?;
-            webhooks::verify(headers, body, &fresh, app.clock.epoch_secs())?;
+            webhooks::verify(headers, body, &fresh, app.clock().epoch_secs())?;
         }
         other => other?,
     }
@@ -304,8 +304,8 @@ fn is_refusal(e: &CallbackError) -> bool {
     )
 }
 
-async fn already_processed(app: &Deps, p: &ProviderId, webhook_id: &str) -> Result<bool, StoreError> {
-    Ok(app.store.get(&APPLICATIONS, &dedupe_key(p, webhook_id)).await?.is_some())
+async fn already_processed(app: &impl Stores, p: &ProviderId, webhook_id: &str) -> Result<bool, StoreError> {
+    Ok(app.store().get(&APPLICATIONS, &dedupe_key(p, webhook_id)).await?.is_some())
 }
 
 fn event(
@@ -346,14 +346,14 @@ fn event(
 /// One transaction: the dedupe item (op 0), the application's update guarded by its version
 /// (op 1), the event, and for a rejection the freed places.
 async fn apply_report(
-    app: &Deps,
+    app: &(impl Audits + Catalogue),
     ctx: &Context,
     rec: &ApplicationRecord,
     report: &Report,
     webhook_id: &str,
 ) -> Result<Processed, CallbackError> {
     use ApplicationState::*;
-    let now = app.clock.now();
+    let now = app.clock().now();
     let key = app_key(&rec.id);
     let mut update = Update::new().set("version", rec.version + 1);
     let mut extra = Vec::new();
@@ -437,7 +437,7 @@ async fn apply_report(
 /// A grant past the cap is refused, but kept (event with outcome `refused_over_cap`) so the
 /// secretariat sees it in reconciliation. The webhook id is spent: a retry is a duplicate.
 async fn record_over_cap(
-    app: &Deps,
+    app: &impl Audits,
     ctx: &Context,
     rec: &ApplicationRecord,
     report: &Report,

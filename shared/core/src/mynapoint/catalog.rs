@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
-use crate::Deps;
+use crate::caps::{Catalogue, Stores};
 use crate::domain::mynapoint::{
     CodeRule, CodeRules, IntakeStatus, MeasureId, PointsRule, ProviderId, ServiceCode, ServiceKind,
 };
@@ -244,22 +244,22 @@ fn fresh<K: std::hash::Hash + Eq, V: Clone>(map: &RwLock<HashMap<K, (Instant, V)
 }
 
 /// A measure's configuration (cached up to [`CACHE_SECS`]); `None` if it was never configured.
-pub async fn measure(app: &Deps, m: MeasureId) -> Result<Option<MeasureConfig>, StoreError> {
-    if let Some(v) = fresh(&app.catalog.measures, &m) {
+pub async fn measure(app: &(impl Stores + Catalogue), m: MeasureId) -> Result<Option<MeasureConfig>, StoreError> {
+    if let Some(v) = fresh(&app.catalog().measures, &m) {
         return Ok(v);
     }
-    let v = app.store.get(&PROGRAMS, &measure_key(m)).await?.map(|i| MeasureConfig::from_item(&i)).transpose()?;
-    app.catalog.measures.write().unwrap_or_else(|e| e.into_inner()).insert(m, (Instant::now(), v.clone()));
+    let v = app.store().get(&PROGRAMS, &measure_key(m)).await?.map(|i| MeasureConfig::from_item(&i)).transpose()?;
+    app.catalog().measures.write().unwrap_or_else(|e| e.into_inner()).insert(m, (Instant::now(), v.clone()));
     Ok(v)
 }
 
 /// A service's configuration (cached up to [`CACHE_SECS`]); `None` if there is no such service.
-pub async fn service(app: &Deps, code: &ServiceCode) -> Result<Option<ServiceConfig>, StoreError> {
-    if let Some(v) = fresh(&app.catalog.services, code) {
+pub async fn service(app: &(impl Stores + Catalogue), code: &ServiceCode) -> Result<Option<ServiceConfig>, StoreError> {
+    if let Some(v) = fresh(&app.catalog().services, code) {
         return Ok(v);
     }
-    let v = app.store.get(&PROGRAMS, &service_key(code)).await?.map(|i| ServiceConfig::from_item(&i)).transpose()?;
-    app.catalog.services.write().unwrap_or_else(|e| e.into_inner()).insert(code.clone(), (Instant::now(), v.clone()));
+    let v = app.store().get(&PROGRAMS, &service_key(code)).await?.map(|i| ServiceConfig::from_item(&i)).transpose()?;
+    app.catalog().services.write().unwrap_or_else(|e| e.into_inner()).insert(code.clone(), (Instant::now(), v.clone()));
     Ok(v)
 }
 

@@ -48,8 +48,8 @@ use super::catalog::{self, ServiceConfig};
 use super::record::{self, ApplicationRecord, EventRecord, OUTBOX_SHARDS};
 use super::secrets::{self, SecretOwner};
 use super::services::Endpoint;
-use crate::Deps;
 use crate::audit::{self, Actor, Context, Event};
+use crate::caps::{Audits, Catalogue, Clocks, Configured, Metered, Outbound, Queues, Secrets, Stores};
 use crate::config::Backend;
 use crate::domain::mynapoint::{ApplicationId, ApplicationState, ServiceCode};
 use crate::domain::time_fmt::to_jst;
@@ -170,12 +170,15 @@ struct Message {
     application_id: String,
 }
 
-fn count(app: &Deps, outcome: &str) {
-    app.metrics.count("dispatch", &[("outcome", outcome)], 1);
+fn count(app: &impl Metered, outcome: &str) {
+    app.metrics().count("dispatch", &[("outcome", outcome)], 1);
 }
 
 /// The `provider-dispatch` consumer.
-pub async fn handle(app: &Deps, body_text: &str) -> Result<(), ConsumeError> {
+pub async fn handle(
+    app: &(impl Audits + Configured + Secrets + Outbound + Catalogue),
+    body_text: &str,
+) -> Result<(), ConsumeError> {
     let m: Message =
         serde_json::from_str(body_text).map_err(|_| ConsumeError::Reject("unreadable dispatch message".into()))?;
     let id = ApplicationId::parse(&m.application_id)
@@ -185,7 +188,7 @@ pub async fn handle(app: &Deps, body_text: &str) -> Result<(), ConsumeError> {
         ConsumeError::Retry(format!("{what}: {e}"))
     };
 
-    let Some(item) = app.store.get(&APPLICATIONS, &record::app_key(&id)).await.map_err(|e| retry("read", &e))? else {
+    let Some(item) = app.store().get(&APPLICATIONS, &record::app_key(&id)).await.map_err(|e| retry("read", &e))? else {
         count(app, "unknown");
         return Err(ConsumeError::Reject(format!("application {id} does not exist")));
     };
@@ -194,7 +197,7 @@ pub async fn handle(app: &Deps, body_text: &str) -> Result<(), ConsumeError> {
         count(app, "already_done");
         return Ok(());
     }
-    let now = app.clock.now();
+    let now = app.clock().now();
     let attempt = item.opt_n("dispatch_attempts").unwrap_or(0) + 1;
 
     if (now - rec.created_at).whole_seconds() >= GIVE_UP_AFTER_SECS {
@@ -202,7 +205,7 @@ pub async fn handle(app: &Deps, body_text: &str) -> Result<(), ConsumeError> {
     }
 
     let service = catalog::service(app, &rec.service).await.map_err(|e| retry("read service", &e))?;
-    let backend = app.config.backend;
+    let backend = app.config().backend;
     let Some(endpoint) = service.as_ref().and_then(|s| usable_endpoint(s, backend)).map(str::to_owned) else {
         count(app, "endpoint_unavailable");
         tracing::warn!(application = %id, service = %rec.service, "no usable endpoint; the application waits until an operator enables one");
@@ -240,8 +243,8 @@ pub async fn handle(app: &Deps, body_text: &str) -> Result<(), ConsumeError> {
         (webhooks::SIGNATURE_HEADER, signature),
     ];
     let started = std::time::Instant::now();
-    let sent = app.egress.post_webhook(&endpoint, &headers, payload).await;
-    app.metrics.timing("dispatch_http", &[], started.elapsed().as_secs_f64() * 1000.0);
+    let sent = app.egress().post_webhook(&endpoint, &headers, payload).await;
+    app.metrics().timing("dispatch_http", &[], started.elapsed().as_secs_f64() * 1000.0);
     let (status, retry_after) = match sent {
         Ok(a) => (a.status, a.retry_after),
         Err(e) => return failed(app, &rec, attempt, e.reason()).await,
@@ -290,7 +293,12 @@ fn backoff(attempt: i64) -> u32 {
 }
 
 /// A failed attempt: the next one after an exponential, jittered backoff.
-async fn failed(app: &Deps, rec: &ApplicationRecord, attempt: i64, why: &str) -> Result<(), ConsumeError> {
+async fn failed(
+    app: &(impl Stores + Clocks + Metered),
+    rec: &ApplicationRecord,
+    attempt: i64,
+    why: &str,
+) -> Result<(), ConsumeError> {
     count(app, "failed");
     let secs = backoff(attempt);
     lease(app, rec, attempt, i64::from(secs), why).await;
@@ -300,14 +308,14 @@ async fn failed(app: &Deps, rec: &ApplicationRecord, attempt: i64, why: &str) ->
 
 /// Records the attempt and moves the outbox entry's due time past the retry (best effort: if it
 /// fails, the sweep may send once more, which is harmless).
-async fn lease(app: &Deps, rec: &ApplicationRecord, attempt: i64, delay_secs: i64, why: &str) {
-    let due = app.clock.epoch_secs() + delay_secs + LEASE_MARGIN_SECS;
+async fn lease(app: &(impl Stores + Clocks), rec: &ApplicationRecord, attempt: i64, delay_secs: i64, why: &str) {
+    let due = app.clock().epoch_secs() + delay_secs + LEASE_MARGIN_SECS;
     let update = Update::new()
         .set("gsi2pk", record::outbox_gsi(record::outbox_shard(&rec.id)))
         .set("gsi2sk", due_sk(due, &rec.id))
         .set("dispatch_attempts", attempt)
         .set("dispatch_last_error", why);
-    if let Err(e) = app.store.update(&APPLICATIONS, &record::app_key(&rec.id), update, Some(undelivered())).await
+    if let Err(e) = app.store().update(&APPLICATIONS, &record::app_key(&rec.id), update, Some(undelivered())).await
         && e != StoreError::ConditionFailed
     {
         tracing::warn!(application = %rec.id, error = %e, "could not record the dispatch attempt");
@@ -322,9 +330,9 @@ fn undelivered() -> Cond {
 }
 
 /// Parks the application until its service has a usable endpoint again.
-async fn park_waiting(app: &Deps, rec: &ApplicationRecord) -> Result<(), StoreError> {
+async fn park_waiting(app: &impl Stores, rec: &ApplicationRecord) -> Result<(), StoreError> {
     let update = Update::new().set("gsi2pk", outbox_wait_gsi(&rec.service));
-    match app.store.update(&APPLICATIONS, &record::app_key(&rec.id), update, Some(undelivered())).await {
+    match app.store().update(&APPLICATIONS, &record::app_key(&rec.id), update, Some(undelivered())).await {
         Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
         Err(e) => Err(e),
     }
@@ -332,14 +340,14 @@ async fn park_waiting(app: &Deps, rec: &ApplicationRecord) -> Result<(), StoreEr
 
 /// Gives up on an application (3 days old): parks it under [`OUTBOX_DEAD`] and counts it once;
 /// every receive of the message is rejected, so it reaches the dead-letter queue.
-async fn give_up(app: &Deps, rec: &ApplicationRecord, item: &Item) -> ConsumeError {
+async fn give_up(app: &(impl Stores + Metered), rec: &ApplicationRecord, item: &Item) -> ConsumeError {
     if item.opt_s("gsi2pk") != Some(OUTBOX_DEAD) {
         let update =
             Update::new().set("gsi2pk", OUTBOX_DEAD).set("gsi2sk", due_sk(rec.created_at.unix_timestamp(), &rec.id));
         let cond = undelivered().and(Cond::ne("gsi2pk", OUTBOX_DEAD));
-        match app.store.update(&APPLICATIONS, &record::app_key(&rec.id), update, Some(cond)).await {
+        match app.store().update(&APPLICATIONS, &record::app_key(&rec.id), update, Some(cond)).await {
             Ok(_) => {
-                app.metrics.count("dispatch_dead_lettered", &[], 1);
+                app.metrics().count("dispatch_dead_lettered", &[], 1);
                 count(app, "dead_lettered");
                 tracing::error!(application = %rec.id, service = %rec.service, "dispatch given up after 3 days; the application stays submitted for an operator");
             }
@@ -355,10 +363,15 @@ async fn give_up(app: &Deps, rec: &ApplicationRecord, item: &Item) -> ConsumeErr
 
 /// Records a delivery (one audited transaction). `false` when it was already recorded (another
 /// delivery of the same message won).
-async fn delivered(app: &Deps, mut rec: ApplicationRecord, status: u16, attempt: i64) -> Result<bool, StoreError> {
+async fn delivered(
+    app: &impl Audits,
+    mut rec: ApplicationRecord,
+    status: u16,
+    attempt: i64,
+) -> Result<bool, StoreError> {
     let ctx = Context::new(Actor::job(CONSUMER));
     for _ in 0..5 {
-        let now = app.clock.now();
+        let now = app.clock().now();
         let mut update = Update::new()
             .set("dispatched_at", now.unix_timestamp())
             .remove("gsi2pk")
@@ -412,9 +425,13 @@ async fn delivered(app: &Deps, mut rec: ApplicationRecord, status: u16, attempt:
 }
 
 /// Disables a service's endpoint after a 410 (audited), unless it changed or was disabled since.
-async fn disable_endpoint(app: &Deps, code: &ServiceCode, endpoint: &str) -> Result<(), StoreError> {
+async fn disable_endpoint(
+    app: &(impl Audits + Catalogue),
+    code: &ServiceCode,
+    endpoint: &str,
+) -> Result<(), StoreError> {
     let ctx = Context::new(Actor::job(CONSUMER));
-    let now = app.clock.epoch_secs();
+    let now = app.clock().epoch_secs();
     let update = Update::new()
         .set("endpoint_enabled", false)
         .set("endpoint_disabled_reason", "gone: the endpoint answered 410")
@@ -425,7 +442,7 @@ async fn disable_endpoint(app: &Deps, code: &ServiceCode, endpoint: &str) -> Res
         .with_detail(json!({ "reason": "gone", "status": 410 }));
     let op = TxOp::Update { table: &PROGRAMS, key: catalog::service_key(code), update, cond: Some(cond) };
     let r = audit::commit(app, &ctx, event, vec![op]).await;
-    app.catalog.clear();
+    app.catalog().clear();
     match r {
         Ok(()) => Ok(()),
         Err(e) if e.failed_condition_index() == Some(0) => Ok(()),
@@ -447,8 +464,10 @@ pub struct SweepReport {
 }
 
 /// The `dispatch-sweep` job (see the module doc).
-pub async fn sweep(app: &Deps) -> Result<SweepReport, StoreError> {
-    let now = app.clock.epoch_secs();
+pub async fn sweep(
+    app: &(impl Stores + Clocks + Metered + Queues + Configured + Catalogue),
+) -> Result<SweepReport, StoreError> {
+    let now = app.clock().epoch_secs();
     let mut report = SweepReport::default();
     let mut usable: HashMap<ServiceCode, bool> = HashMap::new();
     let per_shard = SWEEP_MAX_PER_RUN.div_ceil(OUTBOX_SHARDS as usize);
@@ -466,12 +485,12 @@ pub async fn sweep(app: &Deps) -> Result<SweepReport, StoreError> {
     let mut cursor = None;
     loop {
         let page = app
-            .store
+            .store()
             .query(Query::new(&PROGRAMS, catalog::SERVICES_GSI).index("gsi1").limit(100).start(cursor))
             .await?;
         for i in &page.items {
             let Ok(s) = ServiceConfig::from_item(i) else { continue };
-            if usable_endpoint(&s, app.config.backend).is_none() {
+            if usable_endpoint(&s, app.config().backend).is_none() {
                 continue;
             }
             let quota = SWEEP_MAX_PER_RUN.saturating_sub(report.resent);
@@ -499,7 +518,7 @@ pub async fn sweep(app: &Deps) -> Result<SweepReport, StoreError> {
 /// parks the ones whose service has no usable endpoint, cleans stale entries. `true` when it
 /// stopped before the end.
 async fn walk(
-    app: &Deps,
+    app: &(impl Stores + Configured + Catalogue),
     q: Query,
     quota: usize,
     report: &mut SweepReport,
@@ -509,7 +528,7 @@ async fn walk(
     let mut cursor = None;
     let mut read = 0;
     loop {
-        let page = app.store.query(q.clone().limit(SWEEP_PAGE).start(cursor)).await?;
+        let page = app.store().query(q.clone().limit(SWEEP_PAGE).start(cursor)).await?;
         for i in &page.items {
             read += 1;
             let rec = match ApplicationRecord::from_item(i) {
@@ -522,7 +541,7 @@ async fn walk(
             if rec.state != ApplicationState::Submitted || rec.dispatched_at.is_some() {
                 let cond = Cond::ne("state", ApplicationState::Submitted.as_str()).or(Cond::exists("dispatched_at"));
                 let update = Update::new().remove("gsi2pk").remove("gsi2sk");
-                match app.store.update(&APPLICATIONS, &record::app_key(&rec.id), update, Some(cond)).await {
+                match app.store().update(&APPLICATIONS, &record::app_key(&rec.id), update, Some(cond)).await {
                     Ok(_) => report.cleaned += 1,
                     Err(StoreError::ConditionFailed) => {}
                     Err(e) => return Err(e),
@@ -535,7 +554,7 @@ async fn walk(
                     let ok = catalog::service(app, &rec.service)
                         .await?
                         .as_ref()
-                        .and_then(|s| usable_endpoint(s, app.config.backend))
+                        .and_then(|s| usable_endpoint(s, app.config().backend))
                         .is_some();
                     usable.insert(rec.service.clone(), ok);
                     ok
@@ -560,28 +579,33 @@ async fn walk(
 }
 
 /// Sends the applications to the queue again, then makes each due again after the lease.
-async fn resend(app: &Deps, recs: &[ApplicationRecord]) -> Result<(), StoreError> {
+async fn resend(app: &(impl Stores + Clocks + Metered + Queues), recs: &[ApplicationRecord]) -> Result<(), StoreError> {
     if recs.is_empty() {
         return Ok(());
     }
     let msgs = recs.iter().map(|r| message(&r.id)).collect();
-    app.queue.send_batch(&PROVIDER_DISPATCH, msgs).await.map_err(|e| StoreError::Unavailable(format!("queue: {e}")))?;
-    let due = app.clock.epoch_secs() + SWEEP_LEASE_SECS;
+    app.queue()
+        .send_batch(&PROVIDER_DISPATCH, msgs)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("queue: {e}")))?;
+    let due = app.clock().epoch_secs() + SWEEP_LEASE_SECS;
     for r in recs {
         let update = Update::new()
             .set("gsi2pk", record::outbox_gsi(record::outbox_shard(&r.id)))
             .set("gsi2sk", due_sk(due, &r.id));
-        match app.store.update(&APPLICATIONS, &record::app_key(&r.id), update, Some(undelivered())).await {
+        match app.store().update(&APPLICATIONS, &record::app_key(&r.id), update, Some(undelivered())).await {
             Ok(_) | Err(StoreError::ConditionFailed) => {}
             Err(e) => tracing::warn!(application = %r.id, error = %e, "could not lease a re-sent outbox entry"),
         }
     }
-    app.metrics.count("dispatch_resent", &[], recs.len() as u64);
+    app.metrics().count("dispatch_resent", &[], recs.len() as u64);
     Ok(())
 }
 
 /// The sweep as a job report.
-pub async fn run_sweep(app: &Deps) -> Result<serde_json::Value, String> {
+pub async fn run_sweep(
+    app: &(impl Stores + Clocks + Metered + Queues + Configured + Catalogue),
+) -> Result<serde_json::Value, String> {
     let r = sweep(app).await.map_err(|e| e.to_string())?;
     serde_json::to_value(r).map_err(|e| e.to_string())
 }

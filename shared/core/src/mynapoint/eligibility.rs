@@ -62,8 +62,8 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use super::eligibility_check::{ELIG_PREFIX, FactKind};
-use crate::Deps;
 use crate::audit::{self, Event};
+use crate::caps::{Audits, Queues, Stores};
 use crate::card_auth::anchors::IssuerId;
 use crate::card_auth::certificate::CertSerial;
 use crate::feeds::{self, Applied, Family, FeedKind};
@@ -282,7 +282,7 @@ impl FeedKind for FactKind {
     /// The whole batch is one audited transaction (`apply_batch`).
     async fn apply(
         &self,
-        app: &Deps,
+        app: &impl Stores,
         _ctx: &audit::Context,
         feed_id: &str,
         batch: u32,
@@ -341,7 +341,7 @@ type KeptFact = (Option<Item>, Option<Fact>, Option<Fact>);
 /// that each link is as read — commit with the batch's done marker, counters and unmatched rows
 /// in one audited transaction; if any changed meanwhile, the pipeline calls this again.
 async fn apply_batch(
-    app: &Deps,
+    app: &impl Stores,
     kind: FactKind,
     feed_id: &str,
     batch: u32,
@@ -374,7 +374,7 @@ async fn apply_batch(
     let mut people: BTreeMap<String, (PersonId, Option<Item>, Option<Fact>)> = BTreeMap::new();
     for pid in owners.iter().flatten() {
         if !people.contains_key(pid.as_str()) {
-            let read = app.store.get(&PEOPLE, &fact_key(pid, kind)).await?;
+            let read = app.store().get(&PEOPLE, &fact_key(pid, kind)).await?;
             let fact = read.as_ref().and_then(|i| Fact::from_item(kind, i));
             people.insert(pid.as_str().to_owned(), (pid.clone(), read, fact));
         }
@@ -387,7 +387,7 @@ async fn apply_batch(
     for ((issuer, serial), owner) in certs.iter().zip(&owners) {
         let key = kept_key(issuer, serial, kind);
         if owner.is_none() && !kept.contains_key(&key) {
-            let read = app.store.get(&PEOPLE, &key).await?;
+            let read = app.store().get(&PEOPLE, &key).await?;
             let fact = read.as_ref().and_then(|i| Fact::from_item(kind, i));
             kept.insert(key, (read, fact, fact));
         }
@@ -459,12 +459,16 @@ async fn apply_batch(
 
 /// Applies a batch and records it done (see [`feeds::process_batch`]); a redelivered batch finds
 /// its marker and changes nothing.
-pub async fn process_batch(app: &Deps, ctx: &audit::Context, b: &Batch) -> Result<Vec<RowOutcome>, StoreError> {
+pub async fn process_batch(
+    app: &(impl Audits + Queues),
+    ctx: &audit::Context,
+    b: &Batch,
+) -> Result<Vec<RowOutcome>, StoreError> {
     feeds::process_batch::<FactKind>(app, ctx, b).await
 }
 
 /// The `mynapoint-eligibility` consumer.
-pub async fn handle(app: &Deps, body: &str) -> Result<(), ConsumeError> {
+pub async fn handle(app: &(impl Audits + Queues), body: &str) -> Result<(), ConsumeError> {
     feeds::handle::<FactKind>(app, body).await
 }
 
@@ -475,7 +479,7 @@ pub async fn handle(app: &Deps, body: &str) -> Result<(), ConsumeError> {
 /// a feed batch writing meanwhile makes the merge look again instead of losing its fact. Six
 /// actions at most (and one per item of a kind this version does not know).
 pub async fn carry_over_ops(
-    app: &Deps,
+    app: &impl Stores,
     from: &PersonId,
     into: &PersonId,
     items: &[Item],
@@ -485,9 +489,9 @@ pub async fn carry_over_ops(
 
 /// The facts kept by a certificate that no person had when its feed rows arrived (its
 /// `ELIG#<kind>` items; one query), for [`adopt_ops`].
-pub async fn kept_facts(app: &Deps, issuer: &IssuerId, serial: &CertSerial) -> Result<Vec<Item>, StoreError> {
+pub async fn kept_facts(app: &impl Stores, issuer: &IssuerId, serial: &CertSerial) -> Result<Vec<Item>, StoreError> {
     let q = Query::new(&PEOPLE, person::cert_sk(issuer, serial)).sk(SkCond::BeginsWith(ELIG_PREFIX.into()));
-    query_all(app.store.as_ref(), q).await
+    query_all(app.store().as_ref(), q).await
 }
 
 /// The writes joining the facts a certificate kept (`items`, from [`kept_facts`]) to the person
@@ -497,7 +501,7 @@ pub async fn kept_facts(app: &Deps, issuer: &IssuerId, serial: &CertSerial) -> R
 /// keeping a fact meanwhile makes the link look again instead of leaving the fact behind (the
 /// batch itself checks that the certificate is still unlinked). Six actions at most.
 pub async fn adopt_ops(
-    app: &Deps,
+    app: &impl Stores,
     issuer: &IssuerId,
     serial: &CertSerial,
     into: &PersonId,
@@ -510,7 +514,7 @@ pub async fn adopt_ops(
 /// The writes folding the fact items `items` of partition `from_pk` into `into`'s facts (read
 /// unless `into_is_new`), deleting them from `from_pk`.
 async fn fold_ops(
-    app: &Deps,
+    app: &impl Stores,
     from_pk: &str,
     into: &PersonId,
     items: &[Item],
@@ -530,7 +534,7 @@ async fn fold_ops(
             continue;
         };
         if let Some(incoming) = Fact::from_item(kind, i) {
-            let read = if into_is_new { None } else { app.store.get(&PEOPLE, &fact_key(into, kind)).await? };
+            let read = if into_is_new { None } else { app.store().get(&PEOPLE, &fact_key(into, kind)).await? };
             let current = read.as_ref().and_then(|r| Fact::from_item(kind, r));
             let joined = current.map_or(incoming, |c| c.join(incoming));
             if current != Some(joined) {
@@ -606,12 +610,12 @@ impl FeedView {
 }
 
 /// Records an import (audited) unless it exists; `true` when it was new.
-pub async fn record_import(app: &Deps, ctx: &audit::Context, feed: &Feed) -> Result<bool, StoreError> {
+pub async fn record_import(app: &impl Audits, ctx: &audit::Context, feed: &Feed) -> Result<bool, StoreError> {
     feeds::record_import(app, ctx, feed).await
 }
 
 /// The batches of a feed not yet marked done.
-pub async fn pending_batches(app: &Deps, feed: &Feed) -> Result<Vec<Batch>, StoreError> {
+pub async fn pending_batches(app: &impl Stores, feed: &Feed) -> Result<Vec<Batch>, StoreError> {
     feeds::pending_batches(app, feed).await
 }
 
@@ -619,7 +623,7 @@ pub async fn pending_batches(app: &Deps, feed: &Feed) -> Result<Vec<Batch>, Stor
 /// Importing the same feed again re-queues what is not done (batches are idempotent). `true`
 /// when the import is new.
 pub async fn import_feed(
-    app: &Deps,
+    app: &(impl Audits + Queues),
     ctx: &audit::Context,
     kind: FactKind,
     text: &str,
@@ -629,7 +633,7 @@ pub async fn import_feed(
 }
 
 /// An import of `kind`, if it exists.
-pub async fn view(app: &Deps, kind: FactKind, feed_id: &str) -> Result<Option<FeedView>, StoreError> {
+pub async fn view(app: &impl Stores, kind: FactKind, feed_id: &str) -> Result<Option<FeedView>, StoreError> {
     let summary = feeds::summary(app, &kind, feed_id).await?;
     Ok(summary.map(|s| FeedView::new(kind, s)))
 }

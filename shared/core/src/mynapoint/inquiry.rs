@@ -11,8 +11,8 @@
 use sha2::Digest;
 
 use super::record::{self, ApplicationRecord};
-use crate::Deps;
 use crate::audit::{self, Event};
+use crate::caps::Audits;
 use crate::domain::mynapoint::{ApplicationId, ServiceAccountId, ServiceCode};
 use crate::mykey::id::MyKeyId;
 use crate::mykey::lifecycle;
@@ -74,7 +74,7 @@ pub struct PersonApplications {
 
 /// Looks up and audits. People are returned in the order found; nobody found is an empty list.
 pub async fn inquire(
-    app: &Deps,
+    app: &impl Audits,
     ctx: &audit::Context,
     key: &InquiryKey,
 ) -> Result<Vec<PersonApplications>, StoreError> {
@@ -96,7 +96,7 @@ pub async fn inquire(
     };
     match key {
         InquiryKey::MyKeyId(id) => {
-            if let Some(claim) = app.store.get(&PEOPLE, &lifecycle::claim_key(id)).await? {
+            if let Some(claim) = app.store().get(&PEOPLE, &lifecycle::claim_key(id)).await? {
                 add(PersonId::parse(claim.s("person_id")?).map_err(StoreError::Corrupt)?, None);
             }
         }
@@ -108,7 +108,7 @@ pub async fn inquire(
         InquiryKey::ServiceAccount(service, account) => {
             let pk = format!("ACCOUNT#{service}#{}", account.as_str());
             let page = app
-                .store
+                .store()
                 .query(Query::new(&APPLICATIONS, pk).sk(SkCond::BeginsWith("MEASURE#".into())).limit(10))
                 .await?;
             for i in &page.items {

@@ -16,8 +16,8 @@ use serde_json::{Map, json};
 use time::OffsetDateTime;
 
 use super::catalog::{self, MeasureConfig, MeasureStatus};
-use crate::Deps;
 use crate::audit::{self, Context, Event};
+use crate::caps::{Audits, Catalogue, Stores};
 use crate::domain::mynapoint::{MeasureId, ParseError};
 use crate::domain::time_fmt::to_jst;
 use crate::ports::store::*;
@@ -122,20 +122,20 @@ fn target(m: MeasureId) -> String {
     format!("measure:{}", m.as_str())
 }
 
-async fn read(app: &Deps, m: MeasureId) -> Result<Option<MeasureRecord>, StoreError> {
-    app.store.get(&PROGRAMS, &catalog::measure_key(m)).await?.map(|i| MeasureRecord::from_item(&i)).transpose()
+async fn read(app: &impl Stores, m: MeasureId) -> Result<Option<MeasureRecord>, StoreError> {
+    app.store().get(&PROGRAMS, &catalog::measure_key(m)).await?.map(|i| MeasureRecord::from_item(&i)).transpose()
 }
 
 /// Configures each phase-2 measure that is not configured yet, from
 /// [`catalog::phase2_defaults`], in one audited transaction. Measures already configured are left
 /// as they are, so seeding again changes nothing (and writes nothing).
-pub async fn seed(app: &Deps, ctx: &Context) -> Result<Vec<Seeded>, StoreError> {
+pub async fn seed(app: &(impl Audits + Catalogue), ctx: &Context) -> Result<Vec<Seeded>, StoreError> {
     for _ in 0..SEED_ATTEMPTS {
-        let now = app.clock.now();
+        let now = app.clock().now();
         let mut report = Vec::new();
         let mut ops = Vec::new();
         for cfg in catalog::phase2_defaults() {
-            let exists = app.store.get(&PROGRAMS, &catalog::measure_key(cfg.id)).await?.is_some();
+            let exists = app.store().get(&PROGRAMS, &catalog::measure_key(cfg.id)).await?.is_some();
             report.push(Seeded { measure: cfg.id, created: !exists });
             if !exists {
                 let mut item = cfg.to_item();
@@ -151,7 +151,7 @@ pub async fn seed(app: &Deps, ctx: &Context) -> Result<Vec<Seeded>, StoreError> 
             .with_detail(json!({ "seeded": seeded.iter().map(|m| m.as_str()).collect::<Vec<_>>() }));
         match audit::commit(app, ctx, ev, ops).await {
             Ok(()) => {
-                app.catalog.clear();
+                app.catalog().clear();
                 return Ok(report);
             }
             // Another seed got there first: look again.
@@ -163,7 +163,7 @@ pub async fn seed(app: &Deps, ctx: &Context) -> Result<Vec<Seeded>, StoreError> 
 }
 
 /// Every configured measure, in programme order (one read each).
-pub async fn list(app: &Deps) -> Result<Vec<MeasureRecord>, StoreError> {
+pub async fn list(app: &impl Stores) -> Result<Vec<MeasureRecord>, StoreError> {
     let mut out = Vec::new();
     for m in MeasureId::ALL {
         out.extend(read(app, m).await?);
@@ -172,7 +172,7 @@ pub async fn list(app: &Deps) -> Result<Vec<MeasureRecord>, StoreError> {
 }
 
 /// Every configured measure's configuration, through the per-process cache (public views).
-pub async fn list_cached(app: &Deps) -> Result<Vec<MeasureConfig>, StoreError> {
+pub async fn list_cached(app: &(impl Stores + Catalogue)) -> Result<Vec<MeasureConfig>, StoreError> {
     let mut out = Vec::new();
     for m in MeasureId::ALL {
         out.extend(catalog::measure(app, m).await?);
@@ -181,7 +181,7 @@ pub async fn list_cached(app: &Deps) -> Result<Vec<MeasureConfig>, StoreError> {
 }
 
 /// One measure as operators see it.
-pub async fn get(app: &Deps, m: MeasureId) -> Result<MeasureRecord, MeasureChangeError> {
+pub async fn get(app: &impl Stores, m: MeasureId) -> Result<MeasureRecord, MeasureChangeError> {
     read(app, m).await?.ok_or(MeasureChangeError::NotConfigured)
 }
 
@@ -195,13 +195,13 @@ fn check_version(cur: &MeasureConfig, expected: Option<i64>) -> Result<(), Measu
 /// Writes `update` (plus the version bump and `updated_at`) if the measure is still at the
 /// version read, with its audit record; then re-reads it.
 async fn apply(
-    app: &Deps,
+    app: &(impl Audits + Catalogue),
     ctx: &Context,
     cur: &MeasureConfig,
     update: Update,
     ev: Event,
 ) -> Result<MeasureRecord, MeasureChangeError> {
-    let now = app.clock.now();
+    let now = app.clock().now();
     let op = TxOp::Update {
         table: &PROGRAMS,
         key: catalog::measure_key(cur.id),
@@ -216,7 +216,7 @@ async fn apply(
         }
         Err(e) => return Err(e.into()),
     }
-    app.catalog.clear();
+    app.catalog().clear();
     get(app, cur.id).await
 }
 
@@ -240,7 +240,7 @@ pub fn check_period(cfg: &MeasureConfig) -> Result<(), MeasureChangeError> {
 /// `opens_at < closes_at ≤ grant_deadline`. Audited as `mynapoint.measure_update` with each
 /// changed date (from, to). Changing nothing writes nothing.
 pub async fn change_period(
-    app: &Deps,
+    app: &(impl Audits + Catalogue),
     ctx: &Context,
     m: MeasureId,
     change: PeriodChange,
@@ -291,7 +291,7 @@ pub async fn change_period(
 }
 
 async fn set_status(
-    app: &Deps,
+    app: &(impl Audits + Catalogue),
     ctx: &Context,
     m: MeasureId,
     to: MeasureStatus,
@@ -312,7 +312,7 @@ async fn set_status(
     let update = Update::new()
         .set("status", to.as_str())
         .set("status_reason", reason.as_str())
-        .set("status_changed_at", app.clock.epoch_secs());
+        .set("status_changed_at", app.clock().epoch_secs());
     let ev = Event::success(action, vec![target(m)])
         .with_detail(json!({ "reason": reason.as_str(), "version": cur.config.version + 1 }));
     apply(app, ctx, &cur.config, update, ev).await
@@ -321,7 +321,7 @@ async fn set_status(
 /// Suspends a measure: new applications are refused at once (the open test is a condition of
 /// every application's transaction). Applications already made continue.
 pub async fn suspend(
-    app: &Deps,
+    app: &(impl Audits + Catalogue),
     ctx: &Context,
     m: MeasureId,
     reason: &Reason,
@@ -332,7 +332,7 @@ pub async fn suspend(
 
 /// Resumes a suspended measure (it takes applications again while inside its period).
 pub async fn resume(
-    app: &Deps,
+    app: &(impl Audits + Catalogue),
     ctx: &Context,
     m: MeasureId,
     reason: &Reason,
@@ -344,8 +344,11 @@ pub async fn resume(
 /// **Local demo only** (the caller checks the backend): moves the period of every configured,
 /// not suspended measure that is closed now so that it is open from now for a year (grants a month
 /// later), through the same audited change as an operator's. Measures open now are left alone.
-pub(crate) async fn open_for_demo(app: &Deps, ctx: &Context) -> Result<Vec<MeasureId>, MeasureChangeError> {
-    let now = app.clock.now();
+pub(crate) async fn open_for_demo(
+    app: &(impl Audits + Catalogue),
+    ctx: &Context,
+) -> Result<Vec<MeasureId>, MeasureChangeError> {
+    let now = app.clock().now();
     let mut moved = Vec::new();
     for r in list(app).await? {
         let c = &r.config;

@@ -13,8 +13,8 @@ use time::OffsetDateTime;
 
 use super::catalog::{self, PROVIDERS_GSI};
 use super::secrets::{self, NewSecret, Overlap, RotateError, SecretMeta, SecretOwner};
-use crate::Deps;
 use crate::audit::{self, Context, Event};
+use crate::caps::{Audits, Secrets, Stores};
 use crate::domain::mynapoint::{ParseError, ProviderId};
 use crate::ports::KeyError;
 use crate::ports::store::*;
@@ -142,8 +142,12 @@ fn target(id: &ProviderId) -> String {
 }
 
 /// Creates a provider and its first inbound callback secret, in one audited transaction.
-pub async fn create(app: &Deps, ctx: &Context, new: NewProvider) -> Result<CreatedProvider, CreateProviderError> {
-    let now = app.clock.now();
+pub async fn create(
+    app: &(impl Audits + Secrets),
+    ctx: &Context,
+    new: NewProvider,
+) -> Result<CreatedProvider, CreateProviderError> {
+    let now = app.clock().now();
     let provider = Provider { id: new.id, name: new.name, status: ProviderStatus::Active, created_at: now, version: 1 };
     let owner = SecretOwner::Provider(provider.id.clone());
     let (secret, secret_op) = secrets::first_secret(app, &owner).await?;
@@ -162,28 +166,28 @@ pub async fn create(app: &Deps, ctx: &Context, new: NewProvider) -> Result<Creat
 }
 
 /// A provider's profile, if it exists (one read).
-pub async fn find(app: &Deps, id: &ProviderId) -> Result<Option<Provider>, StoreError> {
-    app.store.get(&PROGRAMS, &catalog::provider_key(id)).await?.map(|i| Provider::from_item(&i)).transpose()
+pub async fn find(app: &impl Stores, id: &ProviderId) -> Result<Option<Provider>, StoreError> {
+    app.store().get(&PROGRAMS, &catalog::provider_key(id)).await?.map(|i| Provider::from_item(&i)).transpose()
 }
 
 /// A provider and its secrets' metadata (one query of its partition).
-pub async fn get(app: &Deps, id: &ProviderId) -> Result<ProviderDetail, ProviderReadError> {
+pub async fn get(app: &impl Stores, id: &ProviderId) -> Result<ProviderDetail, ProviderReadError> {
     let pk = catalog::provider_key(id).pk;
-    let items = query_all(app.store.as_ref(), Query::new(&PROGRAMS, pk).limit(100)).await?;
+    let items = query_all(app.store().as_ref(), Query::new(&PROGRAMS, pk).limit(100)).await?;
     let profile = items.iter().find(|i| i.opt_s("sk") == Some("PROFILE")).ok_or(ProviderReadError::NotFound)?;
     Ok(ProviderDetail { provider: Provider::from_item(profile)?, secrets: secrets::metas_of(&items)? })
 }
 
 /// Every provider, by id (one index query per 100; there are tens).
-pub async fn list(app: &Deps) -> Result<Vec<Provider>, StoreError> {
+pub async fn list(app: &impl Stores) -> Result<Vec<Provider>, StoreError> {
     let q = Query::new(&PROGRAMS, PROVIDERS_GSI).index("gsi1").limit(100);
-    query_all(app.store.as_ref(), q).await?.iter().map(Provider::from_item).collect()
+    query_all(app.store().as_ref(), q).await?.iter().map(Provider::from_item).collect()
 }
 
 /// Rotates the provider's callback secret (`mynapoint.provider_secret_rotate`): the new secret is
 /// returned once; the previous ones retire after `overlap`.
 pub async fn rotate_secret(
-    app: &Deps,
+    app: &(impl Audits + Secrets),
     ctx: &Context,
     id: &ProviderId,
     overlap: Overlap,

@@ -45,8 +45,8 @@ use time::{Date, Month, OffsetDateTime};
 
 use super::catalog::PROVIDERS_GSI;
 use super::record::{ApplicationRecord, EventRecord, provider_day_gsi, provider_events_gsi};
-use crate::Deps;
 use crate::audit::{self, Actor, Event};
+use crate::caps::{Audits, Stores};
 use crate::domain::mynapoint::{ApplicationState, ProviderId};
 use crate::domain::time_fmt::{from_store, to_jst, to_store};
 use crate::ports::JST;
@@ -301,7 +301,7 @@ fn event_line(e: &EventRecord) -> String {
 
 /// Writes a CSV into parts of one run as it grows.
 struct PartWriter<'a> {
-    app: &'a Deps,
+    store: &'a dyn Store,
     pk: String,
     run: String,
     buf: String,
@@ -312,11 +312,11 @@ struct PartWriter<'a> {
 }
 
 impl<'a> PartWriter<'a> {
-    fn new(app: &'a Deps, pk: String, run: String, header: &str) -> Self {
+    fn new(store: &'a dyn Store, pk: String, run: String, header: &str) -> Self {
         let mut buf = String::with_capacity(PART_BYTES);
         buf.push_str(header);
         buf.push('\n');
-        PartWriter { app, pk, run, buf, parts: 0, rows: 0, bytes: 0, hash: sha2::Sha256::new() }
+        PartWriter { store, pk, run, buf, parts: 0, rows: 0, bytes: 0, hash: sha2::Sha256::new() }
     }
 
     async fn line(&mut self, l: &str) -> Result<(), StoreError> {
@@ -335,7 +335,7 @@ impl<'a> PartWriter<'a> {
         self.hash.update(self.buf.as_bytes());
         self.bytes += self.buf.len() as i64;
         i.insert("csv".into(), Value::S(std::mem::take(&mut self.buf)));
-        self.app.store.put(&PROGRAMS, i, None).await
+        self.store.put(&PROGRAMS, i, None).await
     }
 
     /// Stores what is left; (parts, rows, bytes, sha256).
@@ -359,12 +359,12 @@ impl Pages {
         Pages { gsi1pk, cursor: None, done: false }
     }
 
-    async fn next(&mut self, app: &Deps) -> Result<Option<Vec<Item>>, StoreError> {
+    async fn next(&mut self, app: &impl Stores) -> Result<Option<Vec<Item>>, StoreError> {
         if self.done {
             return Ok(None);
         }
         let q = Query::new(&APPLICATIONS, self.gsi1pk.clone()).index("gsi1").limit(PAGE).start(self.cursor.take());
-        let page = app.store.query(q).await?;
+        let page = app.store().query(q).await?;
         match page.next {
             Some(c) => self.cursor = Some(c),
             None => self.done = true,
@@ -378,7 +378,7 @@ fn start_of(d: Date) -> OffsetDateTime {
 }
 
 async fn write_daily(
-    app: &Deps,
+    app: &impl Stores,
     provider: &ProviderId,
     day: Date,
     w: &mut PartWriter<'_>,
@@ -445,7 +445,7 @@ impl MonthRow {
 }
 
 async fn write_monthly(
-    app: &Deps,
+    app: &impl Stores,
     provider: &ProviderId,
     period: Period,
     w: &mut PartWriter<'_>,
@@ -482,23 +482,24 @@ async fn write_monthly(
 
 /// Writes (or replaces) the report of `provider` for `period`.
 pub async fn write_report(
-    app: &Deps,
+    app: &impl Audits,
     ctx: &audit::Context,
     provider: &ProviderId,
     period: Period,
 ) -> Result<ReportInfo, ReportError> {
-    let run = format!("{:013}{}", app.clock.epoch_millis(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let now = app.clock.now();
+    let run = format!("{:013}{}", app.clock().epoch_millis(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let now = app.clock().now();
     let mut lock = PROGRAMS.key_item(&lock_key(provider, period));
     lock.insert("run".into(), run.as_str().into());
     lock.insert("ttl".into(), Value::N(now.unix_timestamp() + LOCK_SECS));
-    match app.store.put(&PROGRAMS, lock, Some(Cond::absent_or_expired(&PROGRAMS, now.unix_timestamp()))).await {
+    match app.store().put(&PROGRAMS, lock, Some(Cond::absent_or_expired(&PROGRAMS, now.unix_timestamp()))).await {
         Ok(()) => {}
         Err(StoreError::ConditionFailed) => return Err(ReportError::Busy),
         Err(e) => return Err(e.into()),
     }
     let result = write_locked(app, ctx, provider, period, &run).await;
-    if let Err(e) = app.store.delete(&PROGRAMS, &lock_key(provider, period), Some(Cond::eq("run", run.as_str()))).await
+    if let Err(e) =
+        app.store().delete(&PROGRAMS, &lock_key(provider, period), Some(Cond::eq("run", run.as_str()))).await
     {
         tracing::warn!(error = %e, "could not release a report lock; it expires by itself");
     }
@@ -506,19 +507,19 @@ pub async fn write_report(
 }
 
 async fn write_locked(
-    app: &Deps,
+    app: &impl Audits,
     ctx: &audit::Context,
     provider: &ProviderId,
     period: Period,
     run: &str,
 ) -> Result<ReportInfo, ReportError> {
     let pk = report_pk(provider, period);
-    let old = app.store.get(&PROGRAMS, &meta_key(provider, period)).await?;
+    let old = app.store().get(&PROGRAMS, &meta_key(provider, period)).await?;
     let header = match period {
         Period::Day(_) => DAILY_HEADER,
         Period::Month(..) => MONTHLY_HEADER,
     };
-    let mut w = PartWriter::new(app, pk.clone(), run.to_owned(), header);
+    let mut w = PartWriter::new(app.store().as_ref(), pk.clone(), run.to_owned(), header);
     let totals = match period {
         Period::Day(d) => write_daily(app, provider, d, &mut w).await?,
         Period::Month(..) => write_monthly(app, provider, period, &mut w).await?,
@@ -535,7 +536,7 @@ async fn write_locked(
         ("bytes", Value::N(bytes)),
         ("sha256", Value::S(sha256)),
         ("totals", Value::S(serde_json::to_string(&totals).unwrap_or_default())),
-        ("generated_at", Value::S(to_store(app.clock.now()))),
+        ("generated_at", Value::S(to_store(app.clock().now()))),
         ("gsi1pk", Value::S(reports_gsi(provider))),
         ("gsi1sk", Value::S(format!("{}#{period}", period.kind().as_str()))),
     ] {
@@ -561,13 +562,13 @@ async fn write_locked(
     let mut cursor = None;
     loop {
         let page = app
-            .store
+            .store()
             .query(Query::new(&PROGRAMS, pk.clone()).sk(SkCond::BeginsWith("PART#".into())).limit(100).start(cursor))
             .await?;
         for i in &page.items {
             let sk = i.s("sk")?;
             if !sk.starts_with(&mine) {
-                app.store.delete(&PROGRAMS, &Key::new(pk.clone(), sk), None).await?;
+                app.store().delete(&PROGRAMS, &Key::new(pk.clone(), sk), None).await?;
             }
         }
         match page.next {
@@ -579,11 +580,12 @@ async fn write_locked(
 }
 
 /// Every provider of the catalogue (`gsi1pk = PROVIDERS`).
-pub async fn providers(app: &Deps) -> Result<Vec<ProviderId>, StoreError> {
+pub async fn providers(app: &impl Stores) -> Result<Vec<ProviderId>, StoreError> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
-        let page = app.store.query(Query::new(&PROGRAMS, PROVIDERS_GSI).index("gsi1").limit(100).start(cursor)).await?;
+        let page =
+            app.store().query(Query::new(&PROGRAMS, PROVIDERS_GSI).index("gsi1").limit(100).start(cursor)).await?;
         for i in &page.items {
             if let Some(p) = i.s("pk")?.strip_prefix("PROVIDER#").and_then(|p| ProviderId::parse(p).ok()) {
                 out.push(p);
@@ -601,7 +603,7 @@ pub async fn providers(app: &Deps) -> Result<Vec<ProviderId>, StoreError> {
 
 /// Writes the reports of `period` for one provider, or for every provider of the catalogue.
 pub async fn reconcile(
-    app: &Deps,
+    app: &impl Audits,
     ctx: &audit::Context,
     period: Period,
     provider: Option<&ProviderId>,
@@ -619,9 +621,9 @@ pub async fn reconcile(
 
 /// The `mynapoint-reconcile` job: the daily reports of the day before (Asia/Tokyo) and, on the
 /// 1st, the monthly summaries of the month before.
-pub async fn run_job(app: &Deps) -> Result<serde_json::Value, String> {
+pub async fn run_job(app: &impl Audits) -> Result<serde_json::Value, String> {
     let ctx = audit::Context::new(Actor::job("mynapoint-reconcile"));
-    let today = app.clock.now().to_offset(JST).date();
+    let today = app.clock().now().to_offset(JST).date();
     let day = today.previous_day().ok_or("no day before today")?;
     let daily = reconcile(app, &ctx, Period::Day(day), None).await.map_err(|e| e.to_string())?;
     let monthly = if today.day() == 1 {
@@ -641,7 +643,7 @@ pub async fn run_job(app: &Deps) -> Result<serde_json::Value, String> {
 
 /// A provider's reports, newest period first (of one kind, or both: monthly ones first).
 pub async fn list(
-    app: &Deps,
+    app: &impl Stores,
     provider: &ProviderId,
     kind: Option<ReportKind>,
     limit: u32,
@@ -657,25 +659,25 @@ pub async fn list(
     if let Some(k) = kind {
         q = q.sk(SkCond::BeginsWith(format!("{}#", k.as_str())));
     }
-    let page = app.store.query(q).await?;
+    let page = app.store().query(q).await?;
     let items = page.items.iter().map(ReportInfo::from_item).collect::<Result<Vec<_>, _>>()?;
     Ok((items, page.next))
 }
 
 /// A report's metadata.
-pub async fn info(app: &Deps, provider: &ProviderId, period: Period) -> Result<ReportInfo, ReportError> {
+pub async fn info(app: &impl Stores, provider: &ProviderId, period: Period) -> Result<ReportInfo, ReportError> {
     Ok(meta(app, provider, period).await?.info)
 }
 
-async fn meta(app: &Deps, provider: &ProviderId, period: Period) -> Result<Meta, ReportError> {
-    let item = app.store.get(&PROGRAMS, &meta_key(provider, period)).await?.ok_or(ReportError::NotFound)?;
+async fn meta(app: &impl Stores, provider: &ProviderId, period: Period) -> Result<Meta, ReportError> {
+    let item = app.store().get(&PROGRAMS, &meta_key(provider, period)).await?.ok_or(ReportError::NotFound)?;
     Ok(Meta::from_item(&item)?)
 }
 
 /// The CSV of a report (whole, or part `part`, 1-based; a part after the first starts with the
 /// header line too, so that every part is a CSV file of its own).
 pub async fn content(
-    app: &Deps,
+    app: &impl Stores,
     provider: &ProviderId,
     period: Period,
     part: Option<i64>,
@@ -687,7 +689,7 @@ pub async fn content(
         if n < 1 || n > info.parts {
             return Err(ReportError::PartUnknown { parts: info.parts });
         }
-        let item = app.store.get(&PROGRAMS, &Key::new(pk, part_sk(n))).await?.ok_or(ReportError::NotFound)?;
+        let item = app.store().get(&PROGRAMS, &Key::new(pk, part_sk(n))).await?.ok_or(ReportError::NotFound)?;
         let csv = item.s("csv")?;
         let body = if n == 1 {
             csv.to_owned()
@@ -708,7 +710,7 @@ pub async fn content(
     let mut cursor = None;
     loop {
         let page = app
-            .store
+            .store()
             .query(
                 Query::new(&PROGRAMS, pk.clone())
                     .sk(SkCond::BeginsWith(format!("PART#{run}#")))

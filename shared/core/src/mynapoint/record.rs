@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use crate::Deps;
+use crate::caps::{Secrets, Stores};
 use crate::domain::mynapoint::{ApplicationId, ApplicationState, MeasureId, ProviderId, ServiceAccountId, ServiceCode};
 use crate::domain::time_fmt::jst_date;
 use crate::mykey::person::PersonId;
@@ -64,7 +64,7 @@ pub fn request_key_aad(id: &ApplicationId) -> Vec<u8> {
 /// retry with the same `Idempotency-Key` is recognised and a changed request refused. The request
 /// holds the security codes and the item keeps the measure, service and account in clear for the
 /// life of the application, so the digest is keyed: HMAC-SHA-256 under a random 256-bit key made
-/// for that application and kept only sealed (`app.sealer`, aad [`request_key_aad`]). Without the
+/// for that application and kept only sealed (`app.sealer()`, aad [`request_key_aad`]). Without the
 /// data key the stored value says nothing about the codes. Stored form: `m1.<hex mac>.<sealed key>`.
 #[derive(Clone, PartialEq, Eq)]
 pub enum RequestDigest {
@@ -262,8 +262,8 @@ impl ApplicationRecord {
 }
 
 /// Reads one application.
-pub async fn load(app: &Deps, id: &ApplicationId) -> Result<Option<ApplicationRecord>, StoreError> {
-    app.store.get(&APPLICATIONS, &app_key(id)).await?.map(|i| ApplicationRecord::from_item(&i)).transpose()
+pub async fn load(app: &impl Stores, id: &ApplicationId) -> Result<Option<ApplicationRecord>, StoreError> {
+    app.store().get(&APPLICATIONS, &app_key(id)).await?.map(|i| ApplicationRecord::from_item(&i)).transpose()
 }
 
 /// `gsi3pk` of a person's applications.
@@ -273,15 +273,15 @@ pub fn person_gsi(pid: &PersonId) -> String {
 
 /// Every application the person ever made (current and rejected ones), newest first (one
 /// index query).
-pub async fn of_person(app: &Deps, pid: &PersonId) -> Result<Vec<ApplicationRecord>, StoreError> {
-    let page = app.store.query(Query::new(&APPLICATIONS, person_gsi(pid)).index("gsi3").reverse()).await?;
+pub async fn of_person(app: &impl Stores, pid: &PersonId) -> Result<Vec<ApplicationRecord>, StoreError> {
+    let page = app.store().query(Query::new(&APPLICATIONS, person_gsi(pid)).index("gsi3").reverse()).await?;
     page.items.iter().map(ApplicationRecord::from_item).collect()
 }
 
 /// Opens an application's sealed security codes (for the dispatch only).
-pub async fn open_codes(app: &Deps, rec: &ApplicationRecord) -> Result<Option<Vec<String>>, KeyError> {
+pub async fn open_codes(app: &impl Secrets, rec: &ApplicationRecord) -> Result<Option<Vec<String>>, KeyError> {
     let Some(sealed) = &rec.codes_sealed else { return Ok(None) };
-    let plain = app.sealer.open(sealed, &codes_aad(&rec.id)).await?;
+    let plain = app.sealer().open(sealed, &codes_aad(&rec.id)).await?;
     serde_json::from_slice(&plain)
         .map(Some)
         .map_err(|_| KeyError::Invalid("sealed security codes are malformed".into()))
@@ -361,8 +361,10 @@ impl EventRecord {
 }
 
 /// The callback events of one application, oldest first.
-pub async fn events(app: &Deps, id: &ApplicationId) -> Result<Vec<EventRecord>, StoreError> {
-    let page =
-        app.store.query(Query::new(&APPLICATIONS, format!("APP#{id}")).sk(SkCond::BeginsWith("EVENT#".into()))).await?;
+pub async fn events(app: &impl Stores, id: &ApplicationId) -> Result<Vec<EventRecord>, StoreError> {
+    let page = app
+        .store()
+        .query(Query::new(&APPLICATIONS, format!("APP#{id}")).sk(SkCond::BeginsWith("EVENT#".into())))
+        .await?;
     page.items.iter().map(EventRecord::from_item).collect()
 }

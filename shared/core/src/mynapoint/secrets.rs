@@ -2,7 +2,7 @@
 //! payment service's outbound dispatch secrets (Standard Webhooks `whsec_…`, [`WebhookSecret`]).
 //!
 //! Items (table `programs`): `PROVIDER#<id>` / `SECRET#<secret id>` and `SERVICE#<code>` /
-//! `SECRET#<secret id>`, holding `sealed` (the secret sealed with `app.sealer`, associated data
+//! `SECRET#<secret id>`, holding `sealed` (the secret sealed with `app.sealer()`, associated data
 //! `<owner pk>|<secret id>`, so a sealed value cannot be moved to another owner or id),
 //! `created_at` (epoch seconds) and, once a rotation retired it, `retires_at` and a `ttl` 30 days
 //! later. Secret ids are `sec_` and six digits, counting up per owner; a new secret is a
@@ -17,7 +17,7 @@
 //!
 //! [`active`] keeps a per-process copy of each owner's unretired secrets for at most
 //! [`catalog::CACHE_SECS`](super::catalog::CACHE_SECS) (callbacks call it on every request), and
-//! filters it against `app.clock` on every call, so a secret stops being used the moment it
+//! filters it against `app.clock()` on every call, so a secret stops being used the moment it
 //! retires. A rotation made by this process is seen at once; one made by another process within
 //! the cache period (a receiver that refuses a signature may call [`reload`] once to be sure).
 
@@ -29,8 +29,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::catalog::{self, CACHE_SECS};
-use crate::Deps;
 use crate::audit::{self, Context, Event};
+use crate::caps::{Audits, Clocks, Secrets, Stores};
 use crate::domain::mynapoint::{ProviderId, ServiceCode};
 use crate::ports::KeyError;
 use crate::ports::store::*;
@@ -198,13 +198,13 @@ fn aad(owner: &SecretOwner, id: SecretId) -> Vec<u8> {
 
 /// The put of a fresh secret `id` of `owner` (condition: no item with that id), sealed.
 async fn put_op(
-    app: &Deps,
+    app: &impl Secrets,
     owner: &SecretOwner,
     id: SecretId,
     now: OffsetDateTime,
 ) -> Result<(NewSecret, TxOp), KeyError> {
     let secret = WebhookSecret::generate();
-    let sealed = app.sealer.seal(secret.expose().as_bytes(), &aad(owner, id)).await?;
+    let sealed = app.sealer().seal(secret.expose().as_bytes(), &aad(owner, id)).await?;
     let mut item = PROGRAMS.key_item(&key(owner, id));
     item.insert("kind".into(), "secret".into());
     item.insert("secret_id".into(), id.to_string().into());
@@ -215,8 +215,8 @@ async fn put_op(
 }
 
 /// The first secret of a new owner, to be written in the transaction that creates the owner.
-pub async fn first_secret(app: &Deps, owner: &SecretOwner) -> Result<(NewSecret, TxOp), KeyError> {
-    put_op(app, owner, SecretId::FIRST, app.clock.now()).await
+pub async fn first_secret(app: &(impl Clocks + Secrets), owner: &SecretOwner) -> Result<(NewSecret, TxOp), KeyError> {
+    put_op(app, owner, SecretId::FIRST, app.clock().now()).await
 }
 
 /// Whether a stored item is one of the secret items.
@@ -232,13 +232,13 @@ pub fn metas_of(items: &[Item]) -> Result<Vec<SecretMeta>, StoreError> {
     Ok(v)
 }
 
-async fn secret_items(app: &Deps, owner: &SecretOwner) -> Result<Vec<Item>, StoreError> {
+async fn secret_items(app: &impl Stores, owner: &SecretOwner) -> Result<Vec<Item>, StoreError> {
     let q = Query::new(&PROGRAMS, owner.pk()).sk(SkCond::BeginsWith(SECRET_PREFIX.into())).reverse().limit(100);
-    query_all(app.store.as_ref(), q).await
+    query_all(app.store().as_ref(), q).await
 }
 
 /// Every stored secret of `owner` (retired ones until their TTL), newest first. Metadata only.
-pub async fn list(app: &Deps, owner: &SecretOwner) -> Result<Vec<SecretMeta>, StoreError> {
+pub async fn list(app: &impl Stores, owner: &SecretOwner) -> Result<Vec<SecretMeta>, StoreError> {
     metas_of(&secret_items(app, owner).await?)
 }
 
@@ -264,24 +264,24 @@ impl<V: Clone> ScopedCache<V> {
         ScopedCache { map: LazyLock::new(|| Mutex::new(HashMap::new())) }
     }
 
-    fn addr(app: &Deps) -> usize {
-        Arc::as_ptr(&app.store) as *const () as usize
+    fn addr(app: &impl Stores) -> usize {
+        Arc::as_ptr(app.store()) as *const () as usize
     }
 
-    pub(crate) fn get(&self, app: &Deps, k: &str) -> Option<V> {
+    pub(crate) fn get(&self, app: &impl Stores, k: &str) -> Option<V> {
         let g = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let (store, at, v) = g.get(&(Self::addr(app), k.to_owned()))?;
-        let same = std::ptr::addr_eq(store.as_ptr(), Arc::as_ptr(&app.store));
+        let same = std::ptr::addr_eq(store.as_ptr(), Arc::as_ptr(app.store()));
         (same && at.elapsed() < Duration::from_secs(CACHE_SECS)).then(|| v.clone())
     }
 
-    pub(crate) fn put(&self, app: &Deps, k: &str, v: V) {
+    pub(crate) fn put(&self, app: &impl Stores, k: &str, v: V) {
         let mut g = self.map.lock().unwrap_or_else(|e| e.into_inner());
         g.retain(|_, (s, at, _)| s.strong_count() > 0 && at.elapsed() < Duration::from_secs(CACHE_SECS));
-        g.insert((Self::addr(app), k.to_owned()), (Arc::downgrade(&app.store), Instant::now(), v));
+        g.insert((Self::addr(app), k.to_owned()), (Arc::downgrade(app.store()), Instant::now(), v));
     }
 
-    pub(crate) fn forget(&self, app: &Deps, k: &str) {
+    pub(crate) fn forget(&self, app: &impl Stores, k: &str) {
         self.map.lock().unwrap_or_else(|e| e.into_inner()).remove(&(Self::addr(app), k.to_owned()));
     }
 }
@@ -294,8 +294,11 @@ fn unretired_at(held: &[Held], now: i64) -> Vec<WebhookSecret> {
 
 /// The secrets of `owner` in use now, newest first (empty for an owner without secrets). Sign
 /// with all of them; accept a signature by any. Cached per process (see the module doc).
-pub async fn active(app: &Deps, owner: &SecretOwner) -> Result<Vec<WebhookSecret>, SecretsError> {
-    let now = app.clock.epoch_secs();
+pub async fn active(
+    app: &(impl Stores + Clocks + Secrets),
+    owner: &SecretOwner,
+) -> Result<Vec<WebhookSecret>, SecretsError> {
+    let now = app.clock().epoch_secs();
     if let Some(held) = ACTIVE.get(app, &owner.pk()) {
         return Ok(unretired_at(&held, now));
     }
@@ -303,8 +306,11 @@ pub async fn active(app: &Deps, owner: &SecretOwner) -> Result<Vec<WebhookSecret
 }
 
 /// Like [`active`], but reads the store (one query) and refreshes this process's copy.
-pub async fn reload(app: &Deps, owner: &SecretOwner) -> Result<Vec<WebhookSecret>, SecretsError> {
-    let now = app.clock.now();
+pub async fn reload(
+    app: &(impl Stores + Clocks + Secrets),
+    owner: &SecretOwner,
+) -> Result<Vec<WebhookSecret>, SecretsError> {
+    let now = app.clock().now();
     let items = secret_items(app, owner).await?;
     let mut held = Vec::new();
     for i in &items {
@@ -312,7 +318,7 @@ pub async fn reload(app: &Deps, owner: &SecretOwner) -> Result<Vec<WebhookSecret
         if !meta.is_active_at(now) {
             continue;
         }
-        let plain = app.sealer.open(i.s("sealed")?, &aad(owner, meta.id)).await?;
+        let plain = app.sealer().open(i.s("sealed")?, &aad(owner, meta.id)).await?;
         let text = String::from_utf8(plain).map_err(|_| StoreError::Corrupt("secret record: sealed".into()))?;
         let secret = WebhookSecret::parse(&text).map_err(|_| StoreError::Corrupt("secret record: sealed".into()))?;
         held.push((meta.id, Held { retires_at: meta.retires_at.map(OffsetDateTime::unix_timestamp), secret }));
@@ -324,13 +330,16 @@ pub async fn reload(app: &Deps, owner: &SecretOwner) -> Result<Vec<WebhookSecret
 }
 
 /// Drops this process's copy of `owner`'s secrets (after a change).
-pub fn forget(app: &Deps, owner: &SecretOwner) {
+pub fn forget(app: &impl Stores, owner: &SecretOwner) {
     ACTIVE.forget(app, &owner.pk());
 }
 
 /// Opens the newest active secret of `owner` again. **Only for the local demo seed**: a secret is
 /// otherwise shown once, when it is created.
-pub(crate) async fn reveal_newest(app: &Deps, owner: &SecretOwner) -> Result<Option<WebhookSecret>, SecretsError> {
+pub(crate) async fn reveal_newest(
+    app: &(impl Stores + Clocks + Secrets),
+    owner: &SecretOwner,
+) -> Result<Option<WebhookSecret>, SecretsError> {
     Ok(reload(app, owner).await?.into_iter().next())
 }
 
@@ -340,14 +349,14 @@ pub(crate) async fn reveal_newest(app: &Deps, owner: &SecretOwner) -> Result<Opt
 /// `action` names the audit event (`mynapoint.provider_secret_rotate`, …). Returns the new secret:
 /// show it once.
 pub async fn rotate(
-    app: &Deps,
+    app: &(impl Audits + Secrets),
     ctx: &Context,
     owner: &SecretOwner,
     overlap: Overlap,
     action: &'static str,
 ) -> Result<NewSecret, RotateError> {
     for _ in 0..ROTATE_ATTEMPTS {
-        let now = app.clock.now();
+        let now = app.clock().now();
         let metas = list(app, owner).await?;
         let retire_at = now + time::Duration::seconds(overlap.secs());
         let mut ops = vec![TxOp::Check { table: &PROGRAMS, key: owner.record_key(), cond: Cond::exists("pk") }];

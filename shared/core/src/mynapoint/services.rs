@@ -23,8 +23,8 @@ use super::catalog::{self, SERVICES_GSI, ServiceConfig, accepting_attr};
 use super::measures::{self, MeasureChangeError, Seeded};
 use super::providers::{self, CatalogName, CreateProviderError, NewProvider};
 use super::secrets::{self, NewSecret, Overlap, RotateError, ScopedCache, SecretMeta, SecretOwner, SecretsError};
-use crate::Deps;
 use crate::audit::{self, Context, Event};
+use crate::caps::{Audits, Catalogue, Configured, Secrets, Stores};
 use crate::config::Backend;
 use crate::domain::mynapoint::{
     CodeCharset, CodeRule, CodeRules, IntakeStatus, MeasureId, ParseError, ProviderId, ServiceCode, ServiceKind,
@@ -247,15 +247,19 @@ static PUBLIC: ScopedCache<Vec<PublicService>> = ScopedCache::new();
 const PUBLIC_KEY: &str = "public-services";
 
 /// Forgets what this process cached about the catalogue after a change.
-fn changed(app: &Deps) {
-    app.catalog.clear();
+fn changed(app: &(impl Stores + Catalogue)) {
+    app.catalog().clear();
     PUBLIC.forget(app, PUBLIC_KEY);
 }
 
 /// Creates a payment service and its first outbound signing secret, in one audited transaction
 /// that also checks that the provider exists. New services are `accepting`.
-pub async fn create(app: &Deps, ctx: &Context, new: NewService) -> Result<CreatedService, CreateServiceError> {
-    let now = app.clock.now();
+pub async fn create(
+    app: &(impl Audits + Secrets + Catalogue),
+    ctx: &Context,
+    new: NewService,
+) -> Result<CreatedService, CreateServiceError> {
+    let now = app.clock().now();
     let config = ServiceConfig {
         code: new.code,
         provider: new.provider,
@@ -297,24 +301,24 @@ pub async fn create(app: &Deps, ctx: &Context, new: NewService) -> Result<Create
     }
 }
 
-async fn read(app: &Deps, code: &ServiceCode) -> Result<Option<ServiceConfig>, StoreError> {
-    app.store.get(&PROGRAMS, &catalog::service_key(code)).await?.map(|i| ServiceConfig::from_item(&i)).transpose()
+async fn read(app: &impl Stores, code: &ServiceCode) -> Result<Option<ServiceConfig>, StoreError> {
+    app.store().get(&PROGRAMS, &catalog::service_key(code)).await?.map(|i| ServiceConfig::from_item(&i)).transpose()
 }
 
 /// A service and its secrets' metadata (one query of its partition; never cached).
-pub async fn get(app: &Deps, code: &ServiceCode) -> Result<ServiceDetail, ServiceReadError> {
+pub async fn get(app: &impl Stores, code: &ServiceCode) -> Result<ServiceDetail, ServiceReadError> {
     let pk = catalog::service_key(code).pk;
-    let items = query_all(app.store.as_ref(), Query::new(&PROGRAMS, pk).limit(100)).await?;
+    let items = query_all(app.store().as_ref(), Query::new(&PROGRAMS, pk).limit(100)).await?;
     let config = items.iter().find(|i| i.opt_s("sk") == Some("CONFIG")).ok_or(ServiceReadError::NotFound)?;
     Ok(ServiceDetail { config: ServiceConfig::from_item(config)?, secrets: secrets::metas_of(&items)? })
 }
 
 /// Every service by code, optionally only one provider's (one index query per 100; there are
 /// tens).
-pub async fn list(app: &Deps, provider: Option<&ProviderId>) -> Result<Vec<ServiceConfig>, StoreError> {
+pub async fn list(app: &impl Stores, provider: Option<&ProviderId>) -> Result<Vec<ServiceConfig>, StoreError> {
     let q = Query::new(&PROGRAMS, SERVICES_GSI).index("gsi1").limit(100);
     let mut out = Vec::new();
-    for i in &query_all(app.store.as_ref(), q).await? {
+    for i in &query_all(app.store().as_ref(), q).await? {
         let s = ServiceConfig::from_item(i)?;
         if provider.is_none_or(|p| *p == s.provider) {
             out.push(s);
@@ -333,7 +337,7 @@ fn check_version(cur: &ServiceConfig, expected: Option<i64>) -> Result<(), Updat
 /// Writes the attributes of `next` named in `fields` (plus the derived `accepting_<n>` flags and
 /// the version bump) if the service is still at `cur.version`, with its audit record.
 async fn write(
-    app: &Deps,
+    app: &(impl Audits + Catalogue),
     ctx: &Context,
     cur: &ServiceConfig,
     next: &ServiceConfig,
@@ -371,7 +375,7 @@ async fn write(
 /// Changing nothing writes nothing. Allowed in every intake status (a withdrawn service's
 /// endpoint may still need to change while its applications are settled).
 pub async fn update(
-    app: &Deps,
+    app: &(impl Audits + Catalogue),
     ctx: &Context,
     code: &ServiceCode,
     change: ServiceChange,
@@ -424,7 +428,7 @@ pub async fn update(
 /// Changes a service's intake status (and `intake_changed_at`). `withdrawn` is final. Setting the
 /// current status again writes nothing.
 pub async fn set_intake(
-    app: &Deps,
+    app: &(impl Audits + Catalogue),
     ctx: &Context,
     code: &ServiceCode,
     to: IntakeStatus,
@@ -440,7 +444,7 @@ pub async fn set_intake(
     }
     let mut next = cur.clone();
     next.intake = to;
-    next.intake_changed_at = app.clock.now();
+    next.intake_changed_at = app.clock().now();
     next.version += 1;
     let ev = Event::success("mynapoint.service_intake", vec![target(code)]).with_detail(json!({
         "from": cur.intake.as_str(),
@@ -454,7 +458,7 @@ pub async fn set_intake(
 /// Rotates the service's outbound signing secret (`mynapoint.service_secret_rotate`): the new
 /// secret is returned once; dispatches are signed with the old ones too until they retire.
 pub async fn rotate_secret(
-    app: &Deps,
+    app: &(impl Audits + Secrets),
     ctx: &Context,
     code: &ServiceCode,
     overlap: Overlap,
@@ -462,7 +466,7 @@ pub async fn rotate_secret(
     secrets::rotate(app, ctx, &SecretOwner::Service(code.clone()), overlap, "mynapoint.service_secret_rotate").await
 }
 
-async fn public_list(app: &Deps) -> Result<Vec<PublicService>, StoreError> {
+async fn public_list(app: &impl Stores) -> Result<Vec<PublicService>, StoreError> {
     if let Some(v) = PUBLIC.get(app, PUBLIC_KEY) {
         return Ok(v);
     }
@@ -488,7 +492,7 @@ async fn public_list(app: &Deps) -> Result<Vec<PublicService>, StoreError> {
 /// The services taking applications now, for one measure or (without one) for any, by code.
 /// Cached per process for at most [`catalog::CACHE_SECS`] (a public route); an application's own
 /// transaction re-checks that its service is accepting.
-pub async fn search(app: &Deps, measure: Option<MeasureId>) -> Result<Vec<PublicService>, StoreError> {
+pub async fn search(app: &impl Stores, measure: Option<MeasureId>) -> Result<Vec<PublicService>, StoreError> {
     Ok(public_list(app).await?.into_iter().filter(|s| measure.is_none_or(|m| s.measures.contains(&m))).collect())
 }
 
@@ -541,11 +545,15 @@ pub enum DemoError {
 /// pointing at `endpoint` (changed if it pointed elsewhere, and enabled). Idempotent: running it
 /// again rotates nothing; secrets made earlier are opened again and returned, which only this
 /// demo seed does (everywhere else a secret is shown once). Every change is audited as usual.
-pub async fn seed_demo(app: &Deps, ctx: &Context, endpoint: &str) -> Result<DemoSeed, DemoError> {
-    if app.config.backend == Backend::Aws {
+pub async fn seed_demo(
+    app: &(impl Audits + Configured + Secrets + Catalogue),
+    ctx: &Context,
+    endpoint: &str,
+) -> Result<DemoSeed, DemoError> {
+    if app.config().backend == Backend::Aws {
         return Err(DemoError::NotLocal);
     }
-    let endpoint = Endpoint::parse(endpoint, app.config.backend).map_err(DemoError::Endpoint)?;
+    let endpoint = Endpoint::parse(endpoint, app.config().backend).map_err(DemoError::Endpoint)?;
     let seeded = measures::seed(app, ctx).await?;
     let opened = measures::open_for_demo(app, ctx).await?;
     let provider_id = ProviderId::parse(DEMO_PROVIDER).map_err(|e| StoreError::Corrupt(e.0))?;

@@ -10,8 +10,8 @@
 
 use time::OffsetDateTime;
 
-use crate::Deps;
 use crate::audit::{self, Actor, Context, Event};
+use crate::caps::{Audits, Clocks, Configured, Queues, Stores};
 use crate::domain::notice::{Body, Notice, NoticeId, Severity, Title, Window};
 use crate::domain::time_fmt::{from_store, to_store};
 use crate::ports::store::*;
@@ -61,8 +61,8 @@ pub struct NoticeChange {
     pub until: Option<Option<OffsetDateTime>>,
 }
 
-fn retention(app: &Deps) -> time::Duration {
-    time::Duration::days(i64::from(app.config.notice_retention_days))
+fn retention(app: &impl Configured) -> time::Duration {
+    time::Duration::days(i64::from(app.config().notice_retention_days))
 }
 
 fn to_item(n: &Notice, actor: &str, retention: time::Duration) -> Item {
@@ -131,9 +131,9 @@ fn audited(action: &'static str, id: &NoticeId) -> Event {
     Event::success(action, vec![format!("notice:{}", id.as_str())])
 }
 
-pub async fn create(app: &Deps, ctx: &Context, new: NewNotice) -> Result<Notice, NoticeError> {
+pub async fn create(app: &(impl Audits + Configured), ctx: &Context, new: NewNotice) -> Result<Notice, NoticeError> {
     let actor = ctx.actor.id.as_deref().unwrap_or("-");
-    let now = app.clock.now();
+    let now = app.clock().now();
     let n = Notice {
         id: NoticeId::generate(),
         title: new.title,
@@ -151,14 +151,14 @@ pub async fn create(app: &Deps, ctx: &Context, new: NewNotice) -> Result<Notice,
     Ok(n)
 }
 
-pub async fn get(app: &Deps, id: &NoticeId) -> Result<Notice, NoticeError> {
-    let item = app.store.get(&OPS, &key(id)).await?.ok_or(NoticeError::NotFound)?;
+pub async fn get(app: &impl Stores, id: &NoticeId) -> Result<Notice, NoticeError> {
+    let item = app.store().get(&OPS, &key(id)).await?.ok_or(NoticeError::NotFound)?;
     Ok(from_item(&item)?)
 }
 
 /// All notices, newest first, a page at a time.
 pub async fn list(
-    app: &Deps,
+    app: &impl Stores,
     cursor: Option<Cursor>,
     limit: u32,
 ) -> Result<(Vec<Notice>, Option<Cursor>), NoticeError> {
@@ -167,21 +167,21 @@ pub async fn list(
     {
         return Err(NoticeError::Store(StoreError::Validation("cursor of another list".into())));
     }
-    let page = app.store.query(Query::new(&OPS, PK).reverse().limit(limit).start(cursor)).await?;
+    let page = app.store().query(Query::new(&OPS, PK).reverse().limit(limit).start(cursor)).await?;
     let notices = page.items.iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
     Ok((notices, page.next))
 }
 
 /// The notices citizens see now, newest publication first (at most [`PUBLIC_LIMIT`]).
-pub async fn list_published(app: &Deps) -> Result<Vec<Notice>, NoticeError> {
-    let now = app.clock.now();
+pub async fn list_published(app: &(impl Stores + Clocks)) -> Result<Vec<Notice>, NoticeError> {
+    let now = app.clock().now();
     // gsi1sk = <until>#<id>: every notice that has not ended sorts above "<now>". Those are the
     // published ones plus the few scheduled for later, which are filtered out here.
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
         let page = app
-            .store
+            .store()
             .query(Query::new(&OPS, LIVE).index("gsi1").sk(SkCond::Gt(to_store(now))).limit(100).start(cursor))
             .await?;
         for item in &page.items {
@@ -203,7 +203,7 @@ pub async fn list_published(app: &Deps) -> Result<Vec<Notice>, NoticeError> {
 
 /// Writes `next` over `current` only if nobody changed it since it was read.
 async fn replace(
-    app: &Deps,
+    app: &(impl Audits + Configured),
     ctx: &Context,
     action: &'static str,
     current: &Notice,
@@ -237,7 +237,7 @@ fn check_version(n: &Notice, expected: Option<i64>) -> Result<(), NoticeError> {
 }
 
 pub async fn update(
-    app: &Deps,
+    app: &(impl Audits + Configured),
     ctx: &Context,
     id: &NoticeId,
     change: NoticeChange,
@@ -258,14 +258,14 @@ pub async fn update(
     if let Some(s) = change.severity {
         next.severity = s;
     }
-    next.updated_at = app.clock.now();
+    next.updated_at = app.clock().now();
     next.version += 1;
     replace(app, ctx, "notice.update", &current, &next).await?;
     Ok(next)
 }
 
 pub async fn withdraw(
-    app: &Deps,
+    app: &(impl Audits + Configured),
     ctx: &Context,
     id: &NoticeId,
     expected_version: Option<i64>,
@@ -273,7 +273,7 @@ pub async fn withdraw(
     let current = get(app, id).await?;
     check_version(&current, expected_version)?;
     let mut next = current.clone();
-    let now = app.clock.now();
+    let now = app.clock().now();
     next.withdrawn_at = Some(now);
     next.updated_at = now;
     next.version += 1;
@@ -289,12 +289,12 @@ pub struct PurgeNotice {
 
 /// The retention job: finds notices past their retention and queues one purge task each.
 /// Returns how many were queued.
-pub async fn enqueue_purges(app: &Deps) -> Result<usize, NoticeError> {
-    let now = app.clock.epoch_secs();
+pub async fn enqueue_purges(app: &(impl Stores + Clocks + Queues)) -> Result<usize, NoticeError> {
+    let now = app.clock().epoch_secs();
     let mut due = Vec::new();
     let mut cursor = None;
     loop {
-        let page = app.store.query(Query::new(&OPS, PK).limit(200).start(cursor)).await?;
+        let page = app.store().query(Query::new(&OPS, PK).limit(200).start(cursor)).await?;
         for item in &page.items {
             if item.opt_n("purge_after").is_some_and(|p| p <= now) {
                 let task = super::tasks::OpsTask::PurgeNotice(PurgeNotice { id: item.s("sk")?.to_owned() });
@@ -308,18 +308,18 @@ pub async fn enqueue_purges(app: &Deps) -> Result<usize, NoticeError> {
     }
     let n = due.len();
     if n > 0 {
-        app.queue.send_batch(&OPS_TASKS, due).await?;
+        app.queue().send_batch(&OPS_TASKS, due).await?;
     }
     Ok(n)
 }
 
 /// Deletes a notice if it is still past its retention. Returns whether it was deleted;
 /// repeating the task (duplicate delivery) changes nothing.
-pub async fn purge(app: &Deps, task: &PurgeNotice) -> Result<bool, NoticeError> {
+pub async fn purge(app: &impl Audits, task: &PurgeNotice) -> Result<bool, NoticeError> {
     let Ok(id) = NoticeId::parse(&task.id) else {
         return Ok(false);
     };
-    let cond = Cond::le("purge_after", app.clock.epoch_secs());
+    let cond = Cond::le("purge_after", app.clock().epoch_secs());
     let del = TxOp::Delete { table: &OPS, key: key(&id), cond: Some(cond) };
     let ctx = Context::new(Actor::job("ops-tasks"));
     match audit::commit(app, &ctx, audited("notice.purge", &id), vec![del]).await {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::notices::{self, PurgeNotice};
-use crate::Deps;
+use crate::caps::Audits;
 use crate::ports::queue::ConsumeError;
 
 /// One task. The JSON form is `{"task": "<kind>", ...fields}`.
@@ -21,7 +21,7 @@ impl OpsTask {
 
 /// Handles one `ops-tasks` message. Unreadable messages are rejected (they go to the
 /// dead-letter queue); store faults are retried.
-pub async fn handle(app: &Deps, body: &str) -> Result<(), ConsumeError> {
+pub async fn handle(app: &impl Audits, body: &str) -> Result<(), ConsumeError> {
     let task: OpsTask =
         serde_json::from_str(body).map_err(|e| ConsumeError::Reject(format!("unreadable ops task: {e}")))?;
     match task {

@@ -8,8 +8,8 @@ use serde_json::json;
 use super::account::{self, AccountStatus, StaffAccount, scope_of};
 use super::secrets::hash_password;
 use super::sessions::close_all_ops;
-use crate::Deps;
 use crate::audit::{self, Context, Event};
+use crate::caps::{Audits, Clocks};
 use crate::domain::staff::{DisplayName, MunicipalityCode, NewPassword, Role, StaffId};
 use crate::ports::store::*;
 use crate::tables::STAFF;
@@ -75,10 +75,14 @@ fn target(id: &StaffId) -> Vec<String> {
     vec![format!("staff:{id}")]
 }
 
-async fn account_for(app: &Deps, s: &NewStaff, created_by: &str) -> Result<(StaffAccount, NewPassword), AdminError> {
+async fn account_for(
+    app: &impl Clocks,
+    s: &NewStaff,
+    created_by: &str,
+) -> Result<(StaffAccount, NewPassword), AdminError> {
     let otp = NewPassword::generate();
     let hash = hash_password(&otp).await.map_err(StoreError::Unavailable)?;
-    let now = app.clock.epoch_secs();
+    let now = app.clock().epoch_secs();
     let acc = StaffAccount {
         id: s.id.clone(),
         display_name: s.display_name.clone(),
@@ -108,7 +112,7 @@ fn created_event(acc: &StaffAccount) -> Event {
 }
 
 /// Creates an account; returns it with its one-time password.
-pub async fn create(app: &Deps, ctx: &Context, s: NewStaff) -> Result<(StaffAccount, NewPassword), AdminError> {
+pub async fn create(app: &impl Audits, ctx: &Context, s: NewStaff) -> Result<(StaffAccount, NewPassword), AdminError> {
     let created_by = ctx.actor.id.clone().unwrap_or_else(|| ctx.actor.kind.clone());
     let (acc, otp) = account_for(app, &s, &created_by).await?;
     let op = TxOp::Put { table: &STAFF, item: acc.to_item(), cond: Some(Cond::not_exists("pk")) };
@@ -121,7 +125,7 @@ pub async fn create(app: &Deps, ctx: &Context, s: NewStaff) -> Result<(StaffAcco
 
 /// Creates the first operator. Works once per deployment, ever (a marker item guards it).
 pub async fn bootstrap(
-    app: &Deps,
+    app: &impl Audits,
     ctx: &Context,
     id: StaffId,
     name: DisplayName,
@@ -132,7 +136,7 @@ pub async fn bootstrap(
     marker.insert("pk".into(), Value::S(BOOTSTRAP_PK.into()));
     marker.insert("sk".into(), Value::S(BOOTSTRAP_PK.into()));
     marker.insert("first_operator".into(), Value::S(acc.id.to_string()));
-    marker.insert("at".into(), Value::N(app.clock.epoch_secs()));
+    marker.insert("at".into(), Value::N(app.clock().epoch_secs()));
     let ops = vec![
         TxOp::Put { table: &STAFF, item: marker, cond: Some(Cond::not_exists("pk")) },
         TxOp::Put { table: &STAFF, item: acc.to_item(), cond: Some(Cond::not_exists("pk")) },
@@ -149,15 +153,15 @@ pub async fn bootstrap(
 }
 
 /// Reads one account (audited as a read of personal data).
-pub async fn get(app: &Deps, ctx: &Context, id: &StaffId) -> Result<StaffAccount, AdminError> {
-    let acc = account::load(app.store.as_ref(), id).await?.ok_or(AdminError::NotFound)?;
+pub async fn get(app: &impl Audits, ctx: &Context, id: &StaffId) -> Result<StaffAccount, AdminError> {
+    let acc = account::load(app.store().as_ref(), id).await?.ok_or(AdminError::NotFound)?;
     audit::commit_event(app, ctx, Event::success("staff.read", target(id))).await?;
     Ok(acc)
 }
 
 /// One page of the accounts of a scope (a municipality, or the platform's own staff), audited.
 pub async fn list(
-    app: &Deps,
+    app: &impl Audits,
     ctx: &Context,
     municipality: Option<&MunicipalityCode>,
     cursor: Option<Cursor>,
@@ -169,7 +173,7 @@ pub async fn list(
     {
         return Err(AdminError::Invalid { field: "cursor", why: "the cursor belongs to another list".into() });
     }
-    let page = app.store.query(Query::new(&STAFF, scope.clone()).index("gsi1").limit(limit).start(cursor)).await?;
+    let page = app.store().query(Query::new(&STAFF, scope.clone()).index("gsi1").limit(limit).start(cursor)).await?;
     let accounts = page.items.iter().map(StaffAccount::from_item).collect::<Result<Vec<_>, _>>()?;
     let ev = Event::success("staff.list", vec![format!("scope:{scope}")]).with_detail(json!({"count": accounts.len()}));
     audit::commit_event(app, ctx, ev).await?;
@@ -185,14 +189,14 @@ fn not_self(ctx: &Context, id: &StaffId) -> Result<(), AdminError> {
 
 /// Applies `change` to an account and ends all its sessions, audited as `action`.
 async fn change(
-    app: &Deps,
+    app: &impl Audits,
     ctx: &Context,
     id: &StaffId,
     action: &'static str,
     change: impl FnOnce(&mut StaffAccount),
 ) -> Result<StaffAccount, AdminError> {
     not_self(ctx, id)?;
-    let acc = account::load(app.store.as_ref(), id).await?.ok_or(AdminError::NotFound)?;
+    let acc = account::load(app.store().as_ref(), id).await?.ok_or(AdminError::NotFound)?;
     let mut next = acc.clone();
     change(&mut next);
     next.version += 1;
@@ -206,7 +210,7 @@ async fn change(
 }
 
 /// Removes the TOTP authenticator (lost phone): the next sign-in must enrol a new one.
-pub async fn reset_mfa(app: &Deps, ctx: &Context, id: &StaffId) -> Result<StaffAccount, AdminError> {
+pub async fn reset_mfa(app: &impl Audits, ctx: &Context, id: &StaffId) -> Result<StaffAccount, AdminError> {
     change(app, ctx, id, "staff.mfa_reset", |a| {
         a.totp_secret = None;
         a.totp_pending = None;
@@ -215,10 +219,10 @@ pub async fn reset_mfa(app: &Deps, ctx: &Context, id: &StaffId) -> Result<StaffA
 }
 
 /// Sets a new one-time password and lifts a lock.
-pub async fn reset_password(app: &Deps, ctx: &Context, id: &StaffId) -> Result<NewPassword, AdminError> {
+pub async fn reset_password(app: &impl Audits, ctx: &Context, id: &StaffId) -> Result<NewPassword, AdminError> {
     let otp = NewPassword::generate();
     let hash = hash_password(&otp).await.map_err(StoreError::Unavailable)?;
-    let now = app.clock.epoch_secs();
+    let now = app.clock().epoch_secs();
     change(app, ctx, id, "staff.password_reset", |a| {
         a.password_hash = Some(hash);
         a.password_changed_at = now;
@@ -231,6 +235,6 @@ pub async fn reset_password(app: &Deps, ctx: &Context, id: &StaffId) -> Result<N
 }
 
 /// Disables an account for good (it stays, for the audit trail).
-pub async fn disable(app: &Deps, ctx: &Context, id: &StaffId) -> Result<StaffAccount, AdminError> {
+pub async fn disable(app: &impl Audits, ctx: &Context, id: &StaffId) -> Result<StaffAccount, AdminError> {
     change(app, ctx, id, "staff.disable", |a| a.status = AccountStatus::Disabled).await
 }

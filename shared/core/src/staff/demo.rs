@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use super::account::{self, AccountStatus, StaffAccount, StoredSeed};
 use super::secrets::new_totp_secret;
 use super::sessions;
-use crate::Deps;
 use crate::audit::{self, Actor, Context, Event};
+use crate::caps::{Audits, Configured, StaffSecrets, StaffTokens};
 use crate::config::Backend;
 use crate::domain::staff::{DisplayName, MunicipalityCode, Role, StaffId};
 use crate::ports::store::*;
@@ -23,20 +23,20 @@ pub const DEMO_MUNICIPALITY: &str = "131016";
 /// Creates (if needed) a passwordless demo account and returns a token for it. Embedded backend
 /// only. Used by the demo seed and by tests.
 pub async fn token_for(
-    app: &Deps,
+    app: &(impl Audits + Configured + StaffSecrets + StaffTokens),
     id: &str,
     roles: &[Role],
     municipality: Option<&str>,
     secs: i64,
 ) -> Result<String, String> {
-    if app.config.backend == Backend::Aws {
+    if app.config().backend == Backend::Aws {
         return Err("demo accounts are local-only and refused with MKPF_BACKEND=aws".into());
     }
     let id = StaffId::parse(id)?;
-    let acc = match account::load(app.store.as_ref(), &id).await.map_err(|e| e.to_string())? {
+    let acc = match account::load(app.store().as_ref(), &id).await.map_err(|e| e.to_string())? {
         Some(a) => a,
         None => {
-            let now = app.clock.epoch_secs();
+            let now = app.clock().epoch_secs();
             let acc = StaffAccount {
                 id: id.clone(),
                 display_name: DisplayName::parse(&format!("Demo {}", id.as_str()))?,
@@ -47,7 +47,7 @@ pub async fn token_for(
                 password_changed_at: now,
                 must_change_password: false,
                 totp_secret: Some(
-                    StoredSeed::seal(app.staff_sealer.as_ref(), &id, &new_totp_secret())
+                    StoredSeed::seal(app.staff_sealer().as_ref(), &id, &new_totp_secret())
                         .await
                         .map_err(|e| e.to_string())?,
                 ),
@@ -71,12 +71,14 @@ pub async fn token_for(
         }
     };
     let s = sessions::open(app, &acc, vec![], secs).await.map_err(|e| e.to_string())?;
-    app.store.transact(vec![s.op]).await.map_err(|e| e.to_string())?;
+    app.store().transact(vec![s.op]).await.map_err(|e| e.to_string())?;
     Ok(s.token)
 }
 
 /// Seeds the demo accounts and returns role → token.
-pub async fn seed(app: &Deps) -> Result<BTreeMap<&'static str, String>, String> {
+pub async fn seed(
+    app: &(impl Audits + Configured + StaffSecrets + StaffTokens),
+) -> Result<BTreeMap<&'static str, String>, String> {
     let mut out = BTreeMap::new();
     for (key, id, role, muni) in [
         ("operator", "demo-operator", Role::Operator, None),

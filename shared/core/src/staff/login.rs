@@ -15,8 +15,8 @@ use super::account::{self, AccountStatus, StaffAccount, StoredSeed};
 use super::secrets::{check_totp, hash_password, new_totp_secret, provisioning, verify_password};
 use super::sessions::{self, close_all_ops};
 use super::*;
-use crate::Deps;
 use crate::audit::{self, Context, Event};
+use crate::caps::{Audits, Refusing, StaffSecrets, StaffTokens, Stores};
 use crate::domain::staff::{NewPassword, StaffId, TotpCode};
 use crate::ports::KeyError;
 use crate::ports::store::*;
@@ -78,11 +78,16 @@ fn unlocked_answer(code: &str) -> LoginError {
 /// when a concurrent attempt locked the account after this one read it — only the audit record,
 /// answered as locked whatever the password was. A failed condition means the state moved: read
 /// again and retry. Every round that commits writes exactly one audit record.
-async fn fail(app: &Deps, ctx: &Context, acc: &StaffAccount, code: &'static str) -> Result<LoginError, StoreError> {
+async fn fail(
+    app: &impl Audits,
+    ctx: &Context,
+    acc: &StaffAccount,
+    code: &'static str,
+) -> Result<LoginError, StoreError> {
     let key = account::profile_key(&acc.id);
     let (mut failed, mut locked_until) = (acc.failed_logins, acc.locked_until);
     for _ in 0..COUNT_ROUNDS {
-        let now = app.clock.epoch_secs();
+        let now = app.clock().epoch_secs();
         let not_locked = Cond::le("locked_until", now);
         let (op, ev, answer) = if locked_until > now {
             let op = TxOp::Check { table: &STAFF, key: key.clone(), cond: Cond::gt("locked_until", now) };
@@ -113,7 +118,7 @@ async fn fail(app: &Deps, ctx: &Context, acc: &StaffAccount, code: &'static str)
         };
         match audit::commit(app, ctx, ev, vec![op]).await {
             Ok(()) => return Ok(answer),
-            Err(StoreError::TransactionCanceled { .. }) => match account::load(app.store.as_ref(), &acc.id).await? {
+            Err(StoreError::TransactionCanceled { .. }) => match account::load(app.store().as_ref(), &acc.id).await? {
                 Some(fresh) => (failed, locked_until) = (fresh.failed_logins, fresh.locked_until),
                 // Accounts are never deleted; answer as for an unknown id.
                 None => return Ok(LoginError::BadCredentials),
@@ -126,15 +131,15 @@ async fn fail(app: &Deps, ctx: &Context, acc: &StaffAccount, code: &'static str)
 
 /// Password + TOTP sign-in.
 pub async fn login(
-    app: &Deps,
+    app: &(impl Refusing + StaffSecrets + StaffTokens),
     ctx: &Context,
     id: &str,
     password: &str,
     code: Option<&str>,
 ) -> Result<SignedIn, LoginError> {
-    let now = app.clock.epoch_secs();
+    let now = app.clock().epoch_secs();
     let acc = match StaffId::parse(id) {
-        Ok(sid) => account::load(app.store.as_ref(), &sid).await?,
+        Ok(sid) => account::load(app.store().as_ref(), &sid).await?,
         Err(_) => None,
     };
     let Some(acc) = acc else {
@@ -164,7 +169,7 @@ pub async fn login(
             let Some(code) = code else {
                 return Err(fail(app, ctx, &acc, "totp_required").await?);
             };
-            let seed = secret.open(app.staff_sealer.as_ref(), &acc.id).await?;
+            let seed = secret.open(app.staff_sealer().as_ref(), &acc.id).await?;
             let step = TotpCode::parse(code).ok().and_then(|c| check_totp(&seed, &acc.id, &c, now));
             match step {
                 None => return Err(fail(app, ctx, &acc, "totp_invalid").await?),
@@ -172,7 +177,7 @@ pub async fn login(
                 Some(s) => next.totp_last_step = s,
             }
             // A seed stored in clear before sealing is sealed by this sign-in's write.
-            next.totp_secret = Some(secret.resealed(app.staff_sealer.as_ref(), &acc.id).await?);
+            next.totp_secret = Some(secret.resealed(app.staff_sealer().as_ref(), &acc.id).await?);
         }
         None => pending.push(PENDING_TOTP_ENROLMENT.to_owned()),
     }
@@ -192,7 +197,7 @@ pub async fn login(
 }
 
 /// Ends the caller's session.
-pub async fn logout(app: &Deps, ctx: &Context, id: &str, sid: &str) -> Result<(), StoreError> {
+pub async fn logout(app: &impl Audits, ctx: &Context, id: &str, sid: &str) -> Result<(), StoreError> {
     let op = TxOp::Delete { table: &crate::tables::STAFF_SESSIONS, key: sessions::session_key(id, sid), cond: None };
     audit::commit(app, ctx, Event::success("staff.logout", target(id)), vec![op]).await
 }
@@ -224,8 +229,8 @@ pub enum SelfServiceError {
     Key(#[from] KeyError),
 }
 
-async fn load_active(app: &Deps, id: &StaffId) -> Result<StaffAccount, SelfServiceError> {
-    match account::load(app.store.as_ref(), id).await? {
+async fn load_active(app: &impl Stores, id: &StaffId) -> Result<StaffAccount, SelfServiceError> {
+    match account::load(app.store().as_ref(), id).await? {
         Some(a) if a.status == AccountStatus::Active => Ok(a),
         _ => Err(SelfServiceError::Gone),
     }
@@ -241,14 +246,14 @@ fn cancelled_to_conflict(e: StoreError) -> SelfServiceError {
 /// Changes the caller's password; every session of the caller (this one too) ends, so the next
 /// sign-in uses the new password.
 pub async fn change_password(
-    app: &Deps,
+    app: &impl Audits,
     ctx: &Context,
     id: &StaffId,
     current: &str,
     new: &str,
 ) -> Result<(), SelfServiceError> {
     let acc = load_active(app, id).await?;
-    let now = app.clock.epoch_secs();
+    let now = app.clock().epoch_secs();
     if acc.locked_until > now {
         return Err(SelfServiceError::Locked { until: acc.locked_until });
     }
@@ -277,7 +282,7 @@ pub async fn change_password(
 
 /// Starts TOTP enrolment: a new secret, returned once as a provisioning URI and base32 text.
 pub async fn start_totp_enrolment(
-    app: &Deps,
+    app: &(impl Audits + StaffSecrets),
     ctx: &Context,
     id: &StaffId,
 ) -> Result<(String, String), SelfServiceError> {
@@ -289,7 +294,7 @@ pub async fn start_totp_enrolment(
     let (uri, b32) = provisioning(&secret, id).map_err(StoreError::Unavailable)?;
     let mut next = acc.clone();
     next.version += 1;
-    next.totp_pending = Some(StoredSeed::seal(app.staff_sealer.as_ref(), id, &secret).await?);
+    next.totp_pending = Some(StoredSeed::seal(app.staff_sealer().as_ref(), id, &secret).await?);
     audit::commit(
         app,
         ctx,
@@ -303,7 +308,12 @@ pub async fn start_totp_enrolment(
 
 /// Confirms enrolment with a code from the authenticator; every session ends (sign in again
 /// with the code to get a full token).
-pub async fn confirm_totp(app: &Deps, ctx: &Context, id: &StaffId, code: &str) -> Result<(), SelfServiceError> {
+pub async fn confirm_totp(
+    app: &(impl Audits + StaffSecrets),
+    ctx: &Context,
+    id: &StaffId,
+    code: &str,
+) -> Result<(), SelfServiceError> {
     let acc = load_active(app, id).await?;
     if acc.totp_secret.is_some() {
         return Err(SelfServiceError::TotpAlreadyEnrolled);
@@ -311,8 +321,8 @@ pub async fn confirm_totp(app: &Deps, ctx: &Context, id: &StaffId, code: &str) -
     let Some(secret) = acc.totp_pending.clone() else {
         return Err(SelfServiceError::NoPendingEnrolment);
     };
-    let now = app.clock.epoch_secs();
-    let seed = secret.open(app.staff_sealer.as_ref(), id).await?;
+    let now = app.clock().epoch_secs();
+    let seed = secret.open(app.staff_sealer().as_ref(), id).await?;
     let Some(step) = TotpCode::parse(code).ok().and_then(|c| check_totp(&seed, id, &c, now)) else {
         return match fail(app, ctx, &acc, "totp_invalid").await? {
             LoginError::Locked { until } => Err(SelfServiceError::Locked { until }),
@@ -321,7 +331,7 @@ pub async fn confirm_totp(app: &Deps, ctx: &Context, id: &StaffId, code: &str) -
     };
     let mut next = acc.clone();
     next.version += 1;
-    next.totp_secret = Some(secret.resealed(app.staff_sealer.as_ref(), id).await?);
+    next.totp_secret = Some(secret.resealed(app.staff_sealer().as_ref(), id).await?);
     next.totp_pending = None;
     next.totp_last_step = step;
     let mut ops = vec![acc.replace_op(&next)];

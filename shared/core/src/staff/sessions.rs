@@ -5,7 +5,7 @@
 //! member's sessions. Checking costs one strongly consistent read per staff request.
 
 use super::account::{SESSION_PREFIX, StaffAccount, pk};
-use crate::Deps;
+use crate::caps::{Clocks, StaffTokens, Stores};
 use crate::domain::staff::StaffId;
 use crate::ports::KeyError;
 use crate::ports::store::*;
@@ -19,8 +19,13 @@ pub fn session_key(id: &str, sid: &str) -> Key {
 }
 
 /// Signs a token for `account` valid `secs` from now, carrying `pending` steps.
-pub async fn open(app: &Deps, account: &StaffAccount, pending: Vec<String>, secs: i64) -> Result<NewSession, KeyError> {
-    let now = app.clock.epoch_secs();
+pub async fn open(
+    app: &(impl Clocks + StaffTokens),
+    account: &StaffAccount,
+    pending: Vec<String>,
+    secs: i64,
+) -> Result<NewSession, KeyError> {
+    let now = app.clock().epoch_secs();
     let sid = uuid::Uuid::new_v4().simple().to_string();
     let claims = Claims {
         iss: tokens::ISSUER.into(),
@@ -34,16 +39,16 @@ pub async fn open(app: &Deps, account: &StaffAccount, pending: Vec<String>, secs
         pending: pending.clone(),
     };
     let key = session_key(account.id.as_str(), &sid);
-    tokens::open_session(app.staff_keys.as_ref(), claims, &STAFF_SESSIONS, key).await
+    tokens::open_session(app.staff_keys().as_ref(), claims, &STAFF_SESSIONS, key).await
 }
 
 /// Whether the session of these (already verified) claims is still open.
-pub async fn is_open(app: &Deps, claims: &Claims) -> Result<bool, StoreError> {
-    let item = app.store.get(&STAFF_SESSIONS, &session_key(&claims.sub, &claims.sid)).await?;
-    Ok(item.is_some_and(|i| i.opt_n("ttl").is_some_and(|t| t > app.clock.epoch_secs())))
+pub async fn is_open(app: &(impl Stores + Clocks), claims: &Claims) -> Result<bool, StoreError> {
+    let item = app.store().get(&STAFF_SESSIONS, &session_key(&claims.sub, &claims.sid)).await?;
+    Ok(item.is_some_and(|i| i.opt_n("ttl").is_some_and(|t| t > app.clock().epoch_secs())))
 }
 
 /// Deletes of every open session of `id` (for the caller's transaction; at most `max`).
-pub async fn close_all_ops(app: &Deps, id: &StaffId, max: usize) -> Result<Vec<TxOp>, StoreError> {
-    prefix_delete_ops(app.store.as_ref(), &STAFF_SESSIONS, pk(id), SESSION_PREFIX, max).await
+pub async fn close_all_ops(app: &impl Stores, id: &StaffId, max: usize) -> Result<Vec<TxOp>, StoreError> {
+    prefix_delete_ops(app.store().as_ref(), &STAFF_SESSIONS, pk(id), SESSION_PREFIX, max).await
 }

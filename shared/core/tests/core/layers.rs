@@ -2,7 +2,8 @@
 //! builds against, dev-dependencies included — reaches no HTTP framework, OpenAPI generator,
 //! Lambda runtime or AWS SDK, and none of the platform's outer crates. (`aws-lc-rs` is a
 //! cryptography library, not an AWS service client: signatures are verified with it.) The
-//! compiler holds the rest: a core module cannot name a crate the core does not depend on.
+//! compiler holds the rest: a core module cannot name a crate the core does not depend on. And
+//! use cases take the capabilities they name (`caps`), never the whole `Deps`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -94,4 +95,51 @@ fn the_outer_crates_do_reach_them() {
     );
     let runtime = reachable(&graph, "mkpf-runtime");
     assert!(runtime.iter().any(|n| forbidden(n) && n.starts_with("aws-sdk-")));
+}
+
+/// Whether a line of source hands a use case the whole `Deps` (by reference, with or without a
+/// lifetime) rather than the capabilities it needs.
+fn takes_whole_deps(line: &str) -> bool {
+    let code = line.split("//").next().unwrap_or("");
+    ["&Deps", "&'_ Deps", "&'a Deps", "&mkpf_core::Deps", "&crate::Deps"].iter().any(|p| code.contains(p))
+}
+
+fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("readable source dir") {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Use cases name the ports they use (`app: &(impl Audits + Queues)`, see `caps`); only the
+/// composition holder itself (`deps.rs`, `caps.rs`) mentions `Deps` by reference.
+#[test]
+fn use_cases_take_the_ports_they_name_not_the_whole_deps() {
+    assert!(takes_whole_deps("pub async fn get(app: &Deps, id: &Id) {"));
+    assert!(takes_whole_deps("    app: &'a Deps,"));
+    assert!(!takes_whole_deps("pub async fn get(app: &impl Stores, id: &Id) {"));
+    assert!(!takes_whole_deps("/// as `&Deps` did"));
+
+    let src = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src"));
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    assert!(files.len() > 50, "the sources were found: {}", files.len());
+    let mut offenders = Vec::new();
+    for f in &files {
+        let name = f.strip_prefix(src).unwrap().to_string_lossy().into_owned();
+        if name == "deps.rs" || name == "caps.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).expect("readable source");
+        for (n, line) in text.lines().enumerate() {
+            if takes_whole_deps(line) {
+                offenders.push(format!("{name}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "use cases taking the whole Deps:\n{}", offenders.join("\n"));
 }

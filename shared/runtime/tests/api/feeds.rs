@@ -4,8 +4,8 @@
 //! reported rows are capped in the view; a view is of its kind only.
 
 use crate::helpers::*;
-use mkpf_core::Deps;
 use mkpf_core::audit::{Actor, Context};
+use mkpf_core::caps::{Audits, Queues};
 use mkpf_core::feeds::{self, Applied, Batch, Family, FeedKind, MAX_REPORTED};
 use mkpf_core::ports::store::{Cond, ItemExt, Key, Query, SkCond, StoreError, TxOp};
 use mkpf_core::tables::PROGRAMS;
@@ -55,7 +55,7 @@ impl FeedKind for Tally {
     }
     async fn apply(
         &self,
-        app: &Deps,
+        app: &(impl Audits + Queues),
         _ctx: &Context,
         feed_id: &str,
         batch: u32,
@@ -66,9 +66,9 @@ impl FeedKind for Tally {
         if *self == Tally::Contended {
             // Read a flag, then (first time only) change it before the commit: the check fails.
             let flag = Key::new(format!("TFLAG#{feed_id}"), format!("{batch}"));
-            let read = app.store.get(&PROGRAMS, &flag).await?;
+            let read = app.store().get(&PROGRAMS, &flag).await?;
             if read.is_none() {
-                app.store.put(&PROGRAMS, PROGRAMS.key_item(&flag), None).await?;
+                app.store().put(&PROGRAMS, PROGRAMS.key_item(&flag), None).await?;
             }
             let cond = if read.is_some() { Cond::exists("pk") } else { Cond::not_exists("pk") };
             applied.ops.push(TxOp::Check { table: &PROGRAMS, key: flag, cond });

@@ -3,7 +3,10 @@
 
 use crate::helpers::*;
 use axum::http::StatusCode;
+use mkpf_core::ops::notices;
+use mkpf_core::ports::{Clock, ManualClock, Store};
 use serde_json::json;
+use std::sync::Arc;
 
 async fn count(h: &Harness) -> usize {
     let r = h.op("GET", "/v1/ops/notices?limit=100").send().await;
@@ -297,4 +300,36 @@ async fn health_openapi_and_metrics() {
         .expect("a counter for the create");
     assert_eq!(created["sum"], 1.0);
     assert!(m.body["queues"]["ops-tasks"].is_object());
+}
+
+/// Holds exactly a store and a clock: the two ports `list_published` declares.
+struct StoreAndClock(Arc<dyn Store>, Arc<dyn Clock>);
+
+impl mkpf_core::caps::Stores for StoreAndClock {
+    fn store(&self) -> &Arc<dyn Store> {
+        &self.0
+    }
+}
+
+impl mkpf_core::caps::Clocks for StoreAndClock {
+    fn clock(&self) -> &Arc<dyn Clock> {
+        &self.1
+    }
+}
+
+#[tokio::test]
+async fn a_use_case_runs_on_just_the_ports_it_names() {
+    let h = harness();
+    let r = create(&h, "k", json!({"title": "t", "body": "b", "publish_from": "2026-11-26T00:00:00+09:00"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    // The harness clock is at 2026-11-25 21:00 JST: not yet published. A clock of its own, a
+    // day later, sees it: the use case reads the clock it was handed, not the platform's.
+    let later = Arc::new(ManualClock::new(time::macros::datetime!(2026-11-26 12:00 UTC)));
+    let now = StoreAndClock(h.app.store.clone(), h.clock.clone());
+    let tomorrow = StoreAndClock(h.app.store.clone(), later);
+    let ids =
+        |ns: Vec<mkpf_core::domain::notice::Notice>| ns.iter().map(|n| n.id.as_str().to_owned()).collect::<Vec<_>>();
+    assert!(ids(notices::list_published(&now).await.unwrap()).is_empty());
+    assert_eq!(ids(notices::list_published(&tomorrow).await.unwrap()), [id]);
 }
