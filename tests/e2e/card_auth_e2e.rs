@@ -206,3 +206,33 @@ fn base64_url_decode(s: &str) -> Vec<u8> {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
 }
+
+/// The hand-off as the citizen site and a device client do it: the browser starts it, `mkpf-card
+/// handoff` plays the device with the code, and only the starter's secret gets the session.
+#[tokio::test]
+async fn mkpf_card_completes_a_hand_off_for_the_browser_that_started_it() {
+    let (p, kit) = start().await;
+    card(&kit, &["new", "--name", "hana"]);
+    let (s, started) = post(&p, "/v1/card-auth/handoffs", None, None).await;
+    assert_eq!(s, 201, "{started}");
+    let id = started["handoff_id"].as_str().unwrap();
+    let secret = started["browser_secret"].as_str().unwrap();
+    let code = started["code"].as_str().unwrap();
+    let path = format!("/v1/card-auth/handoffs/{id}/session");
+    let session = |secret: &str| post(&p, &path, None, Some(json!({"browser_secret": secret})));
+    assert_eq!(session(secret).await.0, 202);
+
+    let said = card(&kit, &["handoff", "--card", "hana", "--code", code, "--platform", &p.url("")]);
+    assert!(said.contains("signed in"), "{said}");
+    // The code works once: the device cannot sign it again.
+    let again = card_fails(&kit, &["handoff", "--card", "hana", "--code", code, "--platform", &p.url("")]);
+    assert!(again.contains("handoff_used"), "{again}");
+
+    assert_eq!(session("bm90LXRoZS1zZWNyZXQ").await.0, 404, "another browser gets nothing");
+    let (s, got) = session(secret).await;
+    assert_eq!(s, 200, "{got}");
+    let token = got["session_token"].as_str().unwrap();
+    let (s, created) = post(&p, "/v1/mykey-ids", Some(token), None).await;
+    assert_eq!(s, 201, "the delivered session works: {created}");
+    assert_eq!(session(secret).await.0, 409, "delivered once");
+}

@@ -163,6 +163,20 @@ pub fn card(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
+/// Runs `mkpf-card` expecting it to fail; returns its stderr.
+pub fn card_fails(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(bin("mkpf-card"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run mkpf-card");
+    assert!(!out.status.success(), "mkpf-card {args:?} succeeded: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// An HTTP client for the platform on loopback (bounded time).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("HTTP client")

@@ -1,9 +1,12 @@
 //! `mkpf-local`: the whole platform in one process — every route, every queue consumer and the
 //! job scheduler — on the backend the environment names (the embedded default needs no AWS
-//! account). Stops cleanly on Ctrl-C / SIGTERM.
+//! account) — and the built web pages at `/` and `/console/` (`site`). Stops cleanly on Ctrl-C /
+//! SIGTERM.
 
 use std::process::ExitCode;
 use std::time::Duration;
+
+mod site;
 
 use mkpf_http::routes::{CONSUMERS, JOBS};
 use mkpf_runtime::worker;
@@ -75,7 +78,12 @@ async fn main() -> ExitCode {
         jobs = jobs.len(),
         "listening"
     );
-    let router = mkpf_http::full_router(app.clone());
+    let mut router = mkpf_http::full_router(app.clone());
+    if let Some(dir) = app.config.web_dir.as_deref() {
+        router = site::with_site(router, dir);
+        let served = dir.join("index.html").is_file();
+        tracing::info!(dir = %dir.display(), served, "web pages (citizen site at /, console at /console/)");
+    }
     let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await;

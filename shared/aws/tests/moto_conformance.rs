@@ -667,6 +667,7 @@ mod audit_on_dynamodb {
             challenge_id: c.id.clone(),
             certificate: card.cert_der().to_vec(),
             signature: card.sign(&c.nonce),
+            handoff: None,
         };
         let anon = Context::new(Actor::new("anonymous", None));
         let first = sign_in::sign_in(&app, &anon, attempt(challenge::issue(&app).await.unwrap())).await.unwrap();
@@ -720,6 +721,7 @@ mod audit_on_dynamodb {
                 challenge_id: c.id.clone(),
                 certificate: card.cert_der().to_vec(),
                 signature: card.sign(&c.nonce),
+                handoff: None,
             };
             let grant = sign_in::sign_in(&app, &anon, req).await.unwrap();
             let pctx = Context::new(Actor::new("citizen", Some(grant.person_id.as_str())));

@@ -34,6 +34,11 @@ pub const VARS: &[(&str, &str, &str)] = &[
         "local demo seed: path of a file that `mkpf-local` writes demo staff tokens to at start; refused with `MKPF_BACKEND=aws`",
     ),
     (
+        "MKPF_WEB_DIR",
+        "web/dist",
+        "the built web pages `mkpf-local` serves at `/` (citizen site) and `/console/` (staff console); `off`, or a directory without `index.html`, serves none",
+    ),
+    (
         "MKPF_LOCAL_WORKERS",
         "on",
         "`off`: the local process serves routes only, running no queue consumer and no scheduled job (messages wait in the queues), to measure the API alone",
@@ -118,6 +123,8 @@ pub struct Config {
     pub local_demo_tokens: Option<PathBuf>,
     /// Whether the local process runs the queue consumers and scheduled jobs (`MKPF_LOCAL_WORKERS`).
     pub local_workers: bool,
+    /// The built web pages the local process serves (`MKPF_WEB_DIR`), if any.
+    pub web_dir: Option<PathBuf>,
     /// The KMS key signing staff tokens (aws backend).
     pub staff_token_kms_key: Option<String>,
     /// The KMS key signing audit seals (aws backend).
@@ -156,6 +163,7 @@ impl fmt::Debug for Config {
             .field("table_prefix", &self.table_prefix)
             .field("queue_prefix", &self.queue_prefix)
             .field("local_demo_tokens", &self.local_demo_tokens)
+            .field("web_dir", &self.web_dir)
             .field("local_workers", &self.local_workers)
             .field("staff_token_kms_key", &self.staff_token_kms_key)
             .field("audit_seal_kms_key", &self.audit_seal_kms_key)
@@ -262,6 +270,11 @@ impl Config {
             problems
                 .push("MKPF_LOCAL_DEMO_TOKENS is a local-only demo seed and is refused with MKPF_BACKEND=aws".into());
         }
+        let web_dir = match get("MKPF_WEB_DIR").as_deref() {
+            Some("off") => None,
+            Some(d) => Some(PathBuf::from(d)),
+            None => Some(PathBuf::from("web/dist")),
+        };
         let local_workers = match get("MKPF_LOCAL_WORKERS").as_deref() {
             None | Some("on") => true,
             Some("off") => false,
@@ -350,6 +363,7 @@ impl Config {
                 table_prefix,
                 queue_prefix,
                 local_demo_tokens,
+                web_dir,
                 local_workers,
                 staff_token_kms_key,
                 audit_seal_kms_key,

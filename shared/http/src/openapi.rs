@@ -60,6 +60,13 @@ pub fn document() -> Value {
             responses.insert(also.to_string(), ok.clone());
         }
         responses.insert(r.status.to_string(), ok);
+        if let Some((status, f)) = r.other_response {
+            let s = serde_json::to_value(f(&mut schemas)).unwrap_or(Value::Null);
+            responses.insert(
+                status.to_string(),
+                json!({"description": "success", "content": {"application/json": {"schema": s}}}),
+            );
+        }
         if !public {
             responses.insert("401".into(), json!({"description": "no or invalid credentials", "content": problem}));
             responses.insert(

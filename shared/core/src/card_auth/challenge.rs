@@ -55,12 +55,11 @@ impl Challenge {
     }
 }
 
-/// Stores a fresh challenge (one write).
-pub async fn issue(app: &(impl Stores + Clocks)) -> Result<Challenge, StoreError> {
+/// A fresh challenge and its item, expiring `CHALLENGE_SECS` after `now` (not yet stored).
+pub fn fresh(now: OffsetDateTime) -> (Challenge, Item) {
     let mut nonce = [0u8; NONCE_BYTES];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let id = ChallengeId(uuid::Uuid::new_v4().simple().to_string());
-    let now = app.clock().now();
     let expires_at = now + time::Duration::seconds(CHALLENGE_SECS);
     let k = key(&id);
     let mut item = Item::new();
@@ -69,8 +68,14 @@ pub async fn issue(app: &(impl Stores + Clocks)) -> Result<Challenge, StoreError
     item.insert("nonce".into(), Value::B(nonce.to_vec()));
     item.insert("expires_at".into(), Value::N(expires_at.unix_timestamp()));
     item.insert("ttl".into(), Value::N(expires_at.unix_timestamp() + 3600));
+    (Challenge { id, nonce, expires_at }, item)
+}
+
+/// Stores a fresh challenge (one write).
+pub async fn issue(app: &(impl Stores + Clocks)) -> Result<Challenge, StoreError> {
+    let (challenge, item) = fresh(app.clock().now());
     app.store().put(&CARD_AUTH, item, Some(Cond::not_exists("pk"))).await?;
-    Ok(Challenge { id, nonce, expires_at })
+    Ok(challenge)
 }
 
 /// Why a challenge cannot be answered.

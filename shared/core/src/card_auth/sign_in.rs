@@ -31,6 +31,8 @@ pub struct SignInRequest {
     pub challenge_id: ChallengeId,
     pub certificate: Vec<u8>,
     pub signature: Vec<u8>,
+    /// The hand-off this sign-in completes (`handoff`), recorded in the audit detail.
+    pub handoff: Option<String>,
 }
 
 /// A successful sign-in.
@@ -125,10 +127,14 @@ pub async fn sign_in(
             ops.push(person::touch_op(&pid, &cert_ref, Some(not_before), app.clock().now()));
         }
         ops.push(session.op);
-        let event = Event::success("citizen.sign_in", targets).with_detail(serde_json::json!({
+        let mut detail = serde_json::json!({
             "new_person": new_person,
             "session": session.claims.sid,
-        }));
+        });
+        if let Some(h) = &req.handoff {
+            detail["handoff"] = serde_json::json!(h);
+        }
+        let event = Event::success("citizen.sign_in", targets).with_detail(detail);
         match audit::commit(app, ctx, event, ops).await {
             Ok(()) => {}
             // The first op is the link's put (a first sign-in) or check (a known certificate);

@@ -99,20 +99,25 @@ pub struct ChallengeResponse {
     pub expires_at: String,
 }
 
-pub async fn create_challenge(
-    State(app): State<App>,
-    source: Option<axum::Extension<SourceIp>>,
-) -> Result<Response, ApiError> {
+/// Challenges (direct or handed off) and hand-off look-ups are limited per source address.
+pub fn limit_challenges(app: &App, source: Option<axum::Extension<SourceIp>>) -> Result<(), ApiError> {
     let who = source.and_then(|s| s.0.0).unwrap_or_else(|| "-".into());
-    if let Err(wait) = app.challenge_limiter.take(&who, app.clock.epoch_millis()) {
-        return Err(ApiError::new(
+    app.challenge_limiter.take(&who, app.clock.epoch_millis()).map_err(|wait| {
+        ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "Too many requests",
             "too many challenges from this address; retry later",
         )
-        .retry_after(wait));
-    }
+        .retry_after(wait)
+    })
+}
+
+pub async fn create_challenge(
+    State(app): State<App>,
+    source: Option<axum::Extension<SourceIp>>,
+) -> Result<Response, ApiError> {
+    limit_challenges(&app, source)?;
     let c = challenge::issue(&app).await?;
     let body = ChallengeResponse {
         challenge_id: c.id.as_str().to_owned(),
@@ -146,6 +151,19 @@ pub struct SessionResponse {
     pub mykey_id: Option<String>,
 }
 
+impl SessionRequest {
+    /// The sign-in attempt, parsed (`422 invalid_field` naming the field otherwise).
+    pub fn parse(self) -> Result<SignInRequest, ApiError> {
+        Ok(SignInRequest {
+            challenge_id: ChallengeId::parse(&self.challenge_id)
+                .map_err(|e| ApiError::invalid_field("challenge_id", e))?,
+            certificate: decode_field("certificate", &self.certificate, MAX_CERTIFICATE_BYTES)?,
+            signature: decode_field("signature", &self.signature, MAX_SIGNATURE_BYTES)?,
+            handoff: None,
+        })
+    }
+}
+
 fn decode_field(name: &str, value: &str, max: usize) -> Result<Vec<u8>, ApiError> {
     if value.len() > max.div_ceil(3) * 4 + 4 {
         return Err(ApiError::invalid_field(name, format!("at most {max} bytes once decoded")));
@@ -162,11 +180,7 @@ pub async fn create_session(
     AuditCtx(ctx): AuditCtx,
     ApiJson(req): ApiJson<SessionRequest>,
 ) -> Result<Response, ApiError> {
-    let request = SignInRequest {
-        challenge_id: ChallengeId::parse(&req.challenge_id).map_err(|e| ApiError::invalid_field("challenge_id", e))?,
-        certificate: decode_field("certificate", &req.certificate, MAX_CERTIFICATE_BYTES)?,
-        signature: decode_field("signature", &req.signature, MAX_SIGNATURE_BYTES)?,
-    };
+    let request = req.parse()?;
     // The outcome label is the problem code the caller gets (one mapping, in `From<SignInError>`).
     let result = sign_in::sign_in(&app, &ctx, request).await.map_err(ApiError::from);
     let outcome = result.as_ref().map_or_else(|e| e.code, |_| "ok");

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod card_auth;
+pub mod card_handoff;
 pub mod mykey;
 pub mod mynapoint;
 pub mod ops;

@@ -1,9 +1,10 @@
 //! Route-table entries of card authentication (`mkpf_core::card_auth`): challenges and
-//! citizen sessions, CRL imports and state, renewal linkage feeds, and the CRL fetch job
+//! citizen sessions (directly or by hand-off), CRL imports and state, renewal linkage feeds, and the CRL fetch job
 //! (handlers: `handlers::card_auth`).
 
 use super::spec::*;
 use crate::handlers::card_auth as card_http;
+use crate::handlers::card_handoff as handoff_http;
 use mkpf_core::{queues, tables};
 
 pub static ROUTES: &[RouteSpec] = &[
@@ -34,6 +35,63 @@ pub static ROUTES: &[RouteSpec] = &[
         keys: &[KeyUse::Sign(SigningKey::CitizenTokens)],
         needs: &[Need::TrustAnchors],
         handler: |m| axum::routing::on(m, card_http::create_session),
+        ..ROUTE
+    },
+    RouteSpec {
+        name: "card-auth-handoff-start",
+        verb: Verb::Post,
+        path: "/v1/card-auth/handoffs",
+        access: PUBLIC,
+        summary: "Start a hand-off sign-in: a short code for the card holder's device, and a secret only this browser holds (5 minutes; rate-limited per source)",
+        tag: "card-auth",
+        response: Some(schema::<handoff_http::HandoffStarted>),
+        status: 201,
+        tables: &[write(&tables::CARD_AUTH)],
+        handler: |m| axum::routing::on(m, handoff_http::start),
+        ..ROUTE
+    },
+    RouteSpec {
+        name: "card-auth-handoff-challenge",
+        verb: Verb::Get,
+        path: "/v1/card-auth/handoffs/by-code/{code}",
+        access: PUBLIC,
+        summary: "The card holder's device reads the challenge of a hand-off by its code",
+        tag: "card-auth",
+        response: Some(schema::<card_http::ChallengeResponse>),
+        status: 200,
+        tables: &[read(&tables::CARD_AUTH)],
+        handler: |m| axum::routing::on(m, handoff_http::for_device),
+        ..ROUTE
+    },
+    RouteSpec {
+        name: "card-auth-handoff-sign-in",
+        verb: Verb::Post,
+        path: "/v1/card-auth/handoffs/by-code/{code}/sign-in",
+        access: PUBLIC,
+        summary: "The card holder's device signs in for the browser that started the hand-off (the session goes to that browser only)",
+        tag: "card-auth",
+        request: Some(schema::<card_http::SessionRequest>),
+        status: 204,
+        tables: &[write(&tables::CARD_AUTH), write(&tables::PEOPLE), append(&tables::AUDIT)],
+        keys: &[KeyUse::Sign(SigningKey::CitizenTokens)],
+        needs: &[Need::TrustAnchors, Need::DataKey],
+        handler: |m| axum::routing::on(m, handoff_http::sign_in),
+        ..ROUTE
+    },
+    RouteSpec {
+        name: "card-auth-handoff-session",
+        verb: Verb::Post,
+        path: "/v1/card-auth/handoffs/{handoff_id}/session",
+        access: PUBLIC,
+        summary: "The browser that started a hand-off receives its session (202 until the device has signed; 200 once)",
+        tag: "card-auth",
+        request: Some(schema::<handoff_http::PickupRequest>),
+        response: Some(schema::<card_http::SessionResponse>),
+        other_response: Some((202, schema::<handoff_http::HandoffPending>)),
+        status: 200,
+        tables: &[write(&tables::CARD_AUTH), append(&tables::AUDIT)],
+        needs: &[Need::DataKey],
+        handler: |m| axum::routing::on(m, handoff_http::pickup),
         ..ROUTE
     },
     RouteSpec {

@@ -182,6 +182,8 @@ pub struct RouteSpec {
     /// generic protocol costs two extra writes); `idempotent` still documents the header.
     /// Other success statuses the route answers with the same body (documented in OpenAPI).
     pub also_status: &'static [u16],
+    /// Another success status with a body of its own (e.g. `202` "not yet" of a poll).
+    pub other_response: Option<(u16, SchemaFn)>,
     pub own_idempotency: bool,
     /// The citizen's session item is checked by the use case (it reads the person's whole
     /// partition in one query anyway), not by the guard. Only for routes whose use case does so.
@@ -338,5 +340,6 @@ pub(crate) const ROUTE: RouteSpec = RouteSpec {
     own_idempotency: false,
     session_in_handler: false,
     also_status: &[],
+    other_response: None,
     handler: |m| axum::routing::on(m, || async { crate::ApiError::internal("a route without a handler") }),
 };

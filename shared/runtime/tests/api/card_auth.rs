@@ -22,11 +22,11 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 /// The harness clock's start (see `common`).
-fn t0() -> OffsetDateTime {
+pub(crate) fn t0() -> OffsetDateTime {
     time::macros::datetime!(2026-11-25 12:00 UTC)
 }
 
-fn ca() -> TestCa {
+pub(crate) fn ca() -> TestCa {
     TestCa::generate_with_key(
         "Test CA",
         test_key(2048, 0),
@@ -35,17 +35,17 @@ fn ca() -> TestCa {
     )
 }
 
-fn card(ca: &TestCa, key_index: u32) -> Card {
+pub(crate) fn card(ca: &TestCa, key_index: u32) -> Card {
     ca.issue(&CardSpec::jpki(t0()).with_key(test_key(2048, key_index)))
 }
 
-struct Fixture {
-    h: Harness,
-    ca: TestCa,
+pub(crate) struct Fixture {
+    pub h: Harness,
+    pub ca: TestCa,
 }
 
 /// A platform trusting `ca` (and `also`), with a current empty CRL of `ca` imported.
-async fn fixture_with(also: &[&TestCa], grace_hours: Option<&str>) -> Fixture {
+pub(crate) async fn fixture_with(also: &[&TestCa], grace_hours: Option<&str>) -> Fixture {
     let ca = ca();
     let mut pem = ca.pem();
     for other in also {
@@ -64,7 +64,7 @@ async fn fixture_with(also: &[&TestCa], grace_hours: Option<&str>) -> Fixture {
     Fixture { h, ca }
 }
 
-async fn fixture() -> Fixture {
+pub(crate) async fn fixture() -> Fixture {
     fixture_with(&[], None).await
 }
 
@@ -93,12 +93,12 @@ async fn sign_in(h: &Harness, card: &Card) -> Resp {
     session(h, &id, card.cert_der(), &card.sign(&nonce)).await
 }
 
-fn refused(r: &Resp, status: StatusCode, code: &str, case: &str) {
+pub(crate) fn refused(r: &Resp, status: StatusCode, code: &str, case: &str) {
     assert_eq!((r.status, r.code()), (status, code), "{case}: {}", r.body);
     assert_eq!(r.header("content-type"), Some("application/problem+json"), "{case}");
 }
 
-async fn person_of(h: &Harness, card: &Card) -> Option<person::PersonId> {
+pub(crate) async fn person_of(h: &Harness, card: &Card) -> Option<person::PersonId> {
     let (issuer, serial) = mkpf_card_kit::issuer_and_serial(card.cert_der()).unwrap();
     person::find_by_certificate(&h.app, &IssuerId::parse(&issuer).unwrap(), &CertSerial::parse(&serial).unwrap())
         .await

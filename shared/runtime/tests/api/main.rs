@@ -7,6 +7,7 @@ mod helpers;
 mod audit_trail;
 mod card_auth;
 mod card_certificates;
+mod card_handoff;
 mod certificate_links;
 mod feeds;
 mod health;

@@ -88,6 +88,19 @@ enum Command {
         #[arg(long)]
         challenge: String,
     },
+    /// Play the card holder's device in a hand-off sign-in (docs/card-handoff.md): read the
+    /// challenge of the code a browser shows, sign it with the card and complete the sign-in, so
+    /// that browser receives the session. Prints what it signed in to.
+    Handoff {
+        #[arg(long)]
+        card: String,
+        /// The code the browser shows (`ABCD-EFGH`; case and hyphen do not matter).
+        #[arg(long)]
+        code: String,
+        /// The platform's base URL.
+        #[arg(long, env = "MKPF_PLATFORM", default_value = "http://127.0.0.1:8080")]
+        platform: String,
+    },
     /// Write a DER CRL signed by the test CA (thisUpdate now−1h, nextUpdate now+7d, next cRLNumber).
     Crl {
         /// Cards to list as revoked (repeatable).
@@ -107,6 +120,57 @@ enum Command {
         #[arg(long)]
         on: Option<String>,
     },
+}
+
+/// The device side of a hand-off: GET the challenge by code, sign it, POST the sign-in.
+fn handoff(card: &Card, code: &str, platform: &str) -> Result<(), KitError> {
+    let code: String = code.chars().filter(|c| !matches!(c, '-' | ' ')).collect::<String>().to_uppercase();
+    if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(KitError::Invalid("the code is the 8 letters and digits the browser shows".into()));
+    }
+    let base = platform.trim_end_matches('/');
+    let http = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| KitError::Invalid(format!("cannot build an HTTP client: {e}")))?;
+    let refused = |what: &str, r: reqwest::blocking::Response| {
+        let status = r.status();
+        let body: serde_json::Value = r.json().unwrap_or_default();
+        KitError::Invalid(format!(
+            "{what}: {status} {} ({})",
+            body["code"].as_str().unwrap_or("?"),
+            body["detail"].as_str().unwrap_or("")
+        ))
+    };
+    let url = format!("{base}/v1/card-auth/handoffs/by-code/{code}");
+    let r = http.get(&url).send().map_err(|e| KitError::Invalid(format!("cannot reach {base}: {e}")))?;
+    if !r.status().is_success() {
+        return Err(refused("reading the hand-off", r));
+    }
+    let ch: serde_json::Value =
+        r.json().map_err(|e| KitError::Invalid(format!("the hand-off answer is not JSON: {e}")))?;
+    let nonce = decode_nonce(ch["nonce"].as_str().unwrap_or(""))?;
+    eprintln!(
+        "signing in to {base} for the browser showing {}-{} (valid until {})",
+        &code[..code.len().min(4)],
+        &code[code.len().min(4)..],
+        ch["expires_at"].as_str().unwrap_or("?")
+    );
+    let body = serde_json::json!({
+        "challenge_id": ch["challenge_id"],
+        "certificate": STANDARD.encode(card.cert_der()),
+        "signature": STANDARD.encode(card.sign(&nonce)),
+    });
+    let r = http
+        .post(format!("{url}/sign-in"))
+        .json(&body)
+        .send()
+        .map_err(|e| KitError::Invalid(format!("cannot reach {base}: {e}")))?;
+    if !r.status().is_success() {
+        return Err(refused("signing in", r));
+    }
+    say!("signed in: the browser that started this hand-off receives the session");
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -195,6 +259,10 @@ fn run(cli: Cli) -> Result<(), KitError> {
                 "signature": STANDARD.encode(card.sign(&nonce)),
             });
             say!("{body}");
+        }
+        Command::Handoff { card, code, platform } => {
+            let card = load_card(&dir, &card)?;
+            handoff(&card, &code, &platform)?;
         }
         Command::Crl { revoke, out } => {
             let ca = TestCa::load(&dir).map_err(|e| no_ca(&dir, e))?;
