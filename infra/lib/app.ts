@@ -10,11 +10,14 @@ import { EdgeStack } from './edge-stack';
 import { type Manifest, loadManifest } from './manifest';
 import { type LambdaCode, PlatformStack } from './platform-stack';
 import { type StageConfig, type StageName, loadStageConfig } from './stage-config';
+import type { SiteContent } from './web-site';
 
 export const INFRA_DIR = path.resolve(__dirname, '..');
 export const REPO_DIR = path.resolve(INFRA_DIR, '..');
 export const MANIFEST_PATH = path.join(INFRA_DIR, 'manifest.json');
 export const DIST_DIR = path.join(REPO_DIR, 'dist', 'lambda');
+/** The web site's build (web/, Vite): the citizen site and, under console/, the staff console. */
+export const WEB_DIST_DIR = path.join(REPO_DIR, 'web', 'dist');
 
 /** A CDK app with the feature flags of cdk.json (the CLI passes the same flags as context). */
 export function newApp(props: { outdir?: string; context?: Record<string, unknown> } = {}): App {
@@ -29,6 +32,8 @@ export interface StageOptions {
   /** Default: stages/<stage>.json. */
   readonly config?: StageConfig;
   readonly code: LambdaCode;
+  /** The web site's files; default the placeholder pages (bin/app.ts passes web/dist for a deployable template). */
+  readonly site?: SiteContent;
   /** Default: the CLI's account (from the AWS profile), or none (environment-agnostic) in tests. */
   readonly account?: string;
   /** Run cdk-nag's AWS Solutions checks on synthesis (default true). */
@@ -61,6 +66,7 @@ export function addStage(app: App, opts: StageOptions): BuiltStage {
     manifest,
     config,
     code: opts.code,
+    site: opts.site,
     webAclArn: edge.webAclArn,
     tags,
   });

@@ -15,7 +15,10 @@
 //   jobs        EventBridge Scheduler schedules in the manifest's time zone (Asia/Tokyo)
 //   api         HTTP API, every route, stage and per-route throttling, access logs, an
 //               authorizer that admits only requests coming through CloudFront
-//   edge        CloudFront in front of the API with the WAF web ACL of the edge stack
+//   edge        CloudFront in front of the API with the WAF web ACL of the edge stack: the API's
+//               paths (from the manifest) to the API, everything else to the web site
+//   web site    web/dist in a private S3 bucket reached through Origin Access Control, its own
+//               response headers policy and caching, deployed with an invalidation (web-site.ts)
 //   monitoring  alarms to an SNS topic (also on the manifest's metric alarms), a dashboard
 //   backup      AWS Backup daily (and monthly) plan over every table
 //
@@ -84,6 +87,7 @@ import {
 } from './conventions';
 import { type ConsumerSpec, type FunctionSpec, type JobSpec, type Manifest, type RouteSpec, allFunctions } from './manifest';
 import type { StageConfig } from './stage-config';
+import { MAX_CACHE_BEHAVIORS, SITE_ASSETS_PATTERN, type SiteContent, WebSite, apiPathPatterns } from './web-site';
 import { readZipEntry } from './zip';
 
 /**
@@ -100,6 +104,8 @@ export interface PlatformStackProps extends StackProps {
   readonly manifest: Manifest;
   readonly config: StageConfig;
   readonly code: LambdaCode;
+  /** The web site's files (web-site.ts): default the placeholder pages. */
+  readonly site?: SiteContent;
   /** ARN of the CloudFront-scope WAF web ACL (edge stack, us-east-1). */
   readonly webAclArn: string;
 }
@@ -150,6 +156,9 @@ export class PlatformStack extends Stack {
   readonly apiStage: apigwv2.HttpStage;
   readonly originVerify: lambda.Function;
   readonly distribution: cloudfront.Distribution;
+  /** CloudFront path patterns sent to the API (from the manifest's routes); the rest is the site's. */
+  readonly apiPathPatterns: readonly string[];
+  readonly site: WebSite;
   readonly alarmTopic: sns.Topic;
   readonly dashboard: cloudwatch.Dashboard;
   readonly backupPlan: backup.BackupPlan;
@@ -594,28 +603,57 @@ export class PlatformStack extends Stack {
     });
     Validations.of(cdnLogs).acknowledge({
       id: 'AwsSolutions::AwsSolutions-S1',
-      reason: 'This bucket holds the CloudFront access logs; logging the log bucket to itself would loop, and it has no other readers than operators.',
+      reason:
+        "This bucket holds the CloudFront access logs and the web site bucket's server access logs; logging the log bucket to itself would loop, and it has no other readers than operators.",
     });
+    // The API's paths go to the API, as before the web site came: the same origin and settings.
+    // Everything else is the web site's (web-site.ts). No distribution-wide custom error
+    // responses: they would rewrite the API's own 403/404 problem+json answers.
+    this.apiPathPatterns = apiPathPatterns(manifest.routes);
+    if (this.apiPathPatterns.length + 2 > MAX_CACHE_BEHAVIORS) {
+      throw new Error(
+        `the API needs ${this.apiPathPatterns.length} CloudFront behaviours (${this.apiPathPatterns.join(', ')}), the web site 2: more than CloudFront's ${MAX_CACHE_BEHAVIORS} per distribution`,
+      );
+    }
+    this.site = new WebSite(this, 'Site', {
+      stage,
+      content: props.site ?? { kind: 'placeholder' },
+      accessLogsBucket: cdnLogs,
+      logRetention,
+      logRemoval,
+      apiPatterns: this.apiPathPatterns,
+    });
+    if (this.site.content.kind === 'placeholder' && code.kind === 'dist') {
+      Annotations.of(this).addWarningV2('mkpf:placeholder-site', 'the web site is the placeholder pages (-c webSite=placeholder): deploying this template replaces the site with them');
+    }
+    const apiBehavior: cloudfront.BehaviorOptions = {
+      origin: new origins.HttpOrigin(`${this.api.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`, {
+        originId: 'api',
+        protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+        originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+        customHeaders: { [ORIGIN_VERIFY_HEADER]: originSecret.secretValue.unsafeUnwrap() },
+        readTimeout: Duration.seconds(30),
+      }),
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+      // Nothing is cached: every answer is per caller. With caching disabled this managed
+      // policy forwards every viewer header (Authorization, Idempotency-Key, If-Match) and
+      // query string, but not Host (API Gateway needs its own), plus CloudFront's own headers:
+      // CloudFront-Viewer-Address is the caller's address, which the platform uses once the
+      // origin-verify authorizer has passed the request (API Gateway's sourceIp is the edge).
+      // No response headers policy: the API sets its own security headers.
+      cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+      originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+      compress: true,
+    };
     this.distribution = new cloudfront.Distribution(this, 'Cdn', {
-      comment: `MKPF ${stage} API`,
-      defaultBehavior: {
-        origin: new origins.HttpOrigin(`${this.api.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`, {
-          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
-          originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
-          customHeaders: { [ORIGIN_VERIFY_HEADER]: originSecret.secretValue.unsafeUnwrap() },
-          readTimeout: Duration.seconds(30),
-        }),
-        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
-        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-        // Nothing is cached: every answer is per caller. With caching disabled this managed
-        // policy forwards every viewer header (Authorization, Idempotency-Key, If-Match) and
-        // query string, but not Host (API Gateway needs its own), plus CloudFront's own headers:
-        // CloudFront-Viewer-Address is the caller's address, which the platform uses once the
-        // origin-verify authorizer has passed the request (API Gateway's sourceIp is the edge).
-        cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
-        originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
-        compress: true,
+      comment: `MKPF ${stage}: web site and API`,
+      defaultBehavior: this.site.pagesBehavior(),
+      additionalBehaviors: {
+        ...Object.fromEntries(this.apiPathPatterns.map((p) => [p, apiBehavior])),
+        [SITE_ASSETS_PATTERN]: this.site.assetsBehavior(),
       },
+      defaultRootObject: 'index.html',
       priceClass: cloudfront.PriceClass.PRICE_CLASS_200, // includes Japan
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       enableLogging: true,
@@ -629,11 +667,18 @@ export class PlatformStack extends Stack {
         reason: 'No geo restriction: card holders may use the platform from abroad (My Number cards stay valid for residents overseas); abuse is handled by the WAF rate limits.',
       },
       {
+        id: 'Annotation::@aws-cdk/aws-cloudfront-origins:listBucketSecurityRisk',
+        reason:
+          "The site's S3 origin may list the bucket only so that a missing object answers 404 rather than 403; no request reaches the bucket root: the distribution has a default root object and the pages' request function appends index.html to every URI ending in /.",
+      },
+      {
         id: 'AwsSolutions::AwsSolutions-CFR4',
         reason:
           'The distribution uses the default *.cloudfront.net certificate, for which CloudFront cannot enforce TLSv1.2 for viewers; a custom domain with an ACM certificate (account-specific, docs/operations.md) allows TLSv1.2_2021. The origin leg is TLS 1.2 only.',
       },
     );
+
+    this.site.deploy(this.distribution);
 
     // --- alarms of the shared resources; dashboard ---------------------------------------------------
     // (Route and function alarms are made next to their function, in its group.)
@@ -809,6 +854,9 @@ export class PlatformStack extends Stack {
     // --- outputs -----------------------------------------------------------------------------------
 
     new CfnOutput(this, 'ApiUrl', { value: `https://${this.distribution.distributionDomainName}`, description: 'Public URL of the API (CloudFront + WAF)' });
+    new CfnOutput(this, 'SiteUrl', { value: `https://${this.distribution.distributionDomainName}/`, description: 'The citizen site (the staff console under /console/)' });
+    new CfnOutput(this, 'SiteBucketName', { value: this.site.bucket.bucketName, description: 'The web site bucket (private; CloudFront reads it through Origin Access Control)' });
+    new CfnOutput(this, 'SiteContent', { value: this.site.content.kind });
     new CfnOutput(this, 'DistributionId', { value: this.distribution.distributionId });
     new CfnOutput(this, 'HttpApiId', { value: this.api.apiId, description: 'HTTP API behind CloudFront (direct calls are refused)' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });

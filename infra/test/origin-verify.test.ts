@@ -54,12 +54,15 @@ describe('origin-verify authorizer', () => {
 });
 
 describe('viewer address behind CloudFront', () => {
-  it('the API behaviour forwards CloudFront-Viewer-Address with the viewer headers (not Host)', async () => {
+  it('the API behaviours forward CloudFront-Viewer-Address with the viewer headers (not Host)', async () => {
     const { synth, resourcesOf } = await import('./helpers');
     const { json } = synth();
     const [d] = Object.values(resourcesOf(json, 'AWS::CloudFront::Distribution'));
     // Managed-AllViewerExceptHostHeader: every viewer header but Host, plus CloudFront's own
-    // headers, CloudFront-Viewer-Address among them (a viewer cannot supply those).
-    assert.equal(d.Properties.DistributionConfig.DefaultCacheBehavior.OriginRequestPolicyId, 'b689b0a8-53d0-40ab-baf2-68738e2966ac');
+    // headers, CloudFront-Viewer-Address among them (a viewer cannot supply those). On every API
+    // path (the default behaviour is the web site's).
+    const api = d.Properties.DistributionConfig.CacheBehaviors.filter((b: any) => b.TargetOriginId === 'api');
+    assert.ok(api.some((b: any) => b.PathPattern === '/v1/*'));
+    for (const b of api) assert.equal(b.OriginRequestPolicyId, 'b689b0a8-53d0-40ab-baf2-68738e2966ac', b.PathPattern);
   });
 });

@@ -99,9 +99,9 @@ for (const { label, manifest } of MANIFESTS) {
 
     describe('functions', () => {
       const fns = allFunctions(manifest);
-      it('one Lambda per route, consumer and job (plus the origin-verify authorizer)', () => {
+      it('one Lambda per route, consumer and job (plus the origin-verify authorizer and the web site deployment)', () => {
         const names = Object.values(resourcesOf(json, 'AWS::Lambda::Function')).map((f) => f.Properties.FunctionName);
-        assert.deepEqual(names.sort(), [...fns.map((f) => `mkpf-staging-${f.function}`), 'mkpf-staging-origin-verify'].sort());
+        assert.deepEqual(names.sort(), [...fns.map((f) => `mkpf-staging-${f.function}`), 'mkpf-staging-origin-verify', 'mkpf-staging-site-deployment'].sort());
       });
       it('all run the same code (one asset); each has its id as Handler, and a role of its own', () => {
         const props = fns.map((f) => json.Resources[fnId(f.function)].Properties);
@@ -437,17 +437,24 @@ for (const { label, manifest } of MANIFESTS) {
         const cfg = d[0].Properties.DistributionConfig;
         assert.equal(cfg.WebACLId['Fn::GetStackOutput'].StackName, 'Mkpf-staging-edge');
         assert.equal(cfg.WebACLId['Fn::GetStackOutput'].Region, 'us-east-1');
-        const origin = cfg.Origins[0];
+        const apiOrigins = cfg.Origins.filter((o: any) => o.CustomOriginConfig);
+        assert.equal(apiOrigins.length, 1);
+        const origin = apiOrigins[0];
         assert.equal(origin.CustomOriginConfig.OriginProtocolPolicy, 'https-only');
         assert.deepEqual(origin.CustomOriginConfig.OriginSSLProtocols, ['TLSv1.2']);
         assert.equal(origin.OriginCustomHeaders[0].HeaderName, 'x-origin-verify');
         assert.match(JSON.stringify(origin.OriginCustomHeaders[0].HeaderValue), /resolve:secretsmanager:/);
         assert.match(JSON.stringify(origin.DomainName), new RegExp(id(p.api)));
-        const b = cfg.DefaultCacheBehavior;
-        assert.equal(b.ViewerProtocolPolicy, 'https-only');
-        assert.equal(b.CachePolicyId, '4135ea2d-6df8-44a3-9df3-4b5a84be39ad'); // Managed-CachingDisabled
-        assert.equal(b.OriginRequestPolicyId, 'b689b0a8-53d0-40ab-baf2-68738e2966ac'); // Managed-AllViewerExceptHostHeader
-        assert.deepEqual(b.AllowedMethods.sort(), ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT']);
+        // Every API path (test/web.test.ts checks which) behaves as the whole distribution did
+        // before the web site came.
+        const api = (cfg.CacheBehaviors as any[]).filter((b) => b.TargetOriginId === origin.Id);
+        assert.ok(api.some((b) => b.PathPattern === '/v1/*'), JSON.stringify(api.map((b) => b.PathPattern)));
+        for (const b of api) {
+          assert.equal(b.ViewerProtocolPolicy, 'https-only');
+          assert.equal(b.CachePolicyId, '4135ea2d-6df8-44a3-9df3-4b5a84be39ad'); // Managed-CachingDisabled
+          assert.equal(b.OriginRequestPolicyId, 'b689b0a8-53d0-40ab-baf2-68738e2966ac'); // Managed-AllViewerExceptHostHeader
+          assert.deepEqual([...b.AllowedMethods].sort(), ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT']);
+        }
         assert.ok(cfg.Logging?.Bucket, 'access logging');
       });
       it('web ACL (us-east-1, CloudFront scope): per-IP rate limits and AWS managed rule groups, logs without Authorization', () => {
