@@ -148,31 +148,29 @@ pub fn admin(data: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
     cmd.output().expect("run mkpf-admin")
 }
 
-/// Runs `mkpf-card` (the software card CLI) on the card-kit directory `dir`; panics with its
-/// stderr unless it succeeds, and returns its stdout.
-pub fn card(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(bin("mkpf-card"))
+/// Runs `mkpf-card` (the software card CLI) on the card-kit directory `dir`.
+fn run_card(dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin("mkpf-card"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .arg("--dir")
         .arg(dir)
         .args(args)
         .output()
-        .expect("run mkpf-card");
+        .expect("run mkpf-card")
+}
+
+/// Runs `mkpf-card` on the card-kit directory `dir`; panics with its stderr unless it succeeds,
+/// and returns its stdout.
+pub fn card(dir: &Path, args: &[&str]) -> String {
+    let out = run_card(dir, args);
     assert!(out.status.success(), "mkpf-card {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
 /// Runs `mkpf-card` expecting it to fail; returns its stderr.
 pub fn card_fails(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(bin("mkpf-card"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .arg("--dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("run mkpf-card");
+    let out = run_card(dir, args);
     assert!(!out.status.success(), "mkpf-card {args:?} succeeded: {}", String::from_utf8_lossy(&out.stdout));
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
