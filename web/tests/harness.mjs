@@ -51,15 +51,28 @@ async function waitReady(url, child, log, tries = 1200) {
 }
 
 /**
- * The platform with the site: `{ base, dataDir, cardDir, tokens(), card(...args), admin(...args), stop() }`.
+ * The platform with the site: `{ base, dataDir, cardDir, tokens(), card(...args), admin(...args),
+ * setupResult, stop() }`. `setup({ admin })` runs before the platform starts (the embedded store
+ * is one process's file: `mkpf-admin staff bootstrap` cannot open it while the platform runs);
+ * its result is `setupResult`. Against an already running platform (`MKPF_WEB_BASE`) it cannot
+ * run, and `setupResult` is undefined.
  */
-export async function platform() {
+export async function platform({ setup } = {}) {
   if (process.env.MKPF_WEB_BASE) {
     const dataDir = process.env.MKPF_WEB_DATA_DIR;
     if (!dataDir) throw new Error('MKPF_WEB_DATA_DIR must name the running platform data dir');
     return handle(process.env.MKPF_WEB_BASE, dataDir, async () => {});
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'mkpf-web-'));
+  let setupResult;
+  if (setup) {
+    try {
+      setupResult = await setup(handle('', dataDir, async () => {}));
+    } catch (e) {
+      rmSync(dataDir, { recursive: true, force: true });
+      throw e;
+    }
+  }
   const port = await freePort();
   const simPort = await freePort();
   let out = '';
@@ -90,7 +103,7 @@ export async function platform() {
     await stop();
     throw e;
   }
-  return handle(base, dataDir, stop);
+  return { ...handle(base, dataDir, stop), setupResult };
 }
 
 function handle(base, dataDir, stop) {
