@@ -1,7 +1,6 @@
 // Pieces the citizen pages share: problem and status messages, the "sign in first" box, the QR code.
 import type { ComponentChildren } from 'preact';
 import { useEffect } from 'preact/hooks';
-import qrcode from 'qrcode-generator';
 import type { Problem } from '../lib/api';
 import { tr, type Text } from '../lib/i18n';
 import { useSignal } from '../lib/signal';
@@ -37,29 +36,6 @@ export function SignInFirst({ next, why }: { next: string; why: Text }) {
         {tr({ ja: 'マイナンバーカードでサインイン', en: 'Sign in with your My Number Card' })}
       </a>
     </div>
-  );
-}
-
-/** A QR code drawn as SVG elements (no inline style, no script): one path of the dark modules. */
-export function QrCode({ text, label }: { text: string; label: string }) {
-  const qr = qrcode(0, 'M');
-  qr.addData(text);
-  qr.make();
-  const n = qr.getModuleCount();
-  const margin = 4;
-  let d = '';
-  for (let r = 0; r < n; r++) {
-    for (let c = 0; c < n; c++) {
-      if (qr.isDark(r, c)) d += `M${c + margin} ${r + margin}h1v1h-1z`;
-    }
-  }
-  const size = n + margin * 2;
-  return (
-    <svg class="qr" viewBox={`0 0 ${size} ${size}`} role="img" aria-label={label} shape-rendering="crispEdges" xmlns="http://www.w3.org/2000/svg">
-      <title>{label}</title>
-      <rect width={size} height={size} fill="#ffffff" />
-      <path d={d} fill="#000000" />
-    </svg>
   );
 }
 

@@ -12,7 +12,8 @@ import { PageTitle } from '../../lib/ui';
 import { citizenProblemText } from '../problems';
 import { formatCode, handoffUrl, pollHandoff, startHandoff, type HandoffStarted } from '../handoff';
 import { flash, live, session, setSession } from '../session';
-import { FlashBox, ProblemBox, QrCode } from '../ui';
+import { QrCode } from '../../lib/qr';
+import { FlashBox, ProblemBox } from '../ui';
 import { SITE } from '../words';
 
 type State =

@@ -8,7 +8,7 @@ import { tr, type Text } from '../../lib/i18n';
 import { signal, useSignal } from '../../lib/signal';
 import { formatDateTime } from '../../lib/time';
 import { Err, Field, Page, Status, useAction } from '../kit';
-import { QrCode } from '../qr';
+import { QrCode } from '../../lib/qr';
 import { roleList } from '../words';
 import { api, endedBecause, endSession, ok, refreshMe, session, setSession, type Session } from '../session';
 
