@@ -26,6 +26,36 @@ fn unique_prefix() -> String {
     format!("t{:x}-{}-{}-", nanos, std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
+/// The ledger suite on DynamoDB: its limits are conditional writes that moto evaluates as
+/// DynamoDB does. It runs on a moto that serves one request at a time
+/// (`MKPF_TEST_AWS_SERIAL_ENDPOINT`, `scripts/lib/moto_serial.py`): moto rolls a cancelled
+/// transaction back by restoring a snapshot of its tables, which on the threaded server also
+/// erases what concurrent requests wrote meanwhile (DynamoDB never does). Served one at a time,
+/// each transaction is atomic and the suite's concurrent clients still interleave them.
+mod ledger {
+    use std::sync::Arc;
+
+    use mkpf_aws::{DynamoStore, create_tables};
+    use mkpf_core::ports::{Store, SystemClock};
+    use mkpf_core::testing::ledger_conformance::LEDGER;
+
+    async fn factory() -> Arc<dyn Store> {
+        let endpoint = match std::env::var("MKPF_TEST_AWS_SERIAL_ENDPOINT") {
+            Ok(e) if !e.is_empty() => e,
+            _ => panic!(
+                "MKPF_TEST_AWS_SERIAL_ENDPOINT is not set: the ledger suite needs a moto serving one request \
+                 at a time (scripts/test starts scripts/lib/moto_serial.py and sets it)"
+            ),
+        };
+        let client = super::store::client_at(&endpoint);
+        let prefix = super::unique_prefix();
+        create_tables(&client, &prefix, &[&LEDGER]).await.expect("create the ledger table on moto");
+        Arc::new(DynamoStore::new(client, prefix, Arc::new(SystemClock)))
+    }
+
+    mkpf_core::ledger_conformance_suite!(factory, 16);
+}
+
 mod store {
     use std::sync::Arc;
 
@@ -38,7 +68,7 @@ mod store {
         client_at(&super::endpoint())
     }
 
-    fn client_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    pub(super) fn client_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
         let conf = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(super::REGION))

@@ -12,6 +12,8 @@
 //!   the platform may call).
 //! - `feeds`: the one pipeline of batched CSV feed imports (parse, import id, queued batches
 //!   counted exactly once, view); `mykey::relink` and `mynapoint::eligibility` are kinds of it.
+//! - `ledger`: the point ledger (double-entry accounts, pending/posted/voided transfers, limits
+//!   held by conditional writes) that point programmes move points through.
 //! - `rate_limit`: per-source token buckets (card-auth challenges, audited refusals).
 //! - `tables`, `queues`: every table and queue, declared once; `config`: configuration from the
 //!   environment; `metrics`: counters and timings (EMF on Lambda).
@@ -27,6 +29,7 @@ pub mod deps;
 pub mod domain;
 pub mod egress;
 pub mod feeds;
+pub mod ledger;
 pub mod metrics;
 pub mod mykey;
 pub mod mynapoint;

@@ -119,6 +119,18 @@ pub static APPLICATIONS: TableDef = TableDef {
     purpose: "Mynapoint applications, their uniqueness items, callback events and webhook-id dedupe",
 };
 
+/// The point ledger: accounts `ACCOUNT#<id>` / `ACCOUNT` with their entries `ENTRY#<transfer>`,
+/// transfers `TRANSFER#<id>` / `TRANSFER`, and the account list `ACCOUNTS` / `<id>` (see
+/// `ledger`). Never expires: points are money.
+pub static LEDGER: TableDef = TableDef {
+    name: "ledger",
+    pk: "pk",
+    sk: Some("sk"),
+    indexes: &[],
+    ttl: None,
+    purpose: "the point ledger: double-entry accounts, pending/posted/voided transfers and their entries",
+};
+
 /// All tables, in manifest order.
 pub static ALL: &[&TableDef] =
-    &[&OPS, &IDEMPOTENCY, &STAFF, &STAFF_SESSIONS, &AUDIT, &PEOPLE, &CARD_AUTH, &PROGRAMS, &APPLICATIONS];
+    &[&OPS, &IDEMPOTENCY, &STAFF, &STAFF_SESSIONS, &AUDIT, &PEOPLE, &CARD_AUTH, &PROGRAMS, &APPLICATIONS, &LEDGER];

@@ -57,3 +57,11 @@ async fn embedded_queue_delivers_each_message_exactly_once_to_concurrent_receive
     let distinct: std::collections::BTreeSet<_> = all.iter().cloned().collect();
     assert_eq!((all.len(), distinct.len()), (200, 200));
 }
+
+mod ledger {
+    use super::*;
+    async fn factory() -> Arc<dyn Store> {
+        open().0
+    }
+    mkpf_core::ledger_conformance_suite!(factory, 48);
+}
