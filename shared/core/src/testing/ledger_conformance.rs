@@ -135,20 +135,20 @@ pub async fn racing_reservations_never_overcommit_the_budget(s: Arc<dyn Store>) 
             make_transfer(&*l, &new(&format!("race{i}"), "budget", "citizen", 100, true)).await
         }));
     }
-    let mut won = 0;
+    let mut won = Vec::new();
     for t in tasks {
         match t.await.unwrap() {
-            Ok(_) => won += 1,
+            Ok(t) => won.push(t.id),
             Err(LedgerError::ExceedsLimit(_)) => {}
             Err(e) => panic!("unexpected: {e:?}"),
         }
     }
-    assert_eq!(won, 10, "exactly the budget's capacity is reserved");
+    assert_eq!(won.len(), 10, "exactly the budget's capacity is reserved");
     let b = account(&*l, &acc("budget")).await.unwrap().unwrap();
     assert_eq!((b.debits_pending, b.debits_available()), (1000, 0));
-    // Racing settlements of one transfer: one wins, the other is refused or a retry.
-    let race0 = tid("race0");
-    let (a, b2) = tokio::join!(settle(&*l, &race0, Some(100)), settle(&*l, &race0, None));
+    // Racing settlements of one reservation that won: one wins, the other is refused.
+    let first = &won[0];
+    let (a, b2) = tokio::join!(settle(&*l, first, Some(100)), settle(&*l, first, None));
     assert!(a.is_ok() != b2.is_ok(), "one settlement wins: {a:?} / {b2:?}");
     clean(&l).await;
 }

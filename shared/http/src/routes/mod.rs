@@ -15,6 +15,7 @@ use std::sync::LazyLock;
 
 pub mod audit;
 pub mod card_auth;
+pub mod ledger;
 pub mod mykey;
 pub mod mynapoint;
 pub mod ops;
@@ -55,7 +56,14 @@ pub static CONSUMERS: LazyLock<Vec<&'static ConsumerSpec>> = LazyLock::new(|| {
 });
 /// Every scheduled job, in table order.
 pub static JOBS: LazyLock<Vec<&'static JobSpec>> = LazyLock::new(|| {
-    gather(&[ops::JOBS, audit::JOBS, card_auth::JOBS, mynapoint::applications::JOBS, mynapoint::feeds::JOBS])
+    gather(&[
+        ops::JOBS,
+        audit::JOBS,
+        card_auth::JOBS,
+        mynapoint::applications::JOBS,
+        mynapoint::feeds::JOBS,
+        ledger::JOBS,
+    ])
 });
 
 pub fn route(name: &str) -> Option<&'static RouteSpec> {

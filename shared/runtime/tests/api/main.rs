@@ -13,6 +13,7 @@ mod feeds;
 mod health;
 mod http_notices;
 mod lambda_events;
+mod ledger_job;
 mod mykey_ids;
 mod mynapoint_applications;
 mod mynapoint_catalog;
