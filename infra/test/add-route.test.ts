@@ -98,24 +98,24 @@ describe('adding a route to the manifest, nothing else', () => {
 
 describe('adding a table, a queue with its consumer and a job', () => {
   const raw = rawManifest();
-  raw.tables.push({ name: 'ledger', partition_key: 'pk', sort_key: 'sk', indexes: [{ name: 'by-owner', partition_key: 'owner', sort_key: 'at' }], ttl_attribute: null, purpose: 'test' });
-  raw.queues.push({ name: 'ledger-events', dead_letter_queue: 'ledger-events-dlq', visibility_timeout_secs: 120, max_receives: 4, retention_secs: 86400, batch_size: 5, max_concurrency: 3, purpose: 'test' });
-  raw.consumers.push({ name: 'ledger-events', queue: 'ledger-events', function: 'ledger-events-consumer', tables: [{ name: 'ledger', access: 'read_write' }], sends_to: [] });
-  raw.jobs.push({ name: 'ledger-close', function: 'ledger-close-job', schedule_expression: 'cron(0 0 1 * ? *)', tables: [{ name: 'ledger', access: 'read' }], sends_to: ['ledger-events'] });
+  raw.tables.push({ name: 'library-cards', partition_key: 'pk', sort_key: 'sk', indexes: [{ name: 'by-owner', partition_key: 'owner', sort_key: 'at' }], ttl_attribute: null, purpose: 'test' });
+  raw.queues.push({ name: 'library-cards-events', dead_letter_queue: 'library-cards-events-dlq', visibility_timeout_secs: 120, max_receives: 4, retention_secs: 86400, batch_size: 5, max_concurrency: 3, purpose: 'test' });
+  raw.consumers.push({ name: 'library-cards-events', queue: 'library-cards-events', function: 'library-cards-events-consumer', tables: [{ name: 'library-cards', access: 'read_write' }], sends_to: [] });
+  raw.jobs.push({ name: 'library-cards-close', function: 'library-cards-close-job', schedule_expression: 'cron(0 0 1 * ? *)', tables: [{ name: 'library-cards', access: 'read' }], sends_to: ['library-cards-events'] });
   const s = synth({ manifest: raw, nag: false });
   const m = parseManifest(raw);
 
   it('all of it appears, wired together', () => {
-    s.template.hasResourceProperties('AWS::DynamoDB::Table', { TableName: 'staging-ledger', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
-    s.template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'staging-ledger-events', VisibilityTimeout: 120, RedrivePolicy: Match.objectLike({ maxReceiveCount: 4 }) });
-    s.template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'staging-ledger-events-dlq' });
-    s.template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'mkpf-staging-ledger-events-consumer', Timeout: 20, ReservedConcurrentExecutions: 3 });
+    s.template.hasResourceProperties('AWS::DynamoDB::Table', { TableName: 'staging-library-cards', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
+    s.template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'staging-library-cards-events', VisibilityTimeout: 120, RedrivePolicy: Match.objectLike({ maxReceiveCount: 4 }) });
+    s.template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'staging-library-cards-events-dlq' });
+    s.template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'mkpf-staging-library-cards-events-consumer', Timeout: 20, ReservedConcurrentExecutions: 3 });
     s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 5, ScalingConfig: { MaximumConcurrency: 3 }, FunctionResponseTypes: ['ReportBatchItemFailures'] });
     s.template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(0 0 1 * ? *)', ScheduleExpressionTimezone: 'Asia/Tokyo' });
-    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'mkpf-staging-queue-ledger-events-dlq-not-empty' });
-    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'mkpf-staging-table-ledger-by-owner-throttles' });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'mkpf-staging-queue-library-cards-events-dlq-not-empty' });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'mkpf-staging-table-library-cards-by-owner-throttles' });
     const selection = Object.values(resourcesOf(s.json, 'AWS::Backup::BackupSelection'))[0].Properties.BackupSelection.Resources;
-    assert.ok(selection.some((r: any) => r['Fn::GetAtt']?.[0] === logicalId(s.platform.tables.get('ledger'))));
+    assert.ok(selection.some((r: any) => r['Fn::GetAtt']?.[0] === logicalId(s.platform.tables.get('library-cards'))));
     for (const f of [...m.consumers, ...m.jobs]) assert.deepEqual(iamProblems(s, f), [], f.name);
   });
 });
