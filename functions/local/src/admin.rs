@@ -272,6 +272,7 @@ async fn staff(cmd: StaffCmd) -> Result<(), String> {
 
 async fn card(cmd: CardCmd) -> Result<(), String> {
     use mkpf_core::card_auth::revocation;
+    use mkpf_core::feeds;
     use mkpf_core::mykey::relink;
     let booted = boot().await?;
     let app = &booted.app;
@@ -296,8 +297,8 @@ async fn card(cmd: CardCmd) -> Result<(), String> {
         CardCmd::ImportLinkage { file } => {
             let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let feed = relink::parse_feed(&text).map_err(|e| format!("{}: {e}", file.display()))?;
-            relink::record_import(app, &ctx, &feed).await.map_err(|e| e.to_string())?;
-            let pending = relink::pending_batches(app, &feed).await.map_err(|e| e.to_string())?;
+            feeds::record_import(app, &ctx, &feed).await.map_err(|e| e.to_string())?;
+            let pending = feeds::pending_batches(app, &feed).await.map_err(|e| e.to_string())?;
             let total: usize = pending.iter().map(|b| b.rows.len()).sum();
             let mut done = 0;
             for b in &pending {
@@ -348,13 +349,14 @@ async fn mynapoint(cmd: MynapointCmd) -> Result<(), String> {
             eprintln!("These are webhook signing secrets: keep them out of logs and shared places.");
         }
         MynapointCmd::ImportEligibility { kind, file } => {
+            use mkpf_core::feeds;
             use mkpf_core::mynapoint::eligibility;
             let kind = mkpf_core::mynapoint::eligibility_check::FactKind::parse(&kind)
                 .ok_or("the kind is health_insurance, public_funds_account or phase1_points")?;
             let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let feed = eligibility::parse_feed(kind, &text).map_err(|e| format!("{}: {e}", file.display()))?;
-            eligibility::record_import(app, &ctx, &feed).await.map_err(|e| e.to_string())?;
-            let pending = eligibility::pending_batches(app, &feed).await.map_err(|e| e.to_string())?;
+            feeds::record_import(app, &ctx, &feed).await.map_err(|e| e.to_string())?;
+            let pending = feeds::pending_batches(app, &feed).await.map_err(|e| e.to_string())?;
             let total: usize = pending.iter().map(|b| b.rows.len()).sum();
             let mut done = 0;
             for b in &pending {

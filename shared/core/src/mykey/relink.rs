@@ -398,16 +398,6 @@ impl From<feeds::Summary<Relink>> for FeedView {
     }
 }
 
-/// Records an import (audited) unless it exists; `true` when it was new.
-pub async fn record_import(app: &impl Audits, ctx: &audit::Context, feed: &Feed) -> Result<bool, StoreError> {
-    feeds::record_import(app, ctx, feed).await
-}
-
-/// The batches of a feed not yet marked done.
-pub async fn pending_batches(app: &impl Stores, feed: &Feed) -> Result<Vec<Batch>, StoreError> {
-    feeds::pending_batches(app, feed).await
-}
-
 /// Imports a feed for background processing: records it and queues its pending batches.
 /// Importing the same feed again re-queues what is not done (batches are idempotent).
 pub async fn import_feed(
