@@ -423,12 +423,16 @@ pub fn settle_ops(t: &Transfer, post: Option<i64>) -> Result<Vec<TxOp>, LedgerEr
 pub async fn settle(app: &impl Stores, id: &TransferId, post: Option<i64>) -> Result<Transfer, LedgerError> {
     let t = transfer(app, id).await?.ok_or_else(|| LedgerError::TransferMissing(id.0.clone()))?;
     let wanted = if post.is_some() { State::Posted } else { State::Voided };
-    if t.state != State::Pending {
-        return if t.state == wanted && (post.is_none() || Some(t.posted) == post) {
-            Ok(t)
+    // A transfer already settled this very way: the answer to a retry, not a refusal.
+    let as_wanted = |s: Transfer| {
+        if s.state == wanted && (post.is_none() || Some(s.posted) == post) {
+            Ok(s)
         } else {
             Err(LedgerError::NotPending(id.0.clone()))
-        };
+        }
+    };
+    if t.state != State::Pending {
+        return as_wanted(t);
     }
     let ops = settle_ops(&t, post)?;
     match app.store().transact(ops).await {
@@ -436,12 +440,7 @@ pub async fn settle(app: &impl Stores, id: &TransferId, post: Option<i64>) -> Re
         // The transfer's or an entry's state check (all three say "still pending"): settled
         // meanwhile. The same settlement is a retry, another one is refused.
         Err(e) if matches!(e.failed_condition_index(), Some(0 | 3 | 4)) => {
-            let now = transfer(app, id).await?.ok_or_else(|| LedgerError::TransferMissing(id.0.clone()))?;
-            if now.state == wanted && (post.is_none() || Some(now.posted) == post) {
-                Ok(now)
-            } else {
-                Err(LedgerError::NotPending(id.0.clone()))
-            }
+            as_wanted(transfer(app, id).await?.ok_or_else(|| LedgerError::TransferMissing(id.0.clone()))?)
         }
         Err(e) => Err(e.into()),
     }
@@ -492,9 +491,16 @@ pub async fn verify(app: &impl Stores) -> Result<Verification, StoreError> {
                     let pending = State::parse(e.s("state")?)? == State::Pending;
                     let (p, q) = if pending { (amount, 0) } else { (0, posted) };
                     match e.s("side")? {
-                        "dr" => (sums.0 += p, sums.1 += q),
-                        _ => (sums.2 += p, sums.3 += q),
-                    };
+                        "dr" => {
+                            sums.0 += p;
+                            sums.1 += q;
+                        }
+                        "cr" => {
+                            sums.2 += p;
+                            sums.3 += q;
+                        }
+                        other => return Err(StoreError::Corrupt(format!("ledger entry side {other:?}"))),
+                    }
                 }
                 c = entries.next;
                 if c.is_none() {
